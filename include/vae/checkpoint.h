@@ -1,0 +1,60 @@
+// Checkpoints: one LibTorch archive holding the model's parameters, Adam's
+// state, the RNG states, the epoch and step counters, the metrics history and
+// the run's config. Written atomically (temp file + rename), so a run killed
+// at any moment leaves the previous checkpoint whole.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <torch/optim/adam.h>
+#include <torch/serialize/input-archive.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vae/metrics.h"
+#include "vae/vae_model.h"
+
+namespace vae {
+
+constexpr int64_t kCheckpointVersion = 1;
+
+struct TrainingState {
+  nlohmann::json config;  // to_json(TrainConfig)
+  int64_t epoch = 0;      // epochs completed
+  int64_t step = 0;       // optimisation steps completed
+  std::vector<EpochMetrics> history;
+};
+
+// Saves model, optimizer, state and the default generators' states (CPU, and
+// the CUDA generator of `device` when it is a CUDA device).
+void save_checkpoint(const std::string& path, VAE& model, torch::optim::Optimizer& optimizer,
+                     const TrainingState& state, torch::Device device);
+
+class Checkpoint {
+ public:
+  // Opens and checks a checkpoint (format, version, metadata). Tensors are
+  // mapped to `device`. Throws vae::Error with one line when the file is
+  // missing, truncated, corrupt, or not a vae checkpoint.
+  Checkpoint(const std::string& path, torch::Device device = torch::kCPU);
+
+  const TrainingState& state() const { return state_; }
+  const std::string& path() const { return path_; }
+
+  // Copies the parameters into `model`, which must have been built with the
+  // same architecture; mismatched names or shapes throw vae::Error.
+  void load_model(VAE& model) const;
+  void load_optimizer(torch::optim::Optimizer& optimizer) const;
+  // Restores the default generators saved with the checkpoint.
+  void restore_rng(torch::Device device) const;
+
+ private:
+  std::string path_;
+  std::shared_ptr<torch::serialize::InputArchive> archive_;
+  TrainingState state_;
+};
+
+// Builds the model a checkpoint's config describes and loads its parameters.
+VAE load_model_from_checkpoint(const Checkpoint& checkpoint, torch::Device device);
+
+}  // namespace vae

@@ -1,0 +1,37 @@
+// The generative network p(x|z): logits (Bernoulli) or pre-sigmoid means
+// (Gaussian) for every pixel, plus the Gaussian's log standard deviation.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/pimpl.h>
+
+#include "vae/network_options.h"
+
+namespace vae {
+
+using DecoderOptions = NetworkOptions;
+
+class DecoderImpl : public torch::nn::Module {
+ public:
+  explicit DecoderImpl(DecoderOptions options = {});
+
+  // z: [N, latent] -> decoder output [N, C, H, W].
+  torch::Tensor forward(const torch::Tensor& z);
+
+  // log p(x|z) per image [N], and summed over the batch (fused kernels).
+  torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& output) const;
+  torch::Tensor log_likelihood_sum(const torch::Tensor& x, const torch::Tensor& output) const;
+
+  const DecoderOptions& options() const { return options_; }
+
+ private:
+  DecoderOptions options_;
+  torch::nn::Sequential body_{nullptr};
+  // Gaussian: log sigma, a parameter [C, H, W] when learned, else a scalar
+  // buffer. Undefined for Bernoulli.
+  torch::Tensor log_sigma_;
+};
+TORCH_MODULE(Decoder);
+
+}  // namespace vae

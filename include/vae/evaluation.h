@@ -1,0 +1,33 @@
+// The held-out evaluation run after every epoch: the negative ELBO and its
+// parts, and the posterior-collapse diagnostics.
+#pragma once
+
+#include <torch/types.h>
+
+#include <vector>
+
+#include "vae/batcher.h"
+#include "vae/vae_model.h"
+
+namespace vae {
+
+struct EvalResult {
+  double neg_elbo = 0.0;  // nats per image, one reparameterized sample each
+  double recon = 0.0;     // -E_q[log p(x|z)]
+  double kl = 0.0;        // KL(q(z|x) || p(z))
+  std::vector<double> kl_per_dim;
+  std::vector<double> mean_variance;  // Cov_x(E_q[z_d]) per dimension
+  int64_t active_units = 0;
+  double mutual_info = 0.0;  // nats; NaN when not computed
+};
+
+struct EvalOptions {
+  double active_threshold = 0.01;
+  bool mutual_info = true;
+};
+
+// Evaluates `model` on every batch of `data` (in file order) in inference
+// mode. Draws the reparameterized samples from the default generators.
+EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options = {});
+
+}  // namespace vae

@@ -1,0 +1,22 @@
+// Diagonal-Gaussian pieces of the VAE objective (Kingma & Welling 2013,
+// "Auto-Encoding Variational Bayes", sec. 2.4 and appendix B).
+#pragma once
+
+#include <torch/types.h>
+
+namespace vae {
+
+// z = mu + sigma * eps, eps ~ N(0, I), sigma = exp(logvar / 2): the
+// reparameterization trick, so that gradients flow into mu and logvar.
+torch::Tensor reparameterize(const torch::Tensor& mu, const torch::Tensor& logvar);
+
+// KL(N(mu, sigma^2) || N(0, 1)) per element, in closed form (AEVB app. B):
+//   0.5 * (mu^2 + sigma^2 - 1 - log sigma^2).
+// Same shape as mu; sum over the last dimension for the KL of a latent vector.
+torch::Tensor kl_standard_normal(const torch::Tensor& mu, const torch::Tensor& logvar);
+
+// log N(z; mu, diag exp(logvar)), summed over the last dimension.
+torch::Tensor log_normal_diag(const torch::Tensor& z, const torch::Tensor& mu,
+                              const torch::Tensor& logvar);
+
+}  // namespace vae

@@ -1,0 +1,26 @@
+// Tiles of images in a grid, written as 8-bit PNG with OpenCV.
+#pragma once
+
+#include <opencv2/core.hpp>
+#include <torch/types.h>
+
+#include <string>
+
+namespace vae {
+
+struct GridOptions {
+  int64_t columns = 8;  // images per row
+  int64_t padding = 2;  // pixels between tiles (at output scale)
+  int64_t scale = 3;    // each image pixel becomes scale x scale pixels
+  uint8_t background = 64;
+};
+
+// images: float [N, 1, H, W] (or [N, H, W]) in [0, 1], any device. Image k
+// lands in row k / columns, column k % columns. Returns a CV_8UC1 image of
+// rows*(H*scale+padding)+padding by columns*(W*scale+padding)+padding.
+cv::Mat make_grid(const torch::Tensor& images, const GridOptions& options = {});
+
+// Encodes PNG in memory and writes it atomically. Throws vae::Error.
+void write_png(const std::string& path, const cv::Mat& image);
+
+}  // namespace vae

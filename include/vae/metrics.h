@@ -1,0 +1,43 @@
+// Per-epoch metrics of a run and their CSV files. The history lives in the
+// checkpoint, and the CSV files are rewritten from it after each epoch, so a
+// run killed between the two writes loses nothing on --resume.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vae {
+
+struct EpochMetrics {
+  int64_t epoch = 0;
+  int64_t step = 0;   // optimisation steps done at the end of the epoch
+  double beta = 0.0;  // KL weight at the epoch's last step
+  double train_loss = 0.0;  // the objective optimised (beta, free bits)
+  double train_neg_elbo = 0.0;
+  double train_recon = 0.0;
+  double train_kl = 0.0;
+  double test_neg_elbo = 0.0;
+  double test_recon = 0.0;
+  double test_kl = 0.0;
+  int64_t active_units = 0;
+  double mutual_info = 0.0;
+  double seconds = 0.0;       // training time of the epoch
+  double eval_seconds = 0.0;  // test-set evaluation time
+  double images_per_s = 0.0;  // training throughput
+  std::vector<double> kl_per_dim;     // test set, nats
+  std::vector<double> mean_variance;  // test set, Cov_x(E_q[z_d])
+};
+
+nlohmann::json to_json(const EpochMetrics& m);
+EpochMetrics epoch_metrics_from_json(const nlohmann::json& j);
+
+// metrics.csv: a header and one row per epoch.
+std::string metrics_csv(const std::vector<EpochMetrics>& history);
+// kl_per_dim.csv: one row per epoch and dimension: epoch, dim, kl, mean
+// variance, active (long format: plots and spreadsheets read it directly).
+std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double active_threshold);
+
+}  // namespace vae

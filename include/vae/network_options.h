@@ -1,0 +1,47 @@
+// The shape of the encoder and decoder networks, shared by both so that the
+// decoder mirrors the encoder.
+#pragma once
+
+#include <torch/arg.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vae/likelihood.h"
+
+namespace vae {
+
+// mlp: fully connected, 784-400-20 by default (the PyTorch example).
+// conv: stride-2 4x4 convolutions (each halves the image), then fully
+// connected layers; the decoder mirrors it with transposed convolutions.
+enum class Architecture { kMlp, kConv };
+
+Architecture parse_architecture(const std::string& name);
+std::string to_string(Architecture arch);
+
+struct NetworkOptions {
+  // Throws vae::Error when sizes are non-positive or the image does not
+  // divide by 2^(number of conv layers).
+  void validate() const;
+  int64_t input_size() const { return in_channels() * height() * width(); }
+
+  TORCH_ARG(Architecture, arch) = Architecture::kMlp;
+  TORCH_ARG(int64_t, in_channels) = 1;
+  TORCH_ARG(int64_t, height) = 28;
+  TORCH_ARG(int64_t, width) = 28;
+  // Fully connected hidden sizes, encoder order (the decoder reverses them).
+  TORCH_ARG(std::vector<int64_t>, hidden) = std::vector<int64_t>{400};
+  // Convolution channels, encoder order (conv only).
+  TORCH_ARG(std::vector<int64_t>, channels) = std::vector<int64_t>{32, 64};
+  TORCH_ARG(int64_t, latent_dim) = 20;
+  // Observation model of the decoder.
+  TORCH_ARG(Likelihood, likelihood) = Likelihood::kBernoulli;
+  // Gaussian only: the fixed standard deviation, or its initial value when
+  // learned (one learned value per pixel).
+  TORCH_ARG(double, sigma) = 0.1;
+  TORCH_ARG(bool, learn_sigma) = false;
+
+};
+
+}  // namespace vae

@@ -1,0 +1,37 @@
+// Training progress: a one-line bar redrawn in place on a terminal, plain
+// periodic lines otherwise (logs, CI).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <ostream>
+
+namespace vae {
+
+class Progress {
+ public:
+  // `interval`: steps between plain lines when not on a terminal.
+  Progress(std::ostream& out, bool terminal, int64_t epoch, int64_t epochs, int64_t steps,
+           int64_t interval);
+
+  // Whether update() would print after `done` steps of this epoch. Callers
+  // only fetch the loss from the device (a synchronisation) when it would.
+  bool due(int64_t done) const;
+  void update(int64_t done, int64_t global_step, double loss, int64_t images);
+  // Ends the bar's line on a terminal.
+  void finish();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::ostream& out_;
+  bool terminal_;
+  int64_t epoch_, epochs_, steps_, interval_;
+  Clock::time_point start_;
+  Clock::time_point last_draw_;
+  bool drawn_ = false;
+};
+
+// True when the file descriptor is a terminal.
+bool is_terminal(int fd);
+
+}  // namespace vae

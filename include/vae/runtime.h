@@ -1,0 +1,36 @@
+// Facts about where the computation runs: device choice, CPU thread count and
+// the BLAS library that Debian's LibTorch resolved libblas.so.3 to.
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+
+namespace vae {
+
+// "auto": CUDA when torch::cuda::is_available(), else CPU. "cuda" without a
+// usable CUDA device throws vae::Error. `note` receives a message when auto
+// falls back to the CPU on a build that has CUDA support but no device.
+torch::Device select_device(const std::string& name, std::string* note = nullptr);
+
+// The CPUs this process may run on (sched_getaffinity), at least 1.
+int64_t available_cpus();
+
+// Sets LibTorch's intra-op threads (and OpenBLAS's, when it is loaded) to
+// `requested`, or to available_cpus() when it is 0. Returns the count used.
+int64_t configure_threads(int64_t requested);
+
+struct BlasInfo {
+  std::string name;     // "OpenBLAS", "reference BLAS", "MKL", ... or "unknown"
+  std::string path;     // resolved shared object, if found
+  std::string details;  // e.g. OpenBLAS's config string and core name
+  bool is_reference = false;  // netlib's reference BLAS: very slow
+};
+
+// Looks at the shared objects loaded into this process.
+BlasInfo detect_blas();
+
+// "device cpu | 2 threads | BLAS OpenBLAS ... | LibTorch 1.13.1".
+std::string describe_runtime(torch::Device device, int64_t threads, const BlasInfo& blas);
+
+}  // namespace vae

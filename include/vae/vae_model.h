@@ -1,0 +1,57 @@
+// The variational autoencoder: encoder q(z|x), decoder p(x|z), prior N(0, I),
+// and the evidence lower bound (Kingma & Welling 2013, eq. 10):
+//   ELBO(x) = E_q(z|x)[log p(x|z)] - KL(q(z|x) || N(0, I)),
+// estimated with one reparameterized sample, the KL in closed form.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include "vae/decoder.h"
+#include "vae/encoder.h"
+#include "vae/network_options.h"
+
+namespace vae {
+
+struct Posterior {
+  torch::Tensor mu;      // [N, latent]
+  torch::Tensor logvar;  // [N, latent]
+};
+
+// One minibatch's objective and its parts, each averaged over the batch
+// (nats per image). The mean over a uniformly drawn minibatch is an unbiased
+// estimate of the data set's mean ELBO (stochastic variational inference).
+struct ElboTerms {
+  torch::Tensor loss;        // scalar: recon + beta * sum_d max(free_bits, kl_d)
+  torch::Tensor recon;       // scalar: -E_q[log p(x|z)]
+  torch::Tensor kl;          // scalar: KL(q(z|x) || p(z)), all dimensions
+  torch::Tensor kl_per_dim;  // [latent]: the KL of each dimension
+};
+
+class VAEImpl : public torch::nn::Module {
+ public:
+  explicit VAEImpl(NetworkOptions options = {});
+
+  Posterior encode(const torch::Tensor& x);
+  // Decoder output (logits or pre-sigmoid means) [N, C, H, W].
+  torch::Tensor decode(const torch::Tensor& z);
+  // Pixel means in [0, 1] for latent codes z.
+  torch::Tensor generate(const torch::Tensor& z);
+
+  // The negative-ELBO training objective for x in [0, 1], [N, C, H, W].
+  // beta weighs the KL (annealing; 1 is the true ELBO); free_bits (nats per
+  // dimension, Kingma et al. 2016) stops the optimiser from pushing a
+  // dimension's batch-mean KL below that floor. recon, kl and kl_per_dim are
+  // always the true, unweighted quantities.
+  ElboTerms elbo(const torch::Tensor& x, double beta = 1.0, double free_bits = 0.0);
+
+  const NetworkOptions& options() const { return options_; }
+  Encoder encoder{nullptr};
+  Decoder decoder{nullptr};
+
+ private:
+  NetworkOptions options_;
+};
+TORCH_MODULE(VAE);
+
+}  // namespace vae

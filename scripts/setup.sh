@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the Debian packages vae needs to build, test and run. Idempotent:
+# packages already present are not downloaded again.
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config
+  libtorch-dev          # LibTorch 1.13 (CPU), C++ frontend + TorchScript
+  libopencv-dev         # PNG/JPEG I/O for images and grids
+  libcxxopts-dev        # command-line flags
+  libgtest-dev          # unit tests
+  zlib1g-dev            # gzip-compressed IDX files
+  nlohmann-json3-dev    # config.json, model presets, checkpoint metadata
+  dataset-fashion-mnist # second IDX data set, read by the tests
+  libopenblas0-openmp   # Debian's libtorch calls the active libblas.so.3;
+                        # the reference BLAS makes training ~15x slower
+  python3-torch         # second client for exported TorchScript files
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi
+
+# Make OpenBLAS the active libblas.so.3 even if the reference BLAS was chosen by hand.
+openblas=$(update-alternatives --list libblas.so.3-x86_64-linux-gnu 2>/dev/null | grep openblas | head -n1 || true)
+if [ -n "$openblas" ]; then
+  current=$(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu || true)
+  if [ "$current" != "$(readlink -f "$openblas")" ]; then
+    $sudo update-alternatives --set libblas.so.3-x86_64-linux-gnu "$openblas"
+  fi
+fi

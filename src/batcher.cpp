@@ -1,0 +1,58 @@
+#include "vae/batcher.h"
+
+#include <torch/torch.h>
+
+#include "vae/error.h"
+
+namespace vae {
+
+Binarize parse_binarize(const std::string& name) {
+  if (name == "none") return Binarize::kNone;
+  if (name == "dynamic") return Binarize::kDynamic;
+  if (name == "static") return Binarize::kStatic;
+  throw Error("--binarize must be none, dynamic or static, not '" + name + "'");
+}
+
+std::string to_string(Binarize mode) {
+  switch (mode) {
+    case Binarize::kNone:
+      return "none";
+    case Binarize::kDynamic:
+      return "dynamic";
+    case Binarize::kStatic:
+      return "static";
+  }
+  return "none";
+}
+
+torch::Tensor binarize_once(const torch::Tensor& images_u8, uint64_t seed) {
+  auto generator = at::detail::createCPUGenerator(seed);
+  const torch::Tensor probs = images_u8.to(torch::kCPU, torch::kFloat32).div_(255.0);
+  const torch::Tensor draw = at::bernoulli(probs, generator);
+  return draw.mul_(255.0).to(torch::kUInt8).to(images_u8.device());
+}
+
+Batcher::Batcher(torch::Tensor images, int64_t batch_size, Binarize mode, torch::Device device)
+    : batch_size_(batch_size), mode_(mode) {
+  if (images.dim() != 3 || images.scalar_type() != torch::kUInt8) {
+    throw Error("internal: Batcher expects uint8 images [N, H, W]");
+  }
+  if (batch_size <= 0) throw Error("--batch-size must be positive");
+  if (mode == Binarize::kStatic) images = binarize_once(images, kBinarizeSeed);
+  images_ = images.to(device).contiguous();
+}
+
+void Batcher::shuffle() { order_ = torch::randperm(size(), torch::kLong).to(images_.device()); }
+
+torch::Tensor Batcher::batch(int64_t i) const {
+  const int64_t start = i * batch_size_;
+  const int64_t count = std::min(batch_size_, size() - start);
+  const torch::Tensor raw = order_.defined()
+                                ? images_.index_select(0, order_.narrow(0, start, count))
+                                : images_.narrow(0, start, count);
+  torch::Tensor x = raw.to(torch::kFloat32).div_(255.0).unsqueeze_(1);
+  if (mode_ == Binarize::kDynamic) x = torch::bernoulli(x);
+  return x;
+}
+
+}  // namespace vae

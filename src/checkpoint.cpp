@@ -1,0 +1,143 @@
+#include "vae/checkpoint.h"
+
+#include <torch/torch.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "vae/atomic_file.h"
+#include "vae/config.h"
+#include "vae/error.h"
+
+namespace vae {
+namespace {
+
+constexpr const char* kFormat = "vae-checkpoint";
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+const at::Generator& default_generator(torch::Device device) {
+  return at::globalContext().defaultGenerator(device);
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, VAE& model, torch::optim::Optimizer& optimizer,
+                     const TrainingState& state, torch::Device device) {
+  torch::serialize::OutputArchive archive;
+  archive.write("format", c10::IValue(std::string(kFormat)));
+  archive.write("version", c10::IValue(kCheckpointVersion));
+  archive.write("config", c10::IValue(state.config.dump()));
+  archive.write("epoch", c10::IValue(state.epoch));
+  archive.write("step", c10::IValue(state.step));
+  nlohmann::json history = nlohmann::json::array();
+  for (const EpochMetrics& m : state.history) history.push_back(to_json(m));
+  archive.write("history", c10::IValue(history.dump()));
+  archive.write("rng_cpu", default_generator(torch::kCPU).get_state());
+  if (device.is_cuda()) archive.write("rng_cuda", default_generator(device).get_state());
+
+  torch::serialize::OutputArchive model_archive;
+  model->save(model_archive);
+  archive.write("model", model_archive);
+  torch::serialize::OutputArchive optimizer_archive;
+  optimizer.save(optimizer_archive);
+  archive.write("optimizer", optimizer_archive);
+
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomically(path, bytes.str());
+}
+
+Checkpoint::Checkpoint(const std::string& path, torch::Device device)
+    : path_(path), archive_(std::make_shared<torch::serialize::InputArchive>()) {
+  try {
+    archive_->load_from(path, device);
+  } catch (const c10::Error& e) {
+    std::ifstream probe(path);
+    if (!probe) throw Error("cannot read checkpoint " + path + ": no such file");
+    throw Error("checkpoint " + path + " is truncated or corrupt (" +
+                first_line(e.what_without_backtrace()) + ")");
+  }
+  try {
+    c10::IValue value;
+    if (!archive_->try_read("format", value) || !value.isString() ||
+        value.toStringRef() != kFormat) {
+      throw Error("file " + path + " is not a vae checkpoint");
+    }
+    archive_->read("version", value);
+    if (value.toInt() != kCheckpointVersion) {
+      throw Error("checkpoint " + path + " has format version " + std::to_string(value.toInt()) +
+                  "; this build reads version " + std::to_string(kCheckpointVersion));
+    }
+    archive_->read("config", value);
+    state_.config = nlohmann::json::parse(value.toStringRef());
+    archive_->read("epoch", value);
+    state_.epoch = value.toInt();
+    archive_->read("step", value);
+    state_.step = value.toInt();
+    archive_->read("history", value);
+    for (const auto& item : nlohmann::json::parse(value.toStringRef())) {
+      state_.history.push_back(epoch_metrics_from_json(item));
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error("checkpoint " + path + " is corrupt: " + first_line(e.what()));
+  }
+}
+
+void Checkpoint::load_model(VAE& model) const {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+  for (const auto& item : model->named_parameters()) {
+    expected.emplace_back(item.key(), item.value().sizes().vec());
+  }
+  try {
+    torch::serialize::InputArchive model_archive;
+    archive_->read("model", model_archive);
+    model->load(model_archive);
+  } catch (const c10::Error& e) {
+    throw Error("checkpoint " + path_ + " does not fit the model (" +
+                first_line(e.what_without_backtrace()) + ")");
+  }
+  // LibTorch's loader replaces tensors whatever their shape; check them.
+  const auto params = model->named_parameters();
+  for (const auto& [name, sizes] : expected) {
+    if (params[name].sizes().vec() != sizes) {
+      throw Error("checkpoint " + path_ + ": parameter " + name + " has shape " +
+                  c10::str(params[name].sizes()) + ", the model expects " + c10::str(sizes));
+    }
+  }
+}
+
+void Checkpoint::load_optimizer(torch::optim::Optimizer& optimizer) const {
+  try {
+    torch::serialize::InputArchive optimizer_archive;
+    archive_->read("optimizer", optimizer_archive);
+    optimizer.load(optimizer_archive);
+  } catch (const c10::Error& e) {
+    throw Error("checkpoint " + path_ + ": cannot restore the optimizer (" +
+                first_line(e.what_without_backtrace()) + ")");
+  }
+}
+
+void Checkpoint::restore_rng(torch::Device device) const {
+  torch::Tensor state;
+  archive_->read("rng_cpu", state);
+  at::Generator cpu = default_generator(torch::kCPU);
+  cpu.set_state(state.to(torch::kCPU));
+  if (device.is_cuda() && archive_->try_read("rng_cuda", state)) {
+    at::Generator cuda = default_generator(device);
+    cuda.set_state(state.to(torch::kCPU));
+  }
+}
+
+VAE load_model_from_checkpoint(const Checkpoint& checkpoint, torch::Device device) {
+  TrainConfig config;
+  apply_settings(config, checkpoint.state().config, checkpoint.path());
+  VAE model(config.network);
+  checkpoint.load_model(model);
+  model->to(device);
+  return model;
+}
+
+}  // namespace vae

@@ -1,0 +1,52 @@
+#include "vae/diagnostics.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "vae/gaussian.h"
+
+namespace vae {
+
+torch::Tensor posterior_mean_variance(const torch::Tensor& mu) {
+  return mu.to(torch::kFloat64).var(/*dim=*/0, /*unbiased=*/false).to(torch::kFloat32);
+}
+
+int64_t count_active_units(const torch::Tensor& mu, double threshold) {
+  return posterior_mean_variance(mu).gt(threshold).sum().item<int64_t>();
+}
+
+double mutual_information(const torch::Tensor& mu_in, const torch::Tensor& logvar_in) {
+  static const double kLog2Pi = std::log(2.0 * M_PI);
+  // Double precision: the expansion below subtracts large terms when some
+  // posterior variances are small.
+  const torch::Tensor mu = mu_in.to(torch::kFloat64);
+  const torch::Tensor logvar = logvar_in.to(torch::kFloat64);
+  const int64_t n = mu.size(0);
+
+  // E_x E_q log q(z|x) = -0.5 * mean_x sum_d (log 2 pi + 1 + logvar_d).
+  const double neg_entropy = (-0.5 * (kLog2Pi + 1.0 + logvar).sum(1)).mean().item<double>();
+
+  const torch::Tensor z = reparameterize(mu, logvar);
+  // log q(z_i | x_j) = -0.5 sum_d [z_id^2 w_jd - 2 z_id mu_jd w_jd + mu_jd^2 w_jd
+  //                                + logvar_jd + log 2 pi],   w = exp(-logvar)
+  //                  = A_i . B_j  with A_i = [z_i^2, z_i, 1] and
+  //                    B_j = -0.5 [w_j, -2 mu_j w_j, sum_d (mu^2 w + logvar + log 2 pi)].
+  const torch::Tensor w = torch::exp(-logvar);
+  const torch::Tensor a = torch::cat({z.pow(2), z, torch::ones({n, 1}, z.options())}, 1);
+  const torch::Tensor c = (mu.pow(2) * w + logvar + kLog2Pi).sum(1, /*keepdim=*/true);
+  const torch::Tensor b = -0.5 * torch::cat({w, -2.0 * mu * w, c}, 1);
+
+  // Row chunks keep the N x N block near 64 MB.
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{8} << 20) / std::max<int64_t>(n, 1));
+  double sum_log_qz = 0.0;
+  for (int64_t start = 0; start < n; start += chunk) {
+    const int64_t rows = std::min(chunk, n - start);
+    const torch::Tensor log_q = torch::mm(a.narrow(0, start, rows), b.t());  // [rows, n]
+    sum_log_qz += torch::logsumexp(log_q, 1).sum().item<double>();
+  }
+  const double mean_log_qz = sum_log_qz / static_cast<double>(n) - std::log(static_cast<double>(n));
+  return neg_entropy - mean_log_qz;
+}
+
+}  // namespace vae

@@ -1,0 +1,307 @@
+#include "vae/trainer.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "vae/atomic_file.h"
+#include "vae/batcher.h"
+#include "vae/checkpoint.h"
+#include "vae/error.h"
+#include "vae/evaluation.h"
+#include "vae/image_grid.h"
+#include "vae/mnist.h"
+#include "vae/progress.h"
+#include "vae/runtime.h"
+
+namespace vae {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr int64_t kEvalBatchSize = 1000;
+// Seed of the latent codes drawn for samples.png: fixed, so that runs can be
+// compared picture by picture.
+constexpr uint64_t kSampleSeed = 7;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string fixed(double value, int digits) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(digits) << value;
+  return out.str();
+}
+
+// Sums of the batch-mean terms weighted by batch size, kept on the device so
+// that a step needs no host synchronisation.
+struct EpochSums {
+  torch::Tensor loss, recon, kl;
+  int64_t images = 0;
+
+  void add(const ElboTerms& terms, int64_t batch) {
+    const double b = static_cast<double>(batch);
+    const torch::Tensor l = terms.loss.detach() * b, r = terms.recon.detach() * b,
+                        k = terms.kl.detach() * b;
+    loss = loss.defined() ? loss + l : l;
+    recon = recon.defined() ? recon + r : r;
+    kl = kl.defined() ? kl + k : k;
+    images += batch;
+  }
+  double mean(const torch::Tensor& sum) const {
+    return sum.item<double>() / static_cast<double>(images);
+  }
+};
+
+// Records the first step whose loss is NaN or Inf. On the CPU it is checked
+// after every step (free); on CUDA the check stays on the device and is read
+// at the progress points and the end of the epoch.
+class NonFiniteWatch {
+ public:
+  explicit NonFiniteWatch(torch::Device device) : device_(device) {
+    if (device.is_cuda()) first_bad_ = torch::full({}, -1, torch::TensorOptions(device).dtype(torch::kLong));
+  }
+  void observe(const torch::Tensor& loss, int64_t step) {
+    if (!device_.is_cuda()) {
+      if (!std::isfinite(loss.item<double>())) fail(step);
+      return;
+    }
+    const torch::Tensor bad = torch::logical_and(first_bad_.lt(0), loss.detach().isfinite().logical_not());
+    first_bad_ = torch::where(bad, torch::full_like(first_bad_, step), first_bad_);
+  }
+  void check() const {
+    if (first_bad_.defined()) {
+      const int64_t step = first_bad_.item<int64_t>();
+      if (step >= 0) fail(step);
+    }
+  }
+
+ private:
+  [[noreturn]] static void fail(int64_t step) {
+    throw Error("the loss became NaN or Inf at step " + std::to_string(step + 1) +
+                "; training stopped, the last checkpoint is unchanged (try a lower --lr or "
+                "--grad-clip)");
+  }
+  torch::Device device_;
+  torch::Tensor first_bad_;
+};
+
+void write_run_files(const std::string& run_dir, const std::vector<EpochMetrics>& history,
+                     double active_threshold) {
+  write_file_atomically(run_dir + "/metrics.csv", metrics_csv(history));
+  write_file_atomically(run_dir + "/kl_per_dim.csv", kl_per_dim_csv(history, active_threshold));
+}
+
+std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim) {
+  std::string text = "epoch " + std::to_string(m.epoch) + "  beta " + fixed(m.beta, 3) +
+                     "  train -ELBO " + fixed(m.train_neg_elbo, 2) + "  test -ELBO " +
+                     fixed(m.test_neg_elbo, 2) + " (recon " + fixed(m.test_recon, 2) + ", KL " +
+                     fixed(m.test_kl, 2) + ")  active " + std::to_string(m.active_units) + "/" +
+                     std::to_string(latent_dim);
+  if (m.mutual_info == m.mutual_info) text += "  MI " + fixed(m.mutual_info, 2);
+  text += "  " + fixed(m.seconds, 1) + "s  " + fixed(m.images_per_s, 0) + " img/s";
+  return text;
+}
+
+}  // namespace
+
+TrainConfig resume_config(const std::string& run_dir, const nlohmann::json& overrides) {
+  const std::string path = run_dir + "/checkpoint.pt";
+  if (!fs::exists(path)) {
+    throw Error("--resume: no checkpoint at " + path + " (the run has not finished an epoch yet)");
+  }
+  const Checkpoint checkpoint(path);
+  TrainConfig config;
+  apply_settings(config, checkpoint.state().config, path);
+  const nlohmann::json saved = to_json(config);
+  static const std::vector<std::string> kMayChange = {"epochs",       "device",  "threads",
+                                                      "data-dir",     "out",     "log-interval",
+                                                      "samples"};
+  nlohmann::json allowed = nlohmann::json::object();
+  for (const auto& [key, value] : overrides.items()) {
+    if (std::find(kMayChange.begin(), kMayChange.end(), key) != kMayChange.end()) {
+      allowed[key] = value;
+    } else if (saved.contains(key) && saved[key] != value && key != "model") {
+      throw Error("--" + key + " cannot change on --resume (the run used " + saved[key].dump() +
+                  "); start a new run with another --out instead");
+    }
+  }
+  apply_settings(config, allowed, "command line");
+  config.out = run_dir;
+  return config;
+}
+
+TrainResult train(TrainConfig config, const TrainOptions& options) {
+  std::ostream& log = options.log != nullptr ? *options.log : std::cout;
+  validate(config);
+
+  std::string device_note;
+  const torch::Device device = select_device(config.device, &device_note);
+  const int64_t threads = configure_threads(config.threads);
+  const BlasInfo blas = detect_blas();
+  log << "vae " VAE_VERSION " | " << describe_runtime(device, threads, blas) << '\n';
+  if (!device_note.empty()) log << "note: " << device_note << '\n';
+  if (blas.is_reference && !device.is_cuda()) {
+    log << "WARNING: the reference BLAS (" << blas.path
+        << ") is active: training will be about 15x slower. Install libopenblas0-openmp "
+           "(scripts/setup.sh does).\n";
+  }
+
+  // Data.
+  const std::string data_dir = resolve_data_dir(config.data_dir);
+  const ImageDataset train_set = take_first(load_mnist(data_dir, Split::kTrain), config.train_size);
+  const ImageDataset test_set = take_first(load_mnist(data_dir, Split::kTest), config.test_size);
+  if (options.resume && (config.network.height() != train_set.height() ||
+                         config.network.width() != train_set.width())) {
+    throw Error("--resume: the run was trained on " + std::to_string(config.network.height()) +
+                "x" + std::to_string(config.network.width()) + " images, " + data_dir +
+                " holds " + std::to_string(train_set.height()) + "x" +
+                std::to_string(train_set.width()));
+  }
+  config.network.in_channels(1).height(train_set.height()).width(train_set.width());
+  config.network.validate();
+  log << "data " << data_dir << ": " << train_set.size() << " training, " << test_set.size()
+      << " test images of " << train_set.height() << "x" << train_set.width()
+      << ", binarize " << to_string(config.binarize) << '\n';
+
+  const std::string run_dir = run_directory(config);
+  config.out = run_dir;
+  const std::string checkpoint_path = run_dir + "/checkpoint.pt";
+  if (!options.resume && !options.overwrite && fs::exists(checkpoint_path)) {
+    throw Error(run_dir + " already holds a run; continue it with --resume, or pass --overwrite "
+                "or another --out");
+  }
+  create_directories(run_dir);
+
+  torch::manual_seed(static_cast<uint64_t>(config.seed));
+  VAE model(config.network);
+  model->to(device);
+  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(config.lr));
+
+  Batcher train_batches(train_set.images, config.batch_size, config.binarize, device);
+  // Binarized runs are scored on one fixed binary draw of the test set, the
+  // same for every run and epoch.
+  const Binarize test_mode = config.binarize == Binarize::kNone ? Binarize::kNone : Binarize::kStatic;
+  Batcher test_batches(test_set.images, kEvalBatchSize, test_mode, device);
+  config.kl.total_steps = config.epochs * train_batches.num_batches();
+
+  TrainingState state;
+  if (options.resume) {
+    const Checkpoint checkpoint(checkpoint_path, device);
+    checkpoint.load_model(model);
+    checkpoint.load_optimizer(optimizer);
+    checkpoint.restore_rng(device);
+    state = checkpoint.state();
+    log << "resuming " << run_dir << " after epoch " << state.epoch << " (step " << state.step
+        << ")\n";
+  }
+  state.config = to_json(config);
+  write_file_atomically(run_dir + "/config.json", state.config.dump(2) + "\n");
+  write_run_files(run_dir, state.history, config.active_threshold);
+
+  const bool terminal = &log == &std::cout && is_terminal(1);
+  const EvalOptions eval_options{config.active_threshold, config.mutual_info};
+  NonFiniteWatch watch(device);
+
+  for (int64_t epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
+    model->train();
+    train_batches.shuffle();
+    EpochSums sums;
+    Progress progress(log, terminal, epoch, config.epochs, train_batches.num_batches(),
+                      config.log_interval);
+    double beta = 0.0;
+    const auto start = Clock::now();
+    for (int64_t i = 0; i < train_batches.num_batches(); ++i) {
+      const torch::Tensor x = train_batches.batch(i);
+      beta = config.kl.weight(state.step);
+      const ElboTerms terms = model->elbo(x, beta, config.free_bits);
+      optimizer.zero_grad();
+      terms.loss.backward();
+      if (config.grad_clip > 0.0) {
+        torch::nn::utils::clip_grad_norm_(model->parameters(), config.grad_clip);
+      }
+      optimizer.step();
+      sums.add(terms, x.size(0));
+      watch.observe(terms.loss, state.step);
+      ++state.step;
+      if (options.after_step) options.after_step(state.step, model);
+      if (progress.due(i + 1)) {
+        watch.check();
+        progress.update(i + 1, state.step, sums.mean(sums.loss), sums.images);
+      }
+    }
+    watch.check();
+    progress.finish();
+
+    EpochMetrics m;
+    m.epoch = epoch;
+    m.step = state.step;
+    m.beta = beta;
+    m.train_loss = sums.mean(sums.loss);
+    m.train_recon = sums.mean(sums.recon);
+    m.train_kl = sums.mean(sums.kl);
+    m.train_neg_elbo = m.train_recon + m.train_kl;
+    m.seconds = seconds_since(start);
+    m.images_per_s = static_cast<double>(sums.images) / m.seconds;
+
+    const auto eval_start = Clock::now();
+    const EvalResult eval = evaluate(model, test_batches, eval_options);
+    m.eval_seconds = seconds_since(eval_start);
+    m.test_neg_elbo = eval.neg_elbo;
+    m.test_recon = eval.recon;
+    m.test_kl = eval.kl;
+    m.active_units = eval.active_units;
+    m.mutual_info = eval.mutual_info;
+    m.kl_per_dim = eval.kl_per_dim;
+    m.mean_variance = eval.mean_variance;
+    if (!std::isfinite(m.test_neg_elbo)) {
+      throw Error("the test -ELBO is NaN or Inf after epoch " + std::to_string(epoch) +
+                  "; training stopped, the last checkpoint is unchanged");
+    }
+
+    log << epoch_summary(m, config.network.latent_dim()) << '\n';
+    if (m.active_units < config.warn_active_units) {
+      log << "WARNING: posterior collapse? only " << m.active_units << " of "
+          << config.network.latent_dim() << " latent units are active (threshold "
+          << config.warn_active_units << "); see kl_per_dim.csv, try --kl-schedule or "
+          << "--free-bits\n";
+    }
+    if (m.test_kl < config.warn_kl) {
+      log << "WARNING: posterior collapse? the test KL is " << fixed(m.test_kl, 3)
+          << " nats (threshold " << config.warn_kl << "): the latents carry almost no "
+          << "information\n";
+    }
+
+    state.epoch = epoch;
+    state.history.push_back(m);
+    // The checkpoint first: it holds the history the CSV files are made from.
+    save_checkpoint(checkpoint_path, model, optimizer, state, device);
+    write_run_files(run_dir, state.history, config.active_threshold);
+  }
+
+  if (config.samples > 0) {
+    c10::InferenceMode inference;
+    model->eval();
+    auto generator = at::detail::createCPUGenerator(kSampleSeed);
+    const torch::Tensor z = at::randn({config.samples, config.network.latent_dim()}, generator,
+                                      torch::TensorOptions().dtype(torch::kFloat32));
+    const torch::Tensor images = model->generate(z.to(device));
+    write_png(run_dir + "/samples.png", make_grid(images));
+  }
+  if (!state.history.empty()) {
+    const EpochMetrics& last = state.history.back();
+    log << "done: test -ELBO " << fixed(last.test_neg_elbo, 2) << " nats after epoch "
+        << last.epoch << "; wrote " << run_dir << "/{config.json,metrics.csv,kl_per_dim.csv,"
+        << "checkpoint.pt" << (config.samples > 0 ? ",samples.png" : "") << "}\n";
+  }
+  return {run_dir, state.history};
+}
+
+}  // namespace vae

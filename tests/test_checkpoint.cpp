@@ -1,0 +1,127 @@
+#include "vae/checkpoint.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "test_support.h"
+#include "vae/config.h"
+#include "vae/error.h"
+
+namespace vae {
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+struct Fixture {
+  TrainConfig config;
+  VAE model{nullptr};
+  std::unique_ptr<torch::optim::Adam> optimizer;
+
+  explicit Fixture(int64_t latent = 3) {
+    config.network.latent_dim(latent).hidden({16});
+    model = VAE(config.network);
+    optimizer = std::make_unique<torch::optim::Adam>(model->parameters(),
+                                                     torch::optim::AdamOptions(1e-3));
+  }
+  void step() {
+    const ElboTerms terms = model->elbo(torch::rand({4, 1, 28, 28}));
+    optimizer->zero_grad();
+    terms.loss.backward();
+    optimizer->step();
+  }
+};
+
+TEST(Checkpoint, RoundTripRestoresModelOptimizerStateAndRng) {
+  testing::ScratchDir dir;
+  torch::manual_seed(0);
+  Fixture a;
+  a.step();
+  a.step();
+  TrainingState state;
+  state.config = to_json(a.config);
+  state.epoch = 2;
+  state.step = 17;
+  state.history.resize(2);
+  state.history[1].test_neg_elbo = 101.5;
+  save_checkpoint(dir.file("c.pt"), a.model, *a.optimizer, state, torch::kCPU);
+  const torch::Tensor next_random = torch::rand({3});
+
+  torch::manual_seed(99);
+  Fixture b;
+  const Checkpoint checkpoint(dir.file("c.pt"));
+  EXPECT_EQ(checkpoint.state().epoch, 2);
+  EXPECT_EQ(checkpoint.state().step, 17);
+  ASSERT_EQ(checkpoint.state().history.size(), 2u);
+  EXPECT_EQ(checkpoint.state().history[1].test_neg_elbo, 101.5);
+  EXPECT_EQ(checkpoint.state().config, state.config);
+  checkpoint.load_model(b.model);
+  checkpoint.load_optimizer(*b.optimizer);
+  checkpoint.restore_rng(torch::kCPU);
+  EXPECT_TRUE(torch::equal(torch::rand({3}), next_random));
+
+  const auto pa = a.model->parameters(), pb = b.model->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+  // With equal Adam moments, the same step gives the same parameters.
+  torch::manual_seed(5);
+  a.step();
+  torch::manual_seed(5);
+  b.step();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+
+  const VAE rebuilt = load_model_from_checkpoint(checkpoint, torch::kCPU);
+  EXPECT_EQ(rebuilt->options().latent_dim(), 3);
+}
+
+TEST(Checkpoint, TruncatedCorruptAndForeignFilesGiveOneClearError) {
+  testing::ScratchDir dir;
+  Fixture a;
+  TrainingState state;
+  state.config = to_json(a.config);
+  save_checkpoint(dir.file("c.pt"), a.model, *a.optimizer, state, torch::kCPU);
+  const std::string bytes = testing::read_bytes(dir.file("c.pt"));
+
+  testing::write_bytes(dir.file("cut.pt"), bytes.substr(0, bytes.size() / 2));
+  std::string what = error_of([&] { Checkpoint c(dir.file("cut.pt")); });
+  EXPECT_NE(what.find("checkpoint " + dir.file("cut.pt") + " is truncated or corrupt"),
+            std::string::npos)
+      << what;
+  EXPECT_EQ(what.find('\n'), std::string::npos);
+
+  testing::write_bytes(dir.file("noise.pt"), std::string(1000, 'x'));
+  EXPECT_NE(error_of([&] { Checkpoint c(dir.file("noise.pt")); }).find("truncated or corrupt"),
+            std::string::npos);
+
+  EXPECT_NE(error_of([&] { Checkpoint c(dir.file("absent.pt")); }).find("no such file"),
+            std::string::npos);
+
+  // A valid LibTorch archive that is not a vae checkpoint.
+  torch::save(torch::ones({2}), dir.file("tensor.pt"));
+  EXPECT_NE(error_of([&] { Checkpoint c(dir.file("tensor.pt")); }).find("not a vae checkpoint"),
+            std::string::npos);
+}
+
+TEST(Checkpoint, ModelOfAnotherArchitectureIsRejected) {
+  testing::ScratchDir dir;
+  Fixture a(3);
+  TrainingState state;
+  state.config = to_json(a.config);
+  save_checkpoint(dir.file("c.pt"), a.model, *a.optimizer, state, torch::kCPU);
+  const Checkpoint checkpoint(dir.file("c.pt"));
+
+  Fixture wider(5);  // same names, other shapes
+  EXPECT_NE(error_of([&] { checkpoint.load_model(wider.model); }).find("has shape"),
+            std::string::npos);
+  VAE conv(NetworkOptions().arch(Architecture::kConv).latent_dim(3));  // other names
+  EXPECT_NE(error_of([&] { checkpoint.load_model(conv); }).find("does not fit the model"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace vae

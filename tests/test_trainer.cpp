@@ -1,0 +1,178 @@
+#include "vae/trainer.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "test_support.h"
+#include "vae/atomic_file.h"
+#include "vae/checkpoint.h"
+#include "vae/error.h"
+
+namespace vae {
+namespace {
+
+// A small, fast run on real MNIST: 5000 training and 500 test images,
+// 100 steps per epoch.
+TrainConfig small_config(const std::string& out, int64_t epochs) {
+  TrainConfig config;
+  config.data_dir = testing::mnist_dir();
+  config.train_size = 5000;
+  config.test_size = 500;
+  config.batch_size = 50;
+  config.epochs = epochs;
+  config.network.hidden({128}).latent_dim(8);
+  config.out = out;
+  config.samples = 16;
+  // One thread: ctest runs tests in parallel, and two processes of two
+  // OpenMP threads each on two cores slow each other down many times over.
+  config.threads = 1;
+  return config;
+}
+
+TrainOptions quiet(std::ostringstream& log) {
+  TrainOptions options;
+  options.log = &log;
+  return options;
+}
+
+TEST(Trainer, LossFallsOnAnMnistSubsetAndFilesAreWritten) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  const TrainResult result = train(small_config(dir.file("run"), 3), quiet(log));
+  ASSERT_EQ(result.history.size(), 3u);
+  const auto& h = result.history;
+  EXPECT_LT(h[2].train_neg_elbo, h[0].train_neg_elbo - 20.0);
+  EXPECT_LT(h[2].test_neg_elbo, h[0].test_neg_elbo);
+  EXPECT_LT(h[2].test_neg_elbo, 200.0);  // an untrained model scores ~543 nats
+  EXPECT_EQ(h[2].step, 300);
+  EXPECT_GT(h[2].active_units, 0);
+  EXPECT_EQ(h[2].kl_per_dim.size(), 8u);
+  for (const char* file :
+       {"config.json", "metrics.csv", "kl_per_dim.csv", "checkpoint.pt", "samples.png"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir.file("run/") + file)) << file;
+  }
+  const std::string csv = read_file(dir.file("run/metrics.csv"));
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);  // header + 3 epochs
+  EXPECT_NE(log.str().find("BLAS OpenBLAS"), std::string::npos) << log.str();
+
+  // A second run into the same directory must not silently replace it.
+  std::ostringstream again;
+  try {
+    train(small_config(dir.file("run"), 1), quiet(again));
+    FAIL() << "overwrote an existing run";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("already holds a run"), std::string::npos);
+  }
+}
+
+TEST(Trainer, SameSeedSameNumbers) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("a"), 1);
+  config.binarize = Binarize::kDynamic;
+  const TrainResult a = train(config, quiet(log));
+  config.out = dir.file("b");
+  const TrainResult b = train(config, quiet(log));
+  EXPECT_EQ(a.history[0].train_loss, b.history[0].train_loss);
+  EXPECT_EQ(a.history[0].test_neg_elbo, b.history[0].test_neg_elbo);
+  config.out = dir.file("c");
+  config.seed = 2;
+  const TrainResult c = train(config, quiet(log));
+  EXPECT_NE(a.history[0].train_loss, c.history[0].train_loss);
+}
+
+TEST(Trainer, ResumeReachesTheNumbersOfAnUninterruptedRun) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("whole"), 3);
+  config.binarize = Binarize::kDynamic;  // consumes randomness every batch
+  config.kl.type = KlScheduleType::kCyclical;
+  config.kl.cycles = 2;
+  const TrainResult whole = train(config, quiet(log));
+
+  // The same 3-epoch run, killed during epoch 2 (after epoch 1's checkpoint).
+  struct Killed {};
+  TrainConfig first = config;
+  first.out = dir.file("split");
+  TrainOptions crash = quiet(log);
+  crash.after_step = [](int64_t step, VAE&) {
+    if (step == 150) throw Killed{};
+  };
+  EXPECT_THROW(train(first, crash), Killed);
+  EXPECT_EQ(Checkpoint(dir.file("split/checkpoint.pt")).state().epoch, 1);
+  // The resumed run takes its settings from the checkpoint, epochs from the flag.
+  const TrainConfig resumed_config = resume_config(dir.file("split"), {{"epochs", 3}});
+  EXPECT_EQ(resumed_config.kl.type, KlScheduleType::kCyclical);
+  TrainOptions resume = quiet(log);
+  resume.resume = true;
+  const TrainResult resumed = train(resumed_config, resume);
+
+  ASSERT_EQ(resumed.history.size(), 3u);
+  for (size_t e = 0; e < 3; ++e) {
+    const EpochMetrics &x = whole.history[e], &y = resumed.history[e];
+    EXPECT_EQ(x.step, y.step);
+    EXPECT_EQ(x.beta, y.beta);
+    EXPECT_EQ(x.train_loss, y.train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(x.train_neg_elbo, y.train_neg_elbo) << "epoch " << e + 1;
+    EXPECT_EQ(x.test_neg_elbo, y.test_neg_elbo) << "epoch " << e + 1;
+    EXPECT_EQ(x.active_units, y.active_units);
+    EXPECT_EQ(x.mutual_info, y.mutual_info);
+    EXPECT_EQ(x.kl_per_dim, y.kl_per_dim);
+  }
+  const VAE a = load_model_from_checkpoint(Checkpoint(dir.file("whole/checkpoint.pt")), torch::kCPU);
+  const VAE b = load_model_from_checkpoint(Checkpoint(dir.file("split/checkpoint.pt")), torch::kCPU);
+  const auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+
+  // Settings that change the numbers cannot change on resume.
+  try {
+    resume_config(dir.file("split"), {{"lr", 0.5}});
+    FAIL() << "accepted a new learning rate on resume";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--lr cannot change on --resume"), std::string::npos);
+  }
+}
+
+TEST(Trainer, NonFiniteLossStopsWithTheStepAndKeepsTheCheckpoint) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("run"), 1);
+  train(config, quiet(log));
+  const std::string before = testing::read_bytes(dir.file("run/checkpoint.pt"));
+
+  TrainOptions options = quiet(log);
+  options.resume = true;
+  options.after_step = [](int64_t step, VAE& model) {
+    if (step == 140) {  // poison a weight after step 140: step 141's loss is NaN
+      torch::NoGradGuard no_grad;
+      model->named_parameters()["decoder.body.0.weight"].fill_(NAN);
+    }
+  };
+  try {
+    train(resume_config(dir.file("run"), {{"epochs", 2}}), options);
+    FAIL() << "NaN went unnoticed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("NaN or Inf at step 141"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(testing::read_bytes(dir.file("run/checkpoint.pt")), before);
+}
+
+TEST(Trainer, StrongKlWeightOnAWideLatentLeavesUnitsInactive) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("wide"), 2);
+  config.network.latent_dim(64);
+  config.kl.beta = 4.0;  // a heavy KL price makes the optimiser switch units off early
+  config.warn_active_units = 64;  // any inactive unit triggers the warning
+  const TrainResult result = train(config, quiet(log));
+  EXPECT_LT(result.history.back().active_units, 64);
+  EXPECT_NE(log.str().find("WARNING: posterior collapse?"), std::string::npos) << log.str();
+  const std::string per_dim = read_file(dir.file("wide/kl_per_dim.csv"));
+  EXPECT_NE(per_dim.find(",0\n"), std::string::npos);  // some dimension marked inactive
+}
+
+}  // namespace
+}  // namespace vae
