@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vae needs to build, test and run. Idempotent:
-# packages already present are not downloaded again.
+# packages already present are not downloaded again. VAE_SETUP_MINIMAL=1
+# leaves out what only the tests need (the Docker image uses it).
 set -euo pipefail
 
 packages=(
@@ -8,14 +9,18 @@ packages=(
   libtorch-dev          # LibTorch 1.13 (CPU), C++ frontend + TorchScript
   libopencv-dev         # PNG/JPEG I/O for images and grids
   libcxxopts-dev        # command-line flags
-  libgtest-dev          # unit tests
   zlib1g-dev            # gzip-compressed IDX files
   nlohmann-json3-dev    # config.json, model presets, checkpoint metadata
-  dataset-fashion-mnist # second IDX data set, read by the tests
   libopenblas0-openmp   # Debian's libtorch calls the active libblas.so.3;
                         # the reference BLAS makes training ~15x slower
-  python3-torch         # second client for exported TorchScript files
 )
+if [ "${VAE_SETUP_MINIMAL:-0}" != 1 ]; then
+  packages+=(
+    libgtest-dev          # unit tests
+    dataset-fashion-mnist # second IDX data set, read by the tests
+    python3-torch         # second client for exported TorchScript files
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

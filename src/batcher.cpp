@@ -42,7 +42,9 @@ Batcher::Batcher(torch::Tensor images, int64_t batch_size, Binarize mode, torch:
   images_ = images.to(device).contiguous();
 }
 
-void Batcher::shuffle() { order_ = torch::randperm(size(), torch::kLong).to(images_.device()); }
+void Batcher::shuffle() {
+  order_ = torch::randperm(size(), torch::kLong).to(images_.device());
+}
 
 torch::Tensor Batcher::batch(int64_t i) const {
   const int64_t start = i * batch_size_;

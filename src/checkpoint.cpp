@@ -14,7 +14,9 @@ namespace {
 
 constexpr const char* kFormat = "vae-checkpoint";
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
 
 const at::Generator& default_generator(torch::Device device) {
   return at::globalContext().defaultGenerator(device);
@@ -31,7 +33,8 @@ void save_checkpoint(const std::string& path, VAE& model, torch::optim::Optimize
   archive.write("epoch", c10::IValue(state.epoch));
   archive.write("step", c10::IValue(state.step));
   nlohmann::json history = nlohmann::json::array();
-  for (const EpochMetrics& m : state.history) history.push_back(to_json(m));
+  for (const EpochMetrics& m : state.history)
+    history.push_back(to_json(m));
   archive.write("history", c10::IValue(history.dump()));
   archive.write("rng_cpu", default_generator(torch::kCPU).get_state());
   if (device.is_cuda()) archive.write("rng_cuda", default_generator(device).get_state());

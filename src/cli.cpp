@@ -33,7 +33,8 @@ std::string default_text(const json& value) {
   if (value.is_string()) return value.get<std::string>().empty() ? "" : value.get<std::string>();
   if (value.is_array()) {
     std::string out;
-    for (const json& item : value) out += (out.empty() ? "" : ",") + item.dump();
+    for (const json& item : value)
+      out += (out.empty() ? "" : ",") + item.dump();
     return out;
   }
   return value.dump();

@@ -65,11 +65,12 @@ const std::vector<Binding>& bindings() {
        [](const C& c) { return json(c.network.width()); },
        [](C& c, const json& v) { c.network.width(v.get<int64_t>()); }},
       // Data.
-      {{"data-dir", K::kString, "directory of the four IDX files (default $MNIST_DIR, else data/mnist)",
-        true},
+      {{"data-dir", K::kString,
+        "directory of the four IDX files (default $MNIST_DIR, else data/mnist)", true},
        [](const C& c) { return json(c.data_dir); },
        [](C& c, const json& v) { c.data_dir = v.get<std::string>(); }},
-      {{"binarize", K::kString, "none | dynamic (new draw per batch) | static (one fixed draw)", true},
+      {{"binarize", K::kString, "none | dynamic (new draw per batch) | static (one fixed draw)",
+        true},
        [](const C& c) { return json(to_string(c.binarize)); },
        [](C& c, const json& v) { c.binarize = parse_binarize(v.get<std::string>()); }},
       {{"train-size", K::kInt, "use the first N training images (0 = all)", true},
@@ -85,12 +86,14 @@ const std::vector<Binding>& bindings() {
       {{"threads", K::kInt, "intra-op CPU threads (0 = all CPUs this process may use)", true},
        [](const C& c) { return json(c.threads); },
        [](C& c, const json& v) { c.threads = v.get<int64_t>(); }},
-      {{"epochs", K::kInt, "training epochs", true}, [](const C& c) { return json(c.epochs); },
+      {{"epochs", K::kInt, "training epochs", true},
+       [](const C& c) { return json(c.epochs); },
        [](C& c, const json& v) { c.epochs = v.get<int64_t>(); }},
       {{"batch-size", K::kInt, "minibatch size", true},
        [](const C& c) { return json(c.batch_size); },
        [](C& c, const json& v) { c.batch_size = v.get<int64_t>(); }},
-      {{"lr", K::kDouble, "Adam learning rate", true}, [](const C& c) { return json(c.lr); },
+      {{"lr", K::kDouble, "Adam learning rate", true},
+       [](const C& c) { return json(c.lr); },
        [](C& c, const json& v) { c.lr = v.get<double>(); }},
       {{"seed", K::kInt, "random seed (initialisation, data order, sampling)", true},
        [](const C& c) { return json(c.seed); },
@@ -99,7 +102,8 @@ const std::vector<Binding>& bindings() {
        [](const C& c) { return json(c.grad_clip); },
        [](C& c, const json& v) { c.grad_clip = v.get<double>(); }},
       // KL weight and collapse remedies.
-      {{"kl-schedule", K::kString, "KL weight schedule: constant | linear | sigmoid | cyclical", true},
+      {{"kl-schedule", K::kString, "KL weight schedule: constant | linear | sigmoid | cyclical",
+        true},
        [](const C& c) { return json(to_string(c.kl.type)); },
        [](C& c, const json& v) { c.kl.type = parse_kl_schedule(v.get<std::string>()); }},
       {{"beta", K::kDouble, "KL weight (the schedules' final value)", true},
@@ -127,7 +131,8 @@ const std::vector<Binding>& bindings() {
       {{"warn-kl", K::kDouble, "warn when the test KL falls below this many nats", true},
        [](const C& c) { return json(c.warn_kl); },
        [](C& c, const json& v) { c.warn_kl = v.get<double>(); }},
-      {{"mutual-info", K::kBool, "estimate I(x;z) on the test set every epoch", true},
+      {{"mutual-info", K::kBool,
+        "estimate I(x;z) on the test set every epoch (--mutual-info=false: skip)", true},
        [](const C& c) { return json(c.mutual_info); },
        [](C& c, const json& v) { c.mutual_info = v.get<bool>(); }},
       // Output.
@@ -191,7 +196,8 @@ void require(bool ok, const std::string& message) {
 const std::vector<SettingInfo>& settings() {
   static const std::vector<SettingInfo> infos = [] {
     std::vector<SettingInfo> out;
-    for (const Binding& b : bindings()) out.push_back(b.info);
+    for (const Binding& b : bindings())
+      out.push_back(b.info);
     return out;
   }();
   return infos;
@@ -215,14 +221,16 @@ void apply_settings(TrainConfig& config, const json& object, const std::string& 
 
 json to_json(const TrainConfig& config) {
   json out = json::object();
-  for (const Binding& b : bindings()) out[b.info.key] = b.get(config);
+  for (const Binding& b : bindings())
+    out[b.info.key] = b.get(config);
   return out;
 }
 
 void validate(const TrainConfig& c) {
   const auto finite = [](double v) { return std::isfinite(v); };
   require(c.epochs >= 1, "--epochs must be at least 1, not " + std::to_string(c.epochs));
-  require(c.batch_size >= 1, "--batch-size must be at least 1, not " + std::to_string(c.batch_size));
+  require(c.batch_size >= 1,
+          "--batch-size must be at least 1, not " + std::to_string(c.batch_size));
   require(finite(c.lr) && c.lr > 0.0, "--lr must be a positive number");
   require(c.seed >= 0, "--seed must be >= 0");
   require(c.threads >= 0, "--threads must be >= 0 (0 = all CPUs)");

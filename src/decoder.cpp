@@ -30,8 +30,8 @@ DecoderImpl::DecoderImpl(DecoderOptions options) : options_(std::move(options)) 
     body_->push_back(nn::Unflatten(nn::UnflattenOptions(1, {channels.back(), h, w})));
     for (size_t i = channels.size(); i-- > 0;) {
       const int64_t out = i > 0 ? channels[i - 1] : options_.in_channels();
-      body_->push_back(
-          nn::ConvTranspose2d(nn::ConvTranspose2dOptions(channels[i], out, 4).stride(2).padding(1)));
+      body_->push_back(nn::ConvTranspose2d(
+          nn::ConvTranspose2dOptions(channels[i], out, 4).stride(2).padding(1)));
       if (i > 0) body_->push_back(nn::ReLU());
     }
   }
@@ -49,7 +49,9 @@ DecoderImpl::DecoderImpl(DecoderOptions options) : options_(std::move(options)) 
   }
 }
 
-torch::Tensor DecoderImpl::forward(const torch::Tensor& z) { return body_->forward(z); }
+torch::Tensor DecoderImpl::forward(const torch::Tensor& z) {
+  return body_->forward(z);
+}
 
 torch::Tensor DecoderImpl::log_likelihood(const torch::Tensor& x,
                                           const torch::Tensor& output) const {

@@ -44,7 +44,8 @@ EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options)
   EvalResult result;
   result.recon = recon_sum.item<double>() / n;
   result.kl_per_dim = to_vector(kl_dim_sum / n);
-  for (double v : result.kl_per_dim) result.kl += v;
+  for (double v : result.kl_per_dim)
+    result.kl += v;
   result.neg_elbo = result.recon + result.kl;
   const torch::Tensor variance = posterior_mean_variance(mu);
   result.mean_variance = to_vector(variance);

@@ -74,18 +74,21 @@ IdxArray parse_idx(const std::string& bytes, const std::string& name) {
   }
 
   IdxArray out;
-  // Sizes are uint32 each; their product is bounded by the file length below,
-  // so overflow is checked against that rather than against int64.
+  const uint64_t available = bytes.size() - header;
   uint64_t count = 1;
+  bool overflow = false;
+  std::string sizes;
   for (int d = 0; d < ndim; ++d) {
     const uint32_t size = big_endian_u32(p + 4 + 4 * d);
     out.dims.push_back(static_cast<int64_t>(size));
-    if (size != 0 && count > std::numeric_limits<uint64_t>::max() / size) {
-      throw Error(name + ": IDX sizes overflow");
-    }
+    sizes += (d ? "x" : "") + std::to_string(size);
+    if (size != 0 && count > std::numeric_limits<uint64_t>::max() / size) overflow = true;
     count *= size;
   }
-  const uint64_t available = bytes.size() - header;
+  if (overflow) {
+    throw Error(name + ": IDX header declares sizes " + sizes + ", far more than the " +
+                std::to_string(available) + " bytes of data in the file (corrupt header?)");
+  }
   if (available < count) {
     throw Error(name + ": truncated IDX data: header promises " + std::to_string(count) +
                 " bytes, file holds " + std::to_string(available));
@@ -100,6 +103,8 @@ IdxArray parse_idx(const std::string& bytes, const std::string& name) {
   return out;
 }
 
-IdxArray read_idx(const std::string& path) { return parse_idx(read_maybe_gzipped(path), path); }
+IdxArray read_idx(const std::string& path) {
+  return parse_idx(read_maybe_gzipped(path), path);
+}
 
 }  // namespace vae

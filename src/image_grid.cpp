@@ -11,9 +11,9 @@
 namespace vae {
 
 cv::Mat make_grid(const torch::Tensor& images, const GridOptions& options) {
-  const torch::Tensor pixels =
-      images.detach().to(torch::kCPU, torch::kFloat32).reshape({images.size(0), -1,
-                                                                 images.size(-1)});
+  const torch::Tensor pixels = images.detach()
+                                   .to(torch::kCPU, torch::kFloat32)
+                                   .reshape({images.size(0), -1, images.size(-1)});
   const int64_t n = pixels.size(0), h = pixels.size(1), w = pixels.size(2);
   if (options.columns <= 0 || options.scale <= 0 || options.padding < 0) {
     throw Error("grid: columns and scale must be positive, padding >= 0");
@@ -27,8 +27,7 @@ cv::Mat make_grid(const torch::Tensor& images, const GridOptions& options) {
   const torch::Tensor bytes =
       pixels.clamp(0.0, 1.0).mul(255.0).round().to(torch::kUInt8).contiguous();
   for (int64_t k = 0; k < n; ++k) {
-    cv::Mat tile(static_cast<int>(h), static_cast<int>(w), CV_8UC1,
-                 bytes[k].data_ptr<uint8_t>());
+    cv::Mat tile(static_cast<int>(h), static_cast<int>(w), CV_8UC1, bytes[k].data_ptr<uint8_t>());
     const int x = static_cast<int>(options.padding + (k % columns) * (tile_w + options.padding));
     const int y = static_cast<int>(options.padding + (k / columns) * (tile_h + options.padding));
     cv::Mat target = grid(cv::Rect(x, y, static_cast<int>(tile_w), static_cast<int>(tile_h)));

@@ -28,7 +28,7 @@ nlohmann::json to_json(const EpochMetrics& m) {
           {"active_units", m.active_units},
           // JSON has no NaN: a skipped MI estimate is stored as null.
           {"mutual_info", m.mutual_info == m.mutual_info ? nlohmann::json(m.mutual_info)
-                                                          : nlohmann::json(nullptr)},
+                                                         : nlohmann::json(nullptr)},
           {"seconds", m.seconds},
           {"eval_seconds", m.eval_seconds},
           {"images_per_s", m.images_per_s},
@@ -65,10 +65,9 @@ std::string metrics_csv(const std::vector<EpochMetrics>& history) {
   for (const EpochMetrics& m : history) {
     out << m.epoch << ',' << m.step << ',' << number(m.beta) << ',' << number(m.train_loss) << ','
         << number(m.train_neg_elbo) << ',' << number(m.train_recon) << ',' << number(m.train_kl)
-        << ',' << number(m.test_neg_elbo) << ',' << number(m.test_recon) << ','
-        << number(m.test_kl) << ',' << m.active_units << ',' << number(m.mutual_info) << ','
-        << number(m.seconds) << ',' << number(m.eval_seconds) << ',' << number(m.images_per_s)
-        << '\n';
+        << ',' << number(m.test_neg_elbo) << ',' << number(m.test_recon) << ',' << number(m.test_kl)
+        << ',' << m.active_units << ',' << number(m.mutual_info) << ',' << number(m.seconds) << ','
+        << number(m.eval_seconds) << ',' << number(m.images_per_s) << '\n';
   }
   return out.str();
 }
@@ -79,8 +78,8 @@ std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double acti
   for (const EpochMetrics& m : history) {
     for (size_t d = 0; d < m.kl_per_dim.size(); ++d) {
       const double variance = d < m.mean_variance.size() ? m.mean_variance[d] : 0.0;
-      out << m.epoch << ',' << d << ',' << number(m.kl_per_dim[d]) << ',' << number(variance)
-          << ',' << (variance > active_threshold ? 1 : 0) << '\n';
+      out << m.epoch << ',' << d << ',' << number(m.kl_per_dim[d]) << ',' << number(variance) << ','
+          << (variance > active_threshold ? 1 : 0) << '\n';
     }
   }
   return out.str();

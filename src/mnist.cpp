@@ -24,7 +24,8 @@ std::string find_idx_file(const std::string& dir, const std::string& stem) {
 
 std::string dims_text(const std::vector<int64_t>& dims) {
   std::string out;
-  for (size_t i = 0; i < dims.size(); ++i) out += (i ? "x" : "") + std::to_string(dims[i]);
+  for (size_t i = 0; i < dims.size(); ++i)
+    out += (i ? "x" : "") + std::to_string(dims[i]);
   return out;
 }
 

@@ -10,11 +10,14 @@ Architecture parse_architecture(const std::string& name) {
   throw Error("--arch must be mlp or conv, not '" + name + "'");
 }
 
-std::string to_string(Architecture arch) { return arch == Architecture::kMlp ? "mlp" : "conv"; }
+std::string to_string(Architecture arch) {
+  return arch == Architecture::kMlp ? "mlp" : "conv";
+}
 
 void NetworkOptions::validate() const {
   if (latent_dim() <= 0) throw Error("--latent-dim must be positive");
-  if (in_channels() <= 0 || height() <= 0 || width() <= 0) throw Error("image size must be positive");
+  if (in_channels() <= 0 || height() <= 0 || width() <= 0)
+    throw Error("image size must be positive");
   for (int64_t h : hidden()) {
     if (h <= 0) throw Error("--hidden sizes must be positive");
   }

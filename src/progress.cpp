@@ -7,7 +7,9 @@
 
 namespace vae {
 
-bool is_terminal(int fd) { return ::isatty(fd) == 1; }
+bool is_terminal(int fd) {
+  return ::isatty(fd) == 1;
+}
 
 Progress::Progress(std::ostream& out, bool terminal, int64_t epoch, int64_t epochs, int64_t steps,
                    int64_t interval)

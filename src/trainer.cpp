@@ -66,14 +66,16 @@ struct EpochSums {
 class NonFiniteWatch {
  public:
   explicit NonFiniteWatch(torch::Device device) : device_(device) {
-    if (device.is_cuda()) first_bad_ = torch::full({}, -1, torch::TensorOptions(device).dtype(torch::kLong));
+    if (device.is_cuda())
+      first_bad_ = torch::full({}, -1, torch::TensorOptions(device).dtype(torch::kLong));
   }
   void observe(const torch::Tensor& loss, int64_t step) {
     if (!device_.is_cuda()) {
       if (!std::isfinite(loss.item<double>())) fail(step);
       return;
     }
-    const torch::Tensor bad = torch::logical_and(first_bad_.lt(0), loss.detach().isfinite().logical_not());
+    const torch::Tensor bad =
+        torch::logical_and(first_bad_.lt(0), loss.detach().isfinite().logical_not());
     first_bad_ = torch::where(bad, torch::full_like(first_bad_, step), first_bad_);
   }
   void check() const {
@@ -121,9 +123,8 @@ TrainConfig resume_config(const std::string& run_dir, const nlohmann::json& over
   TrainConfig config;
   apply_settings(config, checkpoint.state().config, path);
   const nlohmann::json saved = to_json(config);
-  static const std::vector<std::string> kMayChange = {"epochs",       "device",  "threads",
-                                                      "data-dir",     "out",     "log-interval",
-                                                      "samples"};
+  static const std::vector<std::string> kMayChange = {
+      "epochs", "device", "threads", "data-dir", "out", "log-interval", "samples"};
   nlohmann::json allowed = nlohmann::json::object();
   for (const auto& [key, value] : overrides.items()) {
     if (std::find(kMayChange.begin(), kMayChange.end(), key) != kMayChange.end()) {
@@ -161,21 +162,21 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
   if (options.resume && (config.network.height() != train_set.height() ||
                          config.network.width() != train_set.width())) {
     throw Error("--resume: the run was trained on " + std::to_string(config.network.height()) +
-                "x" + std::to_string(config.network.width()) + " images, " + data_dir +
-                " holds " + std::to_string(train_set.height()) + "x" +
-                std::to_string(train_set.width()));
+                "x" + std::to_string(config.network.width()) + " images, " + data_dir + " holds " +
+                std::to_string(train_set.height()) + "x" + std::to_string(train_set.width()));
   }
   config.network.in_channels(1).height(train_set.height()).width(train_set.width());
   config.network.validate();
   log << "data " << data_dir << ": " << train_set.size() << " training, " << test_set.size()
-      << " test images of " << train_set.height() << "x" << train_set.width()
-      << ", binarize " << to_string(config.binarize) << '\n';
+      << " test images of " << train_set.height() << "x" << train_set.width() << ", binarize "
+      << to_string(config.binarize) << '\n';
 
   const std::string run_dir = run_directory(config);
   config.out = run_dir;
   const std::string checkpoint_path = run_dir + "/checkpoint.pt";
   if (!options.resume && !options.overwrite && fs::exists(checkpoint_path)) {
-    throw Error(run_dir + " already holds a run; continue it with --resume, or pass --overwrite "
+    throw Error(run_dir +
+                " already holds a run; continue it with --resume, or pass --overwrite "
                 "or another --out");
   }
   create_directories(run_dir);
@@ -188,7 +189,8 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
   Batcher train_batches(train_set.images, config.batch_size, config.binarize, device);
   // Binarized runs are scored on one fixed binary draw of the test set, the
   // same for every run and epoch.
-  const Binarize test_mode = config.binarize == Binarize::kNone ? Binarize::kNone : Binarize::kStatic;
+  const Binarize test_mode =
+      config.binarize == Binarize::kNone ? Binarize::kNone : Binarize::kStatic;
   Batcher test_batches(test_set.images, kEvalBatchSize, test_mode, device);
   config.kl.total_steps = config.epochs * train_batches.num_batches();
 
@@ -297,8 +299,8 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
   }
   if (!state.history.empty()) {
     const EpochMetrics& last = state.history.back();
-    log << "done: test -ELBO " << fixed(last.test_neg_elbo, 2) << " nats after epoch "
-        << last.epoch << "; wrote " << run_dir << "/{config.json,metrics.csv,kl_per_dim.csv,"
+    log << "done: test -ELBO " << fixed(last.test_neg_elbo, 2) << " nats after epoch " << last.epoch
+        << "; wrote " << run_dir << "/{config.json,metrics.csv,kl_per_dim.csv,"
         << "checkpoint.pt" << (config.samples > 0 ? ",samples.png" : "") << "}\n";
   }
   return {run_dir, state.history};

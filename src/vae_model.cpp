@@ -16,7 +16,9 @@ Posterior VAEImpl::encode(const torch::Tensor& x) {
   return {mu, logvar};
 }
 
-torch::Tensor VAEImpl::decode(const torch::Tensor& z) { return decoder->forward(z); }
+torch::Tensor VAEImpl::decode(const torch::Tensor& z) {
+  return decoder->forward(z);
+}
 
 torch::Tensor VAEImpl::generate(const torch::Tensor& z) {
   return likelihood_mean(options_.likelihood(), decode(z));

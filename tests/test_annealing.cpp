@@ -35,7 +35,8 @@ TEST(Annealing, SigmoidIsCentredOnHalfTheWarmup) {
   EXPECT_NEAR(s.weight(0), 1.0 / (1.0 + std::exp(5.0)), 1e-12);  // 0.0067
   EXPECT_DOUBLE_EQ(s.weight(500), 0.5);
   EXPECT_NEAR(s.weight(1000), 1.0 / (1.0 + std::exp(-5.0)), 1e-12);  // 0.9933
-  for (int64_t t = 1; t < 2000; t += 37) EXPECT_GT(s.weight(t), s.weight(t - 1));
+  for (int64_t t = 1; t < 2000; t += 37)
+    EXPECT_GT(s.weight(t), s.weight(t - 1));
 }
 
 TEST(Annealing, CyclicalFollowsFuEtAl) {

@@ -33,8 +33,10 @@ TEST(Batcher, EveryImageOncePerEpochInAFreshOrder) {
     std::vector<int64_t> sorted = seen;
     std::sort(sorted.begin(), sorted.end());
     EXPECT_EQ(sorted, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
-    if (epoch == 0) first_order = seen;
-    else EXPECT_NE(seen, first_order);  // a new permutation each epoch
+    if (epoch == 0)
+      first_order = seen;
+    else
+      EXPECT_NE(seen, first_order);  // a new permutation each epoch
   }
 }
 

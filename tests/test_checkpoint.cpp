@@ -27,8 +27,8 @@ struct Fixture {
   explicit Fixture(int64_t latent = 3) {
     config.network.latent_dim(latent).hidden({16});
     model = VAE(config.network);
-    optimizer = std::make_unique<torch::optim::Adam>(model->parameters(),
-                                                     torch::optim::AdamOptions(1e-3));
+    optimizer =
+        std::make_unique<torch::optim::Adam>(model->parameters(), torch::optim::AdamOptions(1e-3));
   }
   void step() {
     const ElboTerms terms = model->elbo(torch::rand({4, 1, 28, 28}));
@@ -67,13 +67,15 @@ TEST(Checkpoint, RoundTripRestoresModelOptimizerStateAndRng) {
   EXPECT_TRUE(torch::equal(torch::rand({3}), next_random));
 
   const auto pa = a.model->parameters(), pb = b.model->parameters();
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+  for (size_t i = 0; i < pa.size(); ++i)
+    EXPECT_TRUE(torch::equal(pa[i], pb[i]));
   // With equal Adam moments, the same step gives the same parameters.
   torch::manual_seed(5);
   a.step();
   torch::manual_seed(5);
   b.step();
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+  for (size_t i = 0; i < pa.size(); ++i)
+    EXPECT_TRUE(torch::equal(pa[i], pb[i]));
 
   const VAE rebuilt = load_model_from_checkpoint(checkpoint, torch::kCPU);
   EXPECT_EQ(rebuilt->options().latent_dim(), 3);

@@ -39,9 +39,15 @@ TEST(Config, PresetsLoadAndFlagsOverrideThem) {
 TEST(Config, JsonRoundTripKeepsEverySetting) {
   TrainConfig config;
   apply_settings(config,
-                 json{{"kl-schedule", "cyclical"}, {"kl-cycles", 3}, {"free-bits", 0.25},
-                      {"binarize", "dynamic"}, {"likelihood", "gaussian"}, {"learn-sigma", true},
-                      {"hidden", {512, 256}}, {"seed", 42}, {"device", "cpu"}},
+                 json{{"kl-schedule", "cyclical"},
+                      {"kl-cycles", 3},
+                      {"free-bits", 0.25},
+                      {"binarize", "dynamic"},
+                      {"likelihood", "gaussian"},
+                      {"learn-sigma", true},
+                      {"hidden", {512, 256}},
+                      {"seed", 42},
+                      {"device", "cpu"}},
                  "test");
   const json saved = to_json(config);
   TrainConfig restored;
@@ -51,19 +57,23 @@ TEST(Config, JsonRoundTripKeepsEverySetting) {
   EXPECT_EQ(restored.binarize, Binarize::kDynamic);
   EXPECT_TRUE(restored.network.learn_sigma());
   // Every table entry appears in the JSON.
-  for (const SettingInfo& s : settings()) EXPECT_TRUE(saved.contains(s.key)) << s.key;
+  for (const SettingInfo& s : settings())
+    EXPECT_TRUE(saved.contains(s.key)) << s.key;
 }
 
 TEST(Config, RejectsUnknownKeysAndWrongTypes) {
   TrainConfig config;
-  EXPECT_NE(error_of([&] { apply_settings(config, json{{"latent-dims", 3}}, "x.json"); })
-                .find("x.json: unknown setting 'latent-dims'"),
+  EXPECT_NE(error_of([&] {
+              apply_settings(config, json{{"latent-dims", 3}}, "x.json");
+            }).find("x.json: unknown setting 'latent-dims'"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { apply_settings(config, json{{"epochs", "ten"}}, "x.json"); })
-                .find("setting 'epochs' must be an integer"),
+  EXPECT_NE(error_of([&] {
+              apply_settings(config, json{{"epochs", "ten"}}, "x.json");
+            }).find("setting 'epochs' must be an integer"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { apply_settings(config, json{{"arch", "rnn"}}, "x.json"); })
-                .find("--arch must be mlp or conv"),
+  EXPECT_NE(error_of([&] {
+              apply_settings(config, json{{"arch", "rnn"}}, "x.json");
+            }).find("--arch must be mlp or conv"),
             std::string::npos);
   EXPECT_NE(error_of([&] { apply_settings(config, json::array(), "x.json"); }).find("JSON object"),
             std::string::npos);
@@ -91,9 +101,9 @@ TEST(Config, PresetErrorsAreClear) {
             std::string::npos);
   testing::write_bytes(dir.file("broken.json"), "{\"arch\": ");
   TrainConfig config;
-  EXPECT_NE(error_of([&] { apply_preset_file(config, dir.file("broken.json")); })
-                .find("invalid JSON"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { apply_preset_file(config, dir.file("broken.json")); }).find("invalid JSON"),
+      std::string::npos);
   testing::write_bytes(dir.file("small.json"), "{\"latent-dim\": 2}");
   apply_preset_file(config, find_preset(dir.file("small.json")));
   EXPECT_EQ(config.network.latent_dim(), 2);

@@ -26,11 +26,16 @@ TEST(Decoder, MlpAndConvProduceImages) {
 TEST(Decoder, GaussianSigmaIsFixedOrLearned) {
   Decoder fixed(DecoderOptions().likelihood(Likelihood::kGaussian).sigma(0.2).latent_dim(2));
   int64_t fixed_params = 0;
-  for (const auto& p : fixed->parameters()) fixed_params += p.numel();
-  Decoder learned(
-      DecoderOptions().likelihood(Likelihood::kGaussian).sigma(0.2).learn_sigma(true).latent_dim(2));
+  for (const auto& p : fixed->parameters())
+    fixed_params += p.numel();
+  Decoder learned(DecoderOptions()
+                      .likelihood(Likelihood::kGaussian)
+                      .sigma(0.2)
+                      .learn_sigma(true)
+                      .latent_dim(2));
   int64_t learned_params = 0;
-  for (const auto& p : learned->parameters()) learned_params += p.numel();
+  for (const auto& p : learned->parameters())
+    learned_params += p.numel();
   EXPECT_EQ(learned_params - fixed_params, 784);  // one log sigma per pixel
   EXPECT_NEAR(fixed->named_buffers()["log_sigma"].item<double>(), std::log(0.2), 1e-6);
 

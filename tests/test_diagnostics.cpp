@@ -36,7 +36,8 @@ double brute_force_mi(const torch::Tensor& mu_t, const torch::Tensor& logvar_t,
   const double log2pi = std::log(2.0 * M_PI);
   double neg_entropy = 0.0, log_qz = 0.0;
   for (int64_t i = 0; i < n; ++i) {
-    for (int64_t k = 0; k < d; ++k) neg_entropy += -0.5 * (log2pi + 1.0 + logvar[i][k]);
+    for (int64_t k = 0; k < d; ++k)
+      neg_entropy += -0.5 * (log2pi + 1.0 + logvar[i][k]);
     std::vector<double> log_q(n, 0.0);
     double max = -INFINITY;
     for (int64_t j = 0; j < n; ++j) {
@@ -47,7 +48,8 @@ double brute_force_mi(const torch::Tensor& mu_t, const torch::Tensor& logvar_t,
       max = std::max(max, log_q[j]);
     }
     double sum = 0.0;
-    for (double v : log_q) sum += std::exp(v - max);
+    for (double v : log_q)
+      sum += std::exp(v - max);
     log_qz += max + std::log(sum) - std::log(static_cast<double>(n));
   }
   return (neg_entropy - log_qz) / static_cast<double>(n);

@@ -15,7 +15,8 @@ TEST(Encoder, MlpGivesMeanAndLogVarianceFromOneFusedHead) {
   EXPECT_EQ(logvar.sizes(), (torch::IntArrayRef{5, 20}));
   // 784*400 + 400 + 400*40 + 40 parameters: the PyTorch example's count.
   int64_t count = 0;
-  for (const auto& p : encoder->parameters()) count += p.numel();
+  for (const auto& p : encoder->parameters())
+    count += p.numel();
   EXPECT_EQ(count, 784 * 400 + 400 + 400 * 40 + 40);
   // The flat [N, 784] input gives the same result.
   auto [mu_flat, logvar_flat] = encoder->forward(x.view({5, 784}));
@@ -28,7 +29,8 @@ TEST(Encoder, MlpGivesMeanAndLogVarianceFromOneFusedHead) {
 
 TEST(Encoder, ConvHandlesBatchesAndFlatInput) {
   torch::manual_seed(0);
-  Encoder encoder(EncoderOptions().arch(Architecture::kConv).channels({8, 16}).hidden({32}).latent_dim(3));
+  Encoder encoder(
+      EncoderOptions().arch(Architecture::kConv).channels({8, 16}).hidden({32}).latent_dim(3));
   const torch::Tensor x = torch::rand({4, 1, 28, 28});
   auto [mu, logvar] = encoder->forward(x);
   EXPECT_EQ(mu.sizes(), (torch::IntArrayRef{4, 3}));

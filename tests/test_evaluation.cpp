@@ -23,7 +23,8 @@ TEST(Evaluation, AveragesOverEveryImageAndLeavesTrainingMode) {
   torch::NoGradGuard no_grad;
   const Posterior q = model->encode(images.to(torch::kFloat32).div(255.0).unsqueeze(1));
   const torch::Tensor kl = (0.5 * (q.mu.pow(2) + q.logvar.exp() - 1.0 - q.logvar)).mean(0);
-  for (int d = 0; d < 3; ++d) EXPECT_NEAR(result.kl_per_dim[d], kl[d].item<double>(), 1e-4);
+  for (int d = 0; d < 3; ++d)
+    EXPECT_NEAR(result.kl_per_dim[d], kl[d].item<double>(), 1e-4);
   EXPECT_EQ(result.active_units, (q.mu.var(0, false) > 0.01).sum().item<int64_t>());
   EXPECT_TRUE(std::isfinite(result.mutual_info));
 

@@ -12,8 +12,8 @@ namespace {
 // n samples must agree with the closed form within 3 standard errors.
 TEST(Gaussian, ClosedFormKlMatchesMonteCarlo) {
   torch::manual_seed(11);
-  const std::vector<std::pair<double, double>> cases = {
-      {0.0, 0.0}, {1.5, -1.0}, {-3.0, 2.0}, {6.0, -6.0}, {0.2, 3.0}, {-10.0, 0.5}};
+  const std::vector<std::pair<double, double>> cases = {{0.0, 0.0},  {1.5, -1.0}, {-3.0, 2.0},
+                                                        {6.0, -6.0}, {0.2, 3.0},  {-10.0, 0.5}};
   const int64_t n = 200000;
   for (const auto& [m, lv] : cases) {
     const torch::Tensor mu = torch::full({n, 1}, m, torch::kFloat64);

@@ -40,7 +40,8 @@ TEST(IdxReader, ReadsRawAndGzipIdentically) {
     EXPECT_EQ(array.data.scalar_type(), torch::kUInt8);
     EXPECT_EQ(array.data[1][2][1].item<int>(), 255);
     EXPECT_EQ(array.data[0][1][0].item<int>(), 2);
-    EXPECT_EQ(array.data.sum().item<int64_t>(), 0 + 1 + 2 + 3 + 4 + 5 + 250 + 251 + 252 + 253 + 254 + 255);
+    EXPECT_EQ(array.data.sum().item<int64_t>(),
+              0 + 1 + 2 + 3 + 4 + 5 + 250 + 251 + 252 + 253 + 254 + 255);
   }
 }
 
@@ -84,7 +85,8 @@ TEST(IdxReader, RejectsTrailingBytes) {
 TEST(IdxReader, RejectsTruncatedGzipStream) {
   ScratchDir dir;
   std::vector<uint8_t> data(5000);
-  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7919 % 251);
+  for (size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<uint8_t>(i * 7919 % 251);
   const std::string gz = gzip(idx_bytes({50, 100}, data));
   write_bytes(dir.file("cut.gz"), gz.substr(0, gz.size() / 2));
   expect_idx_error(dir.file("cut.gz"), "truncated gzip stream");
@@ -93,7 +95,8 @@ TEST(IdxReader, RejectsTruncatedGzipStream) {
 TEST(IdxReader, RejectsCorruptGzipStream) {
   ScratchDir dir;
   std::string gz = gzip(idx_bytes({3}, {1, 2, 3}));
-  for (size_t i = 10; i < gz.size() - 8; ++i) gz[i] = static_cast<char>(0xFF);
+  for (size_t i = 10; i < gz.size() - 8; ++i)
+    gz[i] = static_cast<char>(0xFF);
   write_bytes(dir.file("corrupt.gz"), gz);
   expect_idx_error(dir.file("corrupt.gz"), "corrupt gzip stream");
 }
@@ -101,6 +104,14 @@ TEST(IdxReader, RejectsCorruptGzipStream) {
 TEST(IdxReader, RejectsMissingFile) {
   ScratchDir dir;
   expect_idx_error(dir.file("absent.gz"), "cannot open");
+}
+
+TEST(IdxReader, RejectsSizesNoFileCanHold) {
+  ScratchDir dir;
+  write_bytes(dir.file("huge"), idx_bytes({0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, {1, 2, 3}));
+  expect_idx_error(dir.file("huge"),
+                   "IDX header declares sizes 4294967295x4294967295x4294967295, far more than "
+                   "the 3 bytes");
 }
 
 TEST(IdxReader, RejectsZeroDimensions) {

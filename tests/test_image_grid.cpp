@@ -13,8 +13,9 @@ namespace {
 TEST(ImageGrid, PlacesImageKAtRowKDivColumnsAndColumnKModColumns) {
   // 5 images of 2x3 pixels; image k is filled with grey (k + 1) * 40 / 255.
   const int64_t n = 5;
-  const torch::Tensor images =
-      ((torch::arange(n).to(torch::kFloat32) + 1) * 40.0 / 255.0).view({n, 1, 1, 1}).expand({n, 1, 2, 3});
+  const torch::Tensor images = ((torch::arange(n).to(torch::kFloat32) + 1) * 40.0 / 255.0)
+                                   .view({n, 1, 1, 1})
+                                   .expand({n, 1, 2, 3});
   GridOptions options;
   options.columns = 3;
   options.padding = 1;
@@ -33,8 +34,8 @@ TEST(ImageGrid, PlacesImageKAtRowKDivColumnsAndColumnKModColumns) {
       }
     }
   }
-  EXPECT_EQ(grid.at<uint8_t>(0, 0), 7);       // padding
-  EXPECT_EQ(grid.at<uint8_t>(6, 15), 7);      // the empty sixth cell
+  EXPECT_EQ(grid.at<uint8_t>(0, 0), 7);   // padding
+  EXPECT_EQ(grid.at<uint8_t>(6, 15), 7);  // the empty sixth cell
 }
 
 TEST(ImageGrid, ClampsAndWritesA8BitPng) {

@@ -43,7 +43,8 @@ TEST(Likelihood, GaussianIsTheNormalDensityOfTheSigmoidMean) {
               expected, 1e-12);
   EXPECT_NEAR(log_likelihood_sum(Likelihood::kGaussian, x, output, log_sigma).item<double>(),
               expected, 1e-12);
-  EXPECT_TRUE(torch::allclose(likelihood_mean(Likelihood::kGaussian, output), torch::sigmoid(output)));
+  EXPECT_TRUE(
+      torch::allclose(likelihood_mean(Likelihood::kGaussian, output), torch::sigmoid(output)));
 }
 
 TEST(Likelihood, ParsesNames) {

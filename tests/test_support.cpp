@@ -36,7 +36,8 @@ ScratchDir::~ScratchDir() {
 std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data) {
   std::string out = {0, 0, 0x08, static_cast<char>(dims.size())};
   for (uint32_t d : dims) {
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((d >> shift) & 0xFF));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out.push_back(static_cast<char>((d >> shift) & 0xFF));
   }
   out.append(data.begin(), data.end());
   return out;

@@ -122,10 +122,13 @@ TEST(Trainer, ResumeReachesTheNumbersOfAnUninterruptedRun) {
     EXPECT_EQ(x.mutual_info, y.mutual_info);
     EXPECT_EQ(x.kl_per_dim, y.kl_per_dim);
   }
-  const VAE a = load_model_from_checkpoint(Checkpoint(dir.file("whole/checkpoint.pt")), torch::kCPU);
-  const VAE b = load_model_from_checkpoint(Checkpoint(dir.file("split/checkpoint.pt")), torch::kCPU);
+  const VAE a =
+      load_model_from_checkpoint(Checkpoint(dir.file("whole/checkpoint.pt")), torch::kCPU);
+  const VAE b =
+      load_model_from_checkpoint(Checkpoint(dir.file("split/checkpoint.pt")), torch::kCPU);
   const auto pa = a->parameters(), pb = b->parameters();
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+  for (size_t i = 0; i < pa.size(); ++i)
+    EXPECT_TRUE(torch::equal(pa[i], pb[i]));
 
   // Settings that change the numbers cannot change on resume.
   try {
@@ -165,7 +168,7 @@ TEST(Trainer, StrongKlWeightOnAWideLatentLeavesUnitsInactive) {
   std::ostringstream log;
   TrainConfig config = small_config(dir.file("wide"), 2);
   config.network.latent_dim(64);
-  config.kl.beta = 4.0;  // a heavy KL price makes the optimiser switch units off early
+  config.kl.beta = 4.0;           // a heavy KL price makes the optimiser switch units off early
   config.warn_active_units = 64;  // any inactive unit triggers the warning
   const TrainResult result = train(config, quiet(log));
   EXPECT_LT(result.history.back().active_units, 64);

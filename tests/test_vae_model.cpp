@@ -13,8 +13,8 @@ TEST(VaeModel, ElboTermsAddUp) {
   const ElboTerms terms = model->elbo(x, /*beta=*/0.25);
   EXPECT_EQ(terms.kl_per_dim.sizes(), (torch::IntArrayRef{4}));
   EXPECT_NEAR(terms.kl.item<double>(), terms.kl_per_dim.sum().item<double>(), 1e-5);
-  EXPECT_NEAR(terms.loss.item<double>(), terms.recon.item<double>() + 0.25 * terms.kl.item<double>(),
-              1e-3);
+  EXPECT_NEAR(terms.loss.item<double>(),
+              terms.recon.item<double>() + 0.25 * terms.kl.item<double>(), 1e-3);
   EXPECT_GT(terms.recon.item<double>(), 0.0);
   EXPECT_GE(terms.kl.item<double>(), 0.0);
 }
@@ -25,7 +25,7 @@ TEST(VaeModel, FreeBitsFloorEachDimension) {
   const torch::Tensor x = torch::rand({8, 1, 28, 28});
   torch::manual_seed(1);
   const ElboTerms plain = model->elbo(x, 1.0, 0.0);
-  torch::manual_seed(1);  // the same reparameterization noise
+  torch::manual_seed(1);      // the same reparameterization noise
   const double lambda = 5.0;  // above every dimension's KL at initialisation
   const ElboTerms floored = model->elbo(x, 1.0, lambda);
   ASSERT_TRUE(plain.kl_per_dim.lt(lambda).all().item<bool>());

@@ -21,11 +21,11 @@ std::string to_string(KlScheduleType type);
 
 struct KlSchedule {
   KlScheduleType type = KlScheduleType::kConstant;
-  double beta = 1.0;           // the final (maximum) weight
-  int64_t warmup_steps = 0;    // linear, sigmoid
-  int64_t cycles = 4;          // cyclical: M
-  double ratio = 0.5;          // cyclical: R, the ramp's share of a cycle
-  int64_t total_steps = 0;     // cyclical: T, the run's length in steps
+  double beta = 1.0;         // the final (maximum) weight
+  int64_t warmup_steps = 0;  // linear, sigmoid
+  int64_t cycles = 4;        // cyclical: M
+  double ratio = 0.5;        // cyclical: R, the ramp's share of a cycle
+  int64_t total_steps = 0;   // cyclical: T, the run's length in steps
 
   // Throws vae::Error for parameters that make no schedule.
   void validate() const;

@@ -4,9 +4,9 @@
 // at any moment leaves the previous checkpoint whole.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <torch/optim/adam.h>
 #include <torch/serialize/input-archive.h>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>

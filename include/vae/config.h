@@ -50,7 +50,7 @@ struct TrainConfig {
 enum class SettingKind { kString, kInt, kDouble, kBool, kIntList };
 
 struct SettingInfo {
-  std::string key;   // flag and JSON name, e.g. "latent-dim"
+  std::string key;  // flag and JSON name, e.g. "latent-dim"
   SettingKind kind;
   std::string help;  // one line, for --help
   bool is_flag;      // false: recorded in config.json but not a flag

@@ -1,8 +1,8 @@
 // Tiles of images in a grid, written as 8-bit PNG with OpenCV.
 #pragma once
 
-#include <opencv2/core.hpp>
 #include <torch/types.h>
+#include <opencv2/core.hpp>
 
 #include <string>
 

@@ -13,8 +13,8 @@ namespace vae {
 
 struct EpochMetrics {
   int64_t epoch = 0;
-  int64_t step = 0;   // optimisation steps done at the end of the epoch
-  double beta = 0.0;  // KL weight at the epoch's last step
+  int64_t step = 0;         // optimisation steps done at the end of the epoch
+  double beta = 0.0;        // KL weight at the epoch's last step
   double train_loss = 0.0;  // the objective optimised (beta, free bits)
   double train_neg_elbo = 0.0;
   double train_recon = 0.0;
@@ -24,9 +24,9 @@ struct EpochMetrics {
   double test_kl = 0.0;
   int64_t active_units = 0;
   double mutual_info = 0.0;
-  double seconds = 0.0;       // training time of the epoch
-  double eval_seconds = 0.0;  // test-set evaluation time
-  double images_per_s = 0.0;  // training throughput
+  double seconds = 0.0;               // training time of the epoch
+  double eval_seconds = 0.0;          // test-set evaluation time
+  double images_per_s = 0.0;          // training throughput
   std::vector<double> kl_per_dim;     // test set, nats
   std::vector<double> mean_variance;  // test set, Cov_x(E_q[z_d])
 };

@@ -41,7 +41,6 @@ struct NetworkOptions {
   // learned (one learned value per pixel).
   TORCH_ARG(double, sigma) = 0.1;
   TORCH_ARG(bool, learn_sigma) = false;
-
 };
 
 }  // namespace vae

@@ -21,9 +21,9 @@ int64_t available_cpus();
 int64_t configure_threads(int64_t requested);
 
 struct BlasInfo {
-  std::string name;     // "OpenBLAS", "reference BLAS", "MKL", ... or "unknown"
-  std::string path;     // resolved shared object, if found
-  std::string details;  // e.g. OpenBLAS's config string and core name
+  std::string name;           // "OpenBLAS", "reference BLAS", "MKL", ... or "unknown"
+  std::string path;           // resolved shared object, if found
+  std::string details;        // e.g. OpenBLAS's config string and core name
   bool is_reference = false;  // netlib's reference BLAS: very slow
 };
 

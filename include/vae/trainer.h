@@ -17,8 +17,8 @@
 namespace vae {
 
 struct TrainOptions {
-  bool resume = false;     // continue the run in the run directory
-  bool overwrite = false;  // start afresh even if the run directory holds a run
+  bool resume = false;          // continue the run in the run directory
+  bool overwrite = false;       // start afresh even if the run directory holds a run
   std::ostream* log = nullptr;  // progress and summaries; nullptr: std::cout
   // Test seam: called after every optimisation step with the global step.
   std::function<void(int64_t step, VAE& model)> after_step;

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The main job from a fresh clone: install packages, build, find MNIST (or
+# fetch it), train the default VAE for 10 epochs and write sample images.
+# Extra arguments go to `vae train` (e.g. --model conv --epochs 20).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+
+data=""
+for dir in "${MNIST_DIR:-}" ../shared/data/mnist data/mnist; do
+  if [ -n "$dir" ] && [ -e "$dir/train-images-idx3-ubyte.gz" -o -e "$dir/train-images-idx3-ubyte" ]; then
+    data=$dir
+    break
+  fi
+done
+if [ -z "$data" ]; then
+  bash scripts/get_mnist.sh
+  data=data/mnist
+fi
+
+./build/vae train --data-dir "$data" --epochs 10 --out runs/quickstart --overwrite "$@"
+echo "samples: runs/quickstart/samples.png, metrics: runs/quickstart/metrics.csv"

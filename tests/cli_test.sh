@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# End-to-end tests of the `vae` command line: every bad input gives exactly one
+# line "vae: error: ..." on stderr and a non-zero exit; a run killed with
+# kill -9 resumes to the numbers of an uninterrupted run.
+# usage: cli_test.sh PATH/TO/vae [MNIST_DIR]
+set -uo pipefail
+vae=$(realpath "$1")
+mnist=$(realpath "${2:-${MNIST_DIR:-$(dirname "$0")/../../shared/data/mnist}}")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); echo "ok: $1"; }
+fail() { failed=$((failed + 1)); echo "FAILED: $1"; }
+
+# expect_error NAME PATTERN CMD...: non-zero exit, one stderr line matching PATTERN.
+expect_error() {
+  local name=$1 pattern=$2
+  shift 2
+  "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$work/err")
+  if [ $rc -ne 0 ] && [ "$lines" -eq 1 ] && grep -q "^vae: error: .*$pattern" "$work/err"; then
+    pass "$name"
+  else
+    fail "$name (exit $rc, $lines stderr lines: $(head -c 400 "$work/err"))"
+  fi
+}
+
+small=(--data-dir "$mnist" --train-size 2000 --test-size 200 --hidden 64 --latent-dim 4
+       --threads 1 --samples 0)
+
+# Flags.
+expect_error "negative batch size" "--batch-size must be at least 1, not -1" \
+  "$vae" train --batch-size -1 --data-dir "$mnist"
+expect_error "unknown flag" "Option .bogus. does not exist" "$vae" train --bogus 3
+expect_error "bad number" "" "$vae" train --epochs ten
+expect_error "bad choice" "--kl-schedule must be constant, linear, sigmoid or cyclical" \
+  "$vae" train --kl-schedule cosine
+expect_error "unknown preset" "unknown model preset 'nope'" "$vae" train --model nope
+expect_error "unknown command" "unknown command 'trian'" "$vae" trian
+expect_error "stray argument" "unexpected argument 'extra'" "$vae" train extra
+
+# Data files.
+mkdir -p data
+cp "$mnist"/*.gz data/
+expect_error "missing data directory" "missing data file /nonexistent/train-images-idx3-ubyte.gz" \
+  "$vae" train --data-dir /nonexistent
+head -c 3000000 "$mnist/train-images-idx3-ubyte.gz" >data/train-images-idx3-ubyte.gz
+expect_error "truncated train images" "train-images-idx3-ubyte.gz: truncated gzip stream" \
+  "$vae" train --data-dir data --out run-truncated
+cp "$mnist/train-images-idx3-ubyte.gz" data/
+# Labels with the magic number of an images file (3 dimensions).
+printf '\x00\x00\x08\x03' | cat - <(gzip -dc "$mnist/train-labels-idx1-ubyte.gz" | tail -c +5) |
+  gzip >data/train-labels-idx1-ubyte.gz
+expect_error "labels with a wrong header" "train-labels-idx1-ubyte.gz: IDX header declares sizes 60000x" \
+  "$vae" train --data-dir data --out run-labels
+printf 'GARBAGE!' | cat - <(gzip -dc "$mnist/train-labels-idx1-ubyte.gz" | tail -c +9) |
+  gzip >data/train-labels-idx1-ubyte.gz
+expect_error "labels with a wrong magic number" "train-labels-idx1-ubyte.gz: wrong magic number 0x47415242" \
+  "$vae" train --data-dir data --out run-magic
+cp "$mnist/train-labels-idx1-ubyte.gz" data/
+
+# Runs and checkpoints.
+expect_error "resume without a run" "no checkpoint at nothing-here/checkpoint.pt" \
+  "$vae" train --resume --out nothing-here
+"$vae" train "${small[@]}" --epochs 1 --out run-a >/dev/null 2>&1 || fail "a small run failed"
+expect_error "refuses to overwrite a run" "run-a already holds a run" \
+  "$vae" train "${small[@]}" --epochs 1 --out run-a
+expect_error "resume cannot change the model" "--latent-dim cannot change on --resume" \
+  "$vae" train --resume --out run-a --latent-dim 9
+head -c 20000 run-a/checkpoint.pt >run-a/cut.pt && mv run-a/cut.pt run-a/checkpoint.pt
+expect_error "truncated checkpoint" "checkpoint run-a/checkpoint.pt is truncated or corrupt" \
+  "$vae" train --resume --out run-a --epochs 2
+
+# kill -9 during epoch 3 of 4, then --resume: the same numbers as a run that
+# was never interrupted (time columns excepted).
+long=("${small[@]}" --train-size 30000 --epochs 4 --binarize dynamic --kl-schedule cyclical)
+"$vae" train "${long[@]}" --out run-whole >/dev/null 2>&1 || fail "uninterrupted run failed"
+"$vae" train "${long[@]}" --out run-killed >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 3000); do
+  [ -f run-killed/metrics.csv ] && [ "$(wc -l <run-killed/metrics.csv)" -ge 3 ] && break
+  sleep 0.01
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+rows=$(($(wc -l <run-killed/metrics.csv) - 1))
+if [ "$rows" -ge 2 ] && [ "$rows" -lt 4 ]; then pass "killed after $rows epochs"; else fail "kill timing ($rows epochs done)"; fi
+"$vae" train --resume --out run-killed >/dev/null 2>&1 || fail "resume failed"
+if diff <(cut -d, -f1-12 run-whole/metrics.csv) <(cut -d, -f1-12 run-killed/metrics.csv) >/dev/null &&
+   diff run-whole/kl_per_dim.csv run-killed/kl_per_dim.csv >/dev/null; then
+  pass "resume after kill -9 matches the uninterrupted run"
+else
+  fail "resume after kill -9 differs: $(diff <(cut -d, -f1-12 run-whole/metrics.csv) <(cut -d, -f1-12 run-killed/metrics.csv))"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
