@@ -1,7 +1,6 @@
 #include "vae/runtime.h"
 
 #include <dlfcn.h>
-#include <link.h>
 #include <sched.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -16,13 +15,6 @@
 
 namespace vae {
 namespace {
-
-int collect_library(struct dl_phdr_info* info, size_t /*size*/, void* data) {
-  if (info->dlpi_name != nullptr && info->dlpi_name[0] != '\0') {
-    static_cast<std::vector<std::string>*>(data)->push_back(info->dlpi_name);
-  }
-  return 0;
-}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -72,44 +64,41 @@ int64_t configure_threads(int64_t requested) {
 }
 
 BlasInfo detect_blas() {
-  std::vector<std::string> libraries;
-  dl_iterate_phdr(collect_library, &libraries);
-
+  // Ask the dynamic linker which library serves sgemm_, the symbol LibTorch's
+  // float matrix products call: that is the BLAS in use, whatever else is
+  // loaded.
   BlasInfo info;
   info.name = "unknown";
-  for (const std::string& lib : libraries) {
+  Dl_info where{};
+  void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+  if (sgemm != nullptr && dladdr(sgemm, &where) != 0 && where.dli_fname != nullptr) {
     std::error_code ec;
-    const std::string resolved = std::filesystem::canonical(lib, ec).string();
-    const std::string path = ec ? lib : resolved;
-    const std::string file = std::filesystem::path(path).filename().string();
+    const std::string resolved = std::filesystem::canonical(where.dli_fname, ec).string();
+    info.path = ec ? where.dli_fname : resolved;
+    const std::string& path = info.path;
     if (contains(path, "openblas")) {
-      info = {"OpenBLAS", path, "", false};
-      break;
-    }
-    if (contains(file, "mkl_rt") || contains(file, "mkl_core")) {
-      info = {"MKL", path, "", false};
-      break;
-    }
-    if (contains(path, "blis")) {
-      info = {"BLIS", path, "", false};
-      break;
-    }
-    if (contains(path, "atlas")) {
-      info = {"ATLAS", path, "", false};
-      break;
-    }
-    if (contains(file, "libblas.so")) {
-      // Debian's netlib reference BLAS lives in .../blas/libblas.so.3.
-      info = {"reference BLAS", path, "", true};
+      info.name = "OpenBLAS";
+    } else if (contains(path, "mkl")) {
+      info.name = "MKL";
+    } else if (contains(path, "blis")) {
+      info.name = "BLIS";
+    } else if (contains(path, "atlas")) {
+      info.name = "ATLAS";
+    } else if (contains(path, "libblas.so")) {
+      // Debian's netlib reference BLAS: .../blas/libblas.so.3.
+      info.name = "reference BLAS";
+      info.is_reference = true;
+    } else if (contains(path, "libtorch")) {
+      info.name = "built into LibTorch";
     }
   }
   using GetString = char* (*)();
-  if (auto config = reinterpret_cast<GetString>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
-    info.name = "OpenBLAS";
-    info.is_reference = false;
-    info.details = config();
+  if (info.name == "OpenBLAS") {
+    if (auto config = reinterpret_cast<GetString>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
+      info.details = config();
+    }
     if (auto core = reinterpret_cast<GetString>(dlsym(RTLD_DEFAULT, "openblas_get_corename"))) {
-      info.details += std::string(", kernels ") + core();
+      info.details += std::string(info.details.empty() ? "" : ", ") + "kernels " + core();
     }
     if (const char* coretype = std::getenv("OPENBLAS_CORETYPE")) {
       info.details += std::string(", OPENBLAS_CORETYPE=") + coretype;

@@ -27,7 +27,8 @@ struct BlasInfo {
   bool is_reference = false;  // netlib's reference BLAS: very slow
 };
 
-// Looks at the shared objects loaded into this process.
+// The library that serves sgemm_ in this process (dladdr), and for OpenBLAS
+// its build configuration and kernel set.
 BlasInfo detect_blas();
 
 // "device cpu | 2 threads | BLAS OpenBLAS ... | LibTorch 1.13.1".
