@@ -10,14 +10,7 @@
 namespace vae {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 struct Fixture {
   TrainConfig config;

@@ -8,16 +8,9 @@
 namespace vae {
 namespace {
 
-using nlohmann::json;
+using testing::error_of;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using nlohmann::json;
 
 TEST(Config, PresetsLoadAndFlagsOverrideThem) {
   TrainConfig config;

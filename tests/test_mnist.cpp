@@ -16,12 +16,7 @@ using testing::ScratchDir;
 using testing::write_bytes;
 
 std::string error_of(const std::string& dir, Split split) {
-  try {
-    load_mnist(dir, split);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return testing::error_of([&] { load_mnist(dir, split); });
 }
 
 TEST(Mnist, LoadsRealTrainAndTestSets) {

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "vae/error.h"
+
 namespace vae::testing {
 
 std::string mnist_dir() {
@@ -59,6 +61,15 @@ std::string gzip(const std::string& bytes) {
   out.resize(stream.total_out);
   deflateEnd(&stream);
   return out;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 void write_bytes(const std::string& path, const std::string& bytes) {

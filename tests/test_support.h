@@ -4,6 +4,7 @@
 
 #include <torch/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ class ScratchDir {
 std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data);
 // gzip-compresses `bytes` (zlib).
 std::string gzip(const std::string& bytes);
+// The message of the vae::Error that `f` throws, or "" when it throws none.
+std::string error_of(const std::function<void()>& f);
+
 void write_bytes(const std::string& path, const std::string& bytes);
 std::string read_bytes(const std::string& path);
 
