@@ -19,5 +19,10 @@ if [ -z "$data" ]; then
   data=data/mnist
 fi
 
-./build/vae train --data-dir "$data" --epochs 10 --out runs/quickstart --overwrite "$@"
-echo "samples: runs/quickstart/samples.png, metrics: runs/quickstart/metrics.csv"
+run=runs/quickstart
+./build/vae train --data-dir "$data" --epochs 10 --out $run --overwrite "$@"
+./build/vae reconstruct --checkpoint $run/checkpoint.pt --out $run/reconstructions.png
+./build/vae traverse --checkpoint $run/checkpoint.pt --out $run/traversal.png
+./build/vae scatter --checkpoint $run/checkpoint.pt --out $run/scatter.png
+/usr/bin/python3 scripts/plot_run.py $run
+echo "open $run/report.html; samples: $run/samples.png, metrics: $run/metrics.csv"

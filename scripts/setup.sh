@@ -19,6 +19,7 @@ if [ "${VAE_SETUP_MINIMAL:-0}" != 1 ]; then
     libgtest-dev          # unit tests
     dataset-fashion-mnist # second IDX data set, read by the tests
     python3-torch         # second client for exported TorchScript files
+    python3-matplotlib    # scripts/plot_run.py: learning curves and report.html
   )
 fi
 

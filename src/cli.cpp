@@ -4,10 +4,13 @@
 #include <cxxopts.hpp>
 
 #include <iostream>
+#include <map>
 #include <string>
 
 #include "vae/config.h"
 #include "vae/error.h"
+#include "vae/image_grid.h"
+#include "vae/model_views.h"
 #include "vae/trainer.h"
 
 namespace vae {
@@ -25,9 +28,16 @@ constexpr const char* kUsage =
     "usage: vae <command> [flags]\n"
     "\n"
     "commands:\n"
-    "  train     train a VAE on MNIST-format data (vae train --help)\n"
-    "  help      show this text\n"
-    "  version   print the version\n";
+    "  train        train a VAE on MNIST-format data (vae train --help)\n"
+    "  sample       decode samples from the prior into an image grid\n"
+    "  reconstruct  test images and their reconstructions, in paired rows\n"
+    "  interpolate  decode the path between two test images' posterior means\n"
+    "  traverse     sweep each latent dimension, most informative first\n"
+    "  manifold     the decoded grid over the two most informative dimensions\n"
+    "  scatter      test-set posterior means coloured by digit\n"
+    "  (each takes --checkpoint runs/NAME/checkpoint.pt --out FILE.png; see vae CMD --help)\n"
+    "  help         show this text\n"
+    "  version      print the version\n";
 
 std::string default_text(const json& value) {
   if (value.is_string()) return value.get<std::string>().empty() ? "" : value.get<std::string>();
@@ -144,12 +154,191 @@ int train_command(int argc, char** argv) {
   return 0;
 }
 
+// Model settings a picture command may state; a checkpoint that disagrees is
+// refused (a picture of another model than the user thinks is worse than none).
+const std::vector<std::string> kModelKeys = {"arch", "hidden", "channels", "latent-dim",
+                                             "likelihood"};
+
+cxxopts::ParseResult parse_or_usage(cxxopts::Options& options, int argc, char** argv) {
+  try {
+    cxxopts::ParseResult result = options.parse(argc, argv);
+    if (!result.unmatched().empty()) {
+      throw UsageError("unexpected argument '" + result.unmatched().front() + "' (see " +
+                       options.program() + " --help)");
+    }
+    return result;
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw UsageError(std::string(e.what()) + " (see " + options.program() + " --help)");
+  }
+}
+
+template <typename T>
+T positive(const cxxopts::ParseResult& result, const std::string& key, T minimum) {
+  const T value = result[key].as<T>();
+  if (value < minimum) {
+    throw UsageError("--" + key + " must be at least " + std::to_string(minimum) + ", not " +
+                     std::to_string(value));
+  }
+  return value;
+}
+
+int64_t image_index(const cxxopts::ParseResult& result, const std::string& key, int64_t size) {
+  const int64_t index = result[key].as<int64_t>();
+  if (index < 0 || index >= size) {
+    throw UsageError("--" + key + " " + std::to_string(index) + " is not a test image index (0.." +
+                     std::to_string(size - 1) + ")");
+  }
+  return index;
+}
+
+int view_command(const std::string& name, int argc, char** argv) {
+  static const std::map<std::string, std::string> kDescriptions = {
+      {"sample", "Decode samples z ~ N(0, T^2 I) into an image grid."},
+      {"reconstruct",
+       "Test images and their reconstructions (decoded posterior means), "
+       "in paired rows."},
+      {"interpolate",
+       "Decode the line (or, with --spherical, the great circle) between the "
+       "posterior means of two test images."},
+      {"traverse",
+       "One row per latent dimension, ordered by KL, sweeping it over "
+       "[-range, range] with the others at a test image's posterior mean; "
+       "inactive dimensions are marked 'off'."},
+      {"manifold",
+       "The decoded grid over the Gaussian inverse CDF of the two most "
+       "informative latent dimensions (Kingma & Welling 2013, fig. 4)."},
+      {"scatter", "The test set's posterior means as points coloured by digit label."}};
+  cxxopts::Options options("vae " + name, kDescriptions.at(name));
+  options.add_options("common")("checkpoint", "checkpoint of a trained run",
+                                cxxopts::value<std::string>())(
+      "out", "PNG file to write", cxxopts::value<std::string>()->default_value(name + ".png"))(
+      "seed", "random seed", cxxopts::value<int64_t>()->default_value("1"))(
+      "data-dir", "test data (default: the run's --data-dir)",
+      cxxopts::value<std::string>()->default_value(""))(
+      "device", "auto | cpu | cuda", cxxopts::value<std::string>()->default_value("auto"))(
+      "scale", "pixels per image pixel", cxxopts::value<int64_t>()->default_value("3"))(
+      "padding", "pixels between images", cxxopts::value<int64_t>()->default_value("2"))(
+      "columns", "images per row", cxxopts::value<int64_t>()->default_value("8"))("h,help",
+                                                                                  "show this help");
+  auto model = options.add_options("model check (refuse a checkpoint that differs)");
+  model("arch", "mlp | conv", cxxopts::value<std::string>())(
+      "hidden", "hidden sizes", cxxopts::value<std::vector<int64_t>>())(
+      "channels", "conv channels", cxxopts::value<std::vector<int64_t>>())(
+      "latent-dim", "latent dimensions", cxxopts::value<int64_t>())(
+      "likelihood", "bernoulli | gaussian", cxxopts::value<std::string>());
+  auto own = options.add_options(name);
+  if (name == "sample") {
+    own("n", "number of samples", cxxopts::value<int64_t>()->default_value("64"))(
+        "mode", "mean (pixel probabilities) | sample (drawn pixels)",
+        cxxopts::value<std::string>()->default_value("mean"))(
+        "temperature", "scale of the prior's standard deviation",
+        cxxopts::value<double>()->default_value("1.0"));
+  } else if (name == "reconstruct") {
+    own("n", "number of test images", cxxopts::value<int64_t>()->default_value("32"))(
+        "first", "index of the first test image", cxxopts::value<int64_t>()->default_value("0"));
+  } else if (name == "interpolate") {
+    own("from", "test image index", cxxopts::value<int64_t>()->default_value("0"))(
+        "to", "test image index", cxxopts::value<int64_t>()->default_value("1"))(
+        "steps", "decoded points", cxxopts::value<int64_t>()->default_value("10"))(
+        "spherical", "spherical interpolation (slerp)");
+  } else if (name == "traverse") {
+    own("index", "test image whose posterior mean is the centre",
+        cxxopts::value<int64_t>()->default_value("0"))(
+        "steps", "points per row", cxxopts::value<int64_t>()->default_value("9"))(
+        "range", "sweep from -range to +range", cxxopts::value<double>()->default_value("3.0"));
+  } else if (name == "manifold") {
+    own("n", "grid side", cxxopts::value<int64_t>()->default_value("20"));
+  } else if (name == "scatter") {
+    own("pca", "plot the first two principal components of the means")(
+        "size", "plot width and height in pixels", cxxopts::value<int64_t>()->default_value("800"));
+  }
+
+  // cxxopts takes one-letter names as short options only; accept the
+  // documented --n and --n=V by rewriting them to -n V.
+  std::vector<std::string> words(argv, argv + argc);
+  for (size_t i = 1; i < words.size(); ++i) {
+    if (words[i] == "--n") {
+      words[i] = "-n";
+    } else if (words[i].rfind("--n=", 0) == 0) {
+      words.insert(words.begin() + static_cast<std::ptrdiff_t>(i) + 1, words[i].substr(4));
+      words[i] = "-n";
+    }
+  }
+  std::vector<char*> args;
+  for (std::string& word : words)
+    args.push_back(word.data());
+
+  const cxxopts::ParseResult result =
+      parse_or_usage(options, static_cast<int>(args.size()), args.data());
+  if (result.count("help")) {
+    std::cout << options.help();
+    return 0;
+  }
+  if (result.count("checkpoint") == 0) {
+    throw UsageError("vae " + name + " needs --checkpoint runs/NAME/checkpoint.pt");
+  }
+  json expected = json::object();
+  for (const std::string& key : kModelKeys) {
+    if (result.count(key) == 0) continue;
+    if (key == "hidden" || key == "channels") {
+      expected[key] = result[key].as<std::vector<int64_t>>();
+    } else if (key == "latent-dim") {
+      expected[key] = result[key].as<int64_t>();
+    } else {
+      expected[key] = result[key].as<std::string>();
+    }
+  }
+  GridOptions grid;
+  grid.scale = positive<int64_t>(result, "scale", 1);
+  grid.padding = positive<int64_t>(result, "padding", 0);
+  grid.columns = positive<int64_t>(result, "columns", 1);
+  const int64_t seed = positive<int64_t>(result, "seed", 0);
+  const std::string out = result["out"].as<std::string>();
+
+  TrainedModel trained = load_trained_model(result["checkpoint"].as<std::string>(), expected,
+                                            result["device"].as<std::string>());
+  const auto test = [&] { return load_test_images(trained, result["data-dir"].as<std::string>()); };
+  cv::Mat image;
+  if (name == "sample") {
+    image = sample_view(
+        trained, positive<int64_t>(result, "n", 1), result["temperature"].as<double>(),
+        parse_sample_mode(result["mode"].as<std::string>()), static_cast<uint64_t>(seed), grid);
+  } else if (name == "reconstruct") {
+    const ImageDataset data = test();
+    const int64_t first = image_index(result, "first", data.size());
+    const int64_t n = std::min(positive<int64_t>(result, "n", 1), data.size() - first);
+    image = reconstruction_view(trained, data.images.narrow(0, first, n), grid);
+  } else if (name == "interpolate") {
+    const ImageDataset data = test();
+    image = interpolation_view(trained, data.images[image_index(result, "from", data.size())],
+                               data.images[image_index(result, "to", data.size())],
+                               positive<int64_t>(result, "steps", 2), result.count("spherical") > 0,
+                               grid);
+  } else if (name == "traverse") {
+    const ImageDataset data = test();
+    image =
+        traversal_view(trained, data.images[image_index(result, "index", data.size())],
+                       positive<int64_t>(result, "steps", 2), result["range"].as<double>(), grid);
+  } else if (name == "manifold") {
+    image = manifold_view(trained, positive<int64_t>(result, "n", 1), grid);
+  } else {
+    image = scatter_view(trained, test(), result.count("pca") > 0,
+                         static_cast<int>(positive<int64_t>(result, "size", 300)));
+  }
+  write_png(out, image);
+  std::cout << "wrote " << out << " (" << image.cols << "x" << image.rows << ")\n";
+  return 0;
+}
 }  // namespace
 
 int run_cli(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
   try {
     if (command == "train") return train_command(argc - 1, argv + 1);
+    for (const char* view :
+         {"sample", "reconstruct", "interpolate", "traverse", "manifold", "scatter"}) {
+      if (command == view) return view_command(command, argc - 1, argv + 1);
+    }
     if (command == "help" || command == "--help" || command == "-h") {
       std::cout << kUsage;
       return 0;

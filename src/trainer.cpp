@@ -15,7 +15,9 @@
 #include "vae/error.h"
 #include "vae/evaluation.h"
 #include "vae/image_grid.h"
+#include "vae/latent_views.h"
 #include "vae/mnist.h"
+#include "vae/model_views.h"
 #include "vae/progress.h"
 #include "vae/runtime.h"
 
@@ -29,6 +31,9 @@ constexpr int64_t kEvalBatchSize = 1000;
 // Seed of the latent codes drawn for samples.png: fixed, so that runs can be
 // compared picture by picture.
 constexpr uint64_t kSampleSeed = 7;
+// images/epoch_NNN.png: 32 prior samples and 8 test reconstructions.
+constexpr int64_t kSnapshotSamples = 32;
+constexpr int64_t kSnapshotImages = 8;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -208,6 +213,14 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
   write_file_atomically(run_dir + "/config.json", state.config.dump(2) + "\n");
   write_run_files(run_dir, state.history, config.active_threshold);
 
+  // The same codes and test images every epoch, so that the pictures in
+  // images/ show the model improving.
+  create_directories(run_dir + "/images");
+  const torch::Tensor snapshot_z =
+      prior_codes(kSnapshotSamples, config.network.latent_dim(), 1.0, kSampleSeed).to(device);
+  const torch::Tensor snapshot_x =
+      test_batches.batch(0).narrow(0, 0, std::min<int64_t>(kSnapshotImages, test_set.size()));
+
   const bool terminal = &log == &std::cout && is_terminal(1);
   const EvalOptions eval_options{config.active_threshold, config.mutual_info};
   NonFiniteWatch watch(device);
@@ -286,14 +299,16 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
     // The checkpoint first: it holds the history the CSV files are made from.
     save_checkpoint(checkpoint_path, model, optimizer, state, device);
     write_run_files(run_dir, state.history, config.active_threshold);
+    char name[48];
+    std::snprintf(name, sizeof(name), "/images/epoch_%03lld.png", static_cast<long long>(epoch));
+    write_png(run_dir + name, training_snapshot(model, snapshot_z, snapshot_x, GridOptions{}));
   }
 
   if (config.samples > 0) {
     c10::InferenceMode inference;
     model->eval();
-    auto generator = at::detail::createCPUGenerator(kSampleSeed);
-    const torch::Tensor z = at::randn({config.samples, config.network.latent_dim()}, generator,
-                                      torch::TensorOptions().dtype(torch::kFloat32));
+    const torch::Tensor z =
+        prior_codes(config.samples, config.network.latent_dim(), 1.0, kSampleSeed);
     const torch::Tensor images = model->generate(z.to(device));
     write_png(run_dir + "/samples.png", make_grid(images));
   }
@@ -301,7 +316,7 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
     const EpochMetrics& last = state.history.back();
     log << "done: test -ELBO " << fixed(last.test_neg_elbo, 2) << " nats after epoch " << last.epoch
         << "; wrote " << run_dir << "/{config.json,metrics.csv,kl_per_dim.csv,"
-        << "checkpoint.pt" << (config.samples > 0 ? ",samples.png" : "") << "}\n";
+        << "checkpoint.pt,images/" << (config.samples > 0 ? ",samples.png" : "") << "}\n";
   }
   return {run_dir, state.history};
 }

@@ -5,6 +5,7 @@
 # usage: cli_test.sh PATH/TO/vae [MNIST_DIR]
 set -uo pipefail
 vae=$(realpath "$1")
+src=$(realpath "$(dirname "$0")/..")
 mnist=$(realpath "${2:-${MNIST_DIR:-$(dirname "$0")/../../shared/data/mnist}}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -97,6 +98,51 @@ if diff <(cut -d, -f1-12 run-whole/metrics.csv) <(cut -d, -f1-12 run-killed/metr
 else
   fail "resume after kill -9 differs: $(diff <(cut -d, -f1-12 run-whole/metrics.csv) <(cut -d, -f1-12 run-killed/metrics.csv))"
 fi
+
+# Pictures of a trained run (issue 3): each command writes a PNG; the same
+# seed gives the same bytes; the per-epoch snapshots and the report exist.
+png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
+ck=run-whole/checkpoint.pt
+for view in "sample --n 16" "sample --mode sample --temperature 0.8" "reconstruct --n 8" \
+            "interpolate --from 3 --to 4 --spherical" "traverse --index 2" "manifold --n 5" \
+            "scatter --pca" "scatter"; do
+  out="view-${view%% *}.png"
+  if "$vae" $view --checkpoint $ck --out "$out" >/dev/null 2>"$work/err" && png "$out"; then
+    pass "vae $view"
+  else
+    fail "vae $view: $(cat "$work/err")"
+  fi
+done
+"$vae" sample --checkpoint $ck --seed 5 --out s1.png >/dev/null && "$vae" sample --checkpoint $ck --seed 5 --out s2.png >/dev/null
+"$vae" sample --checkpoint $ck --seed 6 --out s3.png >/dev/null
+if cmp -s s1.png s2.png && ! cmp -s s1.png s3.png; then pass "sample is deterministic per seed"; else fail "sample determinism"; fi
+if png run-whole/images/epoch_001.png && png run-whole/images/epoch_004.png; then
+  pass "per-epoch snapshots"
+else
+  fail "per-epoch snapshots missing"
+fi
+if /usr/bin/python3 "$src/scripts/plot_run.py" run-whole >"$work/out" 2>&1; then
+  grep -q "report.html: 4 images, 0 bad" "$work/out" && pass "report.html with every image" || fail "report: $(cat "$work/out")"
+else
+  fail "plot_run.py: $(cat "$work/out")"
+fi
+cp run-whole/report.html run-whole/report.saved && rm run-whole/plots/collapse.png
+if /usr/bin/python3 "$src/scripts/plot_run.py" run-whole --check >/dev/null 2>&1; then
+  fail "the report check missed a deleted image"
+else
+  pass "the report check notices a missing image"
+fi
+expect_error "picture without a checkpoint" "needs --checkpoint" "$vae" sample
+expect_error "picture of a missing checkpoint" "cannot read checkpoint nowhere.pt: no such file" \
+  "$vae" sample --checkpoint nowhere.pt
+expect_error "picture of a corrupt checkpoint" "is truncated or corrupt" \
+  "$vae" reconstruct --checkpoint run-a/checkpoint.pt
+expect_error "picture of another architecture" "holds a model with latent-dim 4, not 9" \
+  "$vae" manifold --checkpoint $ck --latent-dim 9
+expect_error "picture of another arch" 'holds a model with arch "mlp", not "conv"' \
+  "$vae" sample --checkpoint $ck --arch conv
+expect_error "bad test index" "--from 10000 is not a test image index" \
+  "$vae" interpolate --checkpoint $ck --from 10000
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -41,7 +41,11 @@ TEST(ImageGrid, PlacesImageKAtRowKDivColumnsAndColumnKModColumns) {
 TEST(ImageGrid, ClampsAndWritesA8BitPng) {
   testing::ScratchDir dir;
   const torch::Tensor images = torch::tensor({-1.0f, 0.5f, 2.0f, 1.0f}).view({1, 1, 2, 2});
-  const cv::Mat grid = make_grid(images, {1, 0, 1, 0});
+  GridOptions options;
+  options.columns = 1;
+  options.padding = 0;
+  options.scale = 1;
+  const cv::Mat grid = make_grid(images, options);
   EXPECT_EQ(grid.at<uint8_t>(0, 0), 0);
   EXPECT_EQ(grid.at<uint8_t>(0, 1), 128);
   EXPECT_EQ(grid.at<uint8_t>(1, 0), 255);

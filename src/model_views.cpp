@@ -1,0 +1,218 @@
+#include "vae/model_views.h"
+
+#include <torch/torch.h>
+
+#include <cstdio>
+
+#include "vae/batcher.h"
+#include "vae/checkpoint.h"
+#include "vae/error.h"
+#include "vae/latent_views.h"
+#include "vae/runtime.h"
+#include "vae/scatter_plot.h"
+
+namespace vae {
+namespace {
+
+// Images [N, H, W] uint8 -> float [N, 1, H, W] in [0, 1] on `device`.
+torch::Tensor to_input(const torch::Tensor& images, torch::Device device) {
+  return images.to(device).to(torch::kFloat32).div(255.0).unsqueeze(1);
+}
+
+torch::Tensor decode_means(VAE& model, const torch::Tensor& z, torch::Device device) {
+  return model->generate(z.to(device)).to(torch::kCPU);
+}
+
+std::string kl_label(int64_t dim, double kl, bool active) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "z%lld %s%.2f", static_cast<long long>(dim),
+                active ? "KL " : "off ", kl);
+  return text;
+}
+
+}  // namespace
+
+std::vector<double> TrainedModel::kl_per_dim() const {
+  if (history.empty()) return std::vector<double>(config.network.latent_dim(), 0.0);
+  return history.back().kl_per_dim;
+}
+
+std::vector<double> TrainedModel::mean_variance() const {
+  if (history.empty()) return std::vector<double>(config.network.latent_dim(), 0.0);
+  return history.back().mean_variance;
+}
+
+TrainedModel load_trained_model(const std::string& checkpoint_path, const nlohmann::json& expected,
+                                const std::string& device_name) {
+  TrainedModel trained;
+  trained.device = select_device(device_name);
+  const Checkpoint checkpoint(checkpoint_path, trained.device);
+  apply_settings(trained.config, checkpoint.state().config, checkpoint_path);
+  const nlohmann::json saved = to_json(trained.config);
+  for (const auto& [key, value] : expected.items()) {
+    if (saved.contains(key) && saved[key] != value) {
+      throw Error("checkpoint " + checkpoint_path + " holds a model with " + key + " " +
+                  saved[key].dump() + ", not " + value.dump() + " as --" + key + " says");
+    }
+  }
+  trained.model = VAE(trained.config.network);
+  checkpoint.load_model(trained.model);
+  trained.model->to(trained.device);
+  trained.model->eval();
+  trained.history = checkpoint.state().history;
+  return trained;
+}
+
+ImageDataset load_test_images(const TrainedModel& trained, const std::string& data_dir) {
+  ImageDataset test = load_mnist(
+      resolve_data_dir(data_dir.empty() ? trained.config.data_dir : data_dir), Split::kTest);
+  if (test.height() != trained.config.network.height() ||
+      test.width() != trained.config.network.width()) {
+    throw Error("the model was trained on " + std::to_string(trained.config.network.height()) +
+                "x" + std::to_string(trained.config.network.width()) +
+                " images, the test set holds " + std::to_string(test.height()) + "x" +
+                std::to_string(test.width()));
+  }
+  if (trained.config.binarize != Binarize::kNone) {
+    test.images = binarize_once(test.images, kBinarizeSeed);
+  }
+  return test;
+}
+
+SampleMode parse_sample_mode(const std::string& name) {
+  if (name == "mean") return SampleMode::kMean;
+  if (name == "sample") return SampleMode::kSample;
+  throw Error("--mode must be mean or sample, not '" + name + "'");
+}
+
+cv::Mat sample_view(TrainedModel& trained, int64_t n, double temperature, SampleMode mode,
+                    uint64_t seed, const GridOptions& grid) {
+  if (n < 1) throw Error("--n must be positive");
+  if (!(temperature > 0.0)) throw Error("--temperature must be positive");
+  c10::InferenceMode inference;
+  const torch::Tensor z = prior_codes(n, trained.config.network.latent_dim(), temperature, seed);
+  torch::Tensor images = decode_means(trained.model, z, trained.device);
+  if (mode == SampleMode::kSample) {
+    auto generator = at::detail::createCPUGenerator(seed + 1);
+    if (trained.config.network.likelihood() == Likelihood::kBernoulli) {
+      images = at::bernoulli(images, generator);
+    } else {
+      const torch::Tensor sigma =
+          trained.model->decoder->named_buffers().contains("log_sigma")
+              ? trained.model->decoder->named_buffers()["log_sigma"].exp().to(torch::kCPU)
+              : trained.model->decoder->named_parameters()["log_sigma"].exp().to(torch::kCPU);
+      images = images + sigma * at::randn(images.sizes(), generator, images.options());
+    }
+  }
+  return make_grid(images, grid);
+}
+
+cv::Mat reconstruction_view(TrainedModel& trained, const torch::Tensor& images,
+                            const GridOptions& grid) {
+  c10::InferenceMode inference;
+  const torch::Tensor x = to_input(images, trained.device);
+  const torch::Tensor recon =
+      decode_means(trained.model, trained.model->encode(x).mu, trained.device);
+  const torch::Tensor originals = x.to(torch::kCPU);
+  // Interleave rows: originals of row r, then their reconstructions.
+  const int64_t columns = std::max<int64_t>(1, grid.columns);
+  std::vector<torch::Tensor> tiles;
+  for (int64_t start = 0; start < x.size(0); start += columns) {
+    const int64_t count = std::min(columns, x.size(0) - start);
+    const torch::Tensor blank = torch::zeros({columns - count, 1, x.size(2), x.size(3)});
+    tiles.push_back(torch::cat({originals.narrow(0, start, count), blank}));
+    tiles.push_back(torch::cat({recon.narrow(0, start, count), blank}));
+  }
+  GridOptions options = grid;
+  options.columns = columns;
+  return make_grid(torch::cat(tiles), options);
+}
+
+cv::Mat interpolation_view(TrainedModel& trained, const torch::Tensor& from,
+                           const torch::Tensor& to, int64_t steps, bool spherical,
+                           const GridOptions& grid) {
+  c10::InferenceMode inference;
+  const torch::Tensor x = to_input(torch::stack({from, to}), trained.device);
+  const torch::Tensor mu = trained.model->encode(x).mu.to(torch::kCPU);
+  const torch::Tensor z = interpolate_codes(mu[0], mu[1], steps, spherical);
+  const torch::Tensor decoded = decode_means(trained.model, z, trained.device);
+  const torch::Tensor originals = x.to(torch::kCPU);
+  GridOptions options = grid;
+  options.columns = steps + 2;
+  return make_grid(torch::cat({originals.narrow(0, 0, 1), decoded, originals.narrow(0, 1, 1)}),
+                   options);
+}
+
+cv::Mat traversal_view(TrainedModel& trained, const torch::Tensor& image, int64_t steps,
+                       double range, GridOptions grid) {
+  c10::InferenceMode inference;
+  const torch::Tensor mu =
+      trained.model->encode(to_input(image.unsqueeze(0), trained.device)).mu.to(torch::kCPU)[0];
+  const std::vector<double> kl = trained.kl_per_dim();
+  const std::vector<double> variance = trained.mean_variance();
+  const std::vector<int64_t> order = dims_by_kl(kl);
+  const torch::Tensor z = traversal_codes(mu, order, steps, range);
+  grid.columns = steps;
+  grid.row_labels.clear();
+  for (int64_t d : order) {
+    grid.row_labels.push_back(kl_label(d, kl[d], variance[d] > trained.config.active_threshold));
+  }
+  return make_grid(decode_means(trained.model, z, trained.device), grid);
+}
+
+cv::Mat manifold_view(TrainedModel& trained, int64_t n, const GridOptions& grid) {
+  c10::InferenceMode inference;
+  const int64_t dim = trained.config.network.latent_dim();
+  if (dim < 2) throw Error("the manifold needs a latent space of at least 2 dimensions");
+  const std::vector<int64_t> order = dims_by_kl(trained.kl_per_dim());
+  const torch::Tensor z = manifold_codes(dim, order[0], order[1], n);
+  GridOptions options = grid;
+  options.columns = n;
+  return make_grid(decode_means(trained.model, z, trained.device), options);
+}
+
+cv::Mat scatter_view(TrainedModel& trained, const ImageDataset& test, bool pca, int size) {
+  c10::InferenceMode inference;
+  std::vector<torch::Tensor> means;
+  for (int64_t start = 0; start < test.size(); start += 1000) {
+    const int64_t count = std::min<int64_t>(1000, test.size() - start);
+    means.push_back(
+        trained.model->encode(to_input(test.images.narrow(0, start, count), trained.device))
+            .mu.to(torch::kCPU));
+  }
+  const torch::Tensor mu = torch::cat(means);
+  ScatterOptions options;
+  options.size = size;
+  torch::Tensor points;
+  if (pca || mu.size(1) < 2) {
+    if (mu.size(1) < 2) throw Error("the scatter plot needs at least 2 latent dimensions");
+    points = pca_project(mu, 2);
+    options.x_name = "PC1";
+    options.y_name = "PC2";
+    options.title = "test-set posterior means (PCA)";
+  } else {
+    const std::vector<int64_t> order = dims_by_kl(trained.kl_per_dim());
+    points = torch::stack({mu.select(1, order[0]), mu.select(1, order[1])}, 1);
+    options.x_name = "z" + std::to_string(order[0]);
+    options.y_name = "z" + std::to_string(order[1]);
+    options.title = "test-set posterior means";
+  }
+  return scatter_plot(points, test.labels, options);
+}
+
+cv::Mat training_snapshot(VAE& model, const torch::Tensor& z, const torch::Tensor& x,
+                          const GridOptions& grid) {
+  c10::InferenceMode inference;
+  const bool was_training = model->is_training();
+  model->eval();
+  const torch::Tensor samples = model->generate(z).to(torch::kCPU);
+  const torch::Tensor recon = model->generate(model->encode(x).mu).to(torch::kCPU);
+  model->train(was_training);
+  GridOptions options = grid;
+  options.columns = x.size(0);
+  return stack_vertically(
+      {make_grid(samples, grid), make_grid(torch::cat({x.to(torch::kCPU), recon}), options)},
+      2 * static_cast<int>(grid.padding), 255);
+}
+
+}  // namespace vae
