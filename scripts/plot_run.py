@@ -10,7 +10,9 @@ Reads RUN_DIR/{config.json,metrics.csv,kl_per_dim.csv} and writes
   RUN_DIR/plots/collapse.png         active units and I(x;z) per epoch
   RUN_DIR/plots/kl_heatmap.png       KL of each latent dimension over epochs
   RUN_DIR/report.html                config, final metrics, plots and the
-                                     latest images; opens without a server
+                                     latest images (and reconstructions.png,
+                                     traversal.png, manifold.png, scatter.png
+                                     when present); opens without a server
 With --check it only verifies that every image report.html references exists
 and is a valid PNG (exit 1 otherwise).
 
@@ -54,8 +56,10 @@ def learning_curves(rows, path):
     fig, ax = plt.subplots(figsize=(8, 5))
     ax.plot(epochs, column(rows, "train_neg_elbo"), "o-", label="train -ELBO")
     ax.plot(epochs, column(rows, "test_neg_elbo"), "o-", label="test -ELBO")
-    ax.plot(epochs, column(rows, "test_recon"), "s--", label="test reconstruction")
-    ax.plot(epochs, column(rows, "test_kl"), "^--", label="test KL")
+    ax.plot(epochs, column(rows, "train_recon"), "s:", color="C2", alpha=0.6, label="train reconstruction")
+    ax.plot(epochs, column(rows, "test_recon"), "s--", color="C2", label="test reconstruction")
+    ax.plot(epochs, column(rows, "train_kl"), "^:", color="C3", alpha=0.6, label="train KL")
+    ax.plot(epochs, column(rows, "test_kl"), "^--", color="C3", label="test KL")
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("nats per image")
@@ -66,7 +70,7 @@ def learning_curves(rows, path):
     beta_ax.set_ylim(bottom=0)
     lines = ax.get_legend_handles_labels()
     more = beta_ax.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper right")
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper right", fontsize=8)
     ax.set_title("Learning curves")
     save(fig, path)
 
@@ -216,8 +220,15 @@ def main(argv):
         images.append(("images/" + snapshots[-1],
                        "After epoch %d: prior samples (top), test images and reconstructions"
                        % int(snapshots[-1][6:-4])))
-    if os.path.exists(os.path.join(run, "samples.png")):
-        images.append(("samples.png", "Samples from the prior"))
+    # samples.png comes from training; the others from the picture commands
+    # when written into the run directory (scripts/quickstart.sh does).
+    for name, caption in (("samples.png", "Samples from the prior"),
+                          ("reconstructions.png", "Test images and reconstructions"),
+                          ("traversal.png", "Latent traversal, most informative dimension first"),
+                          ("manifold.png", "Decoded latent manifold"),
+                          ("scatter.png", "Test-set posterior means by digit")):
+        if os.path.exists(os.path.join(run, name)):
+            images.append((name, caption))
     write_report(run, config, rows, images)
     print("wrote %s/report.html and %s/plots/" % (run, run))
     return 0 if check(run) else 1

@@ -235,7 +235,8 @@ int view_command(const std::string& name, int argc, char** argv) {
         cxxopts::value<double>()->default_value("1.0"));
   } else if (name == "reconstruct") {
     own("n", "number of test images", cxxopts::value<int64_t>()->default_value("32"))(
-        "first", "index of the first test image", cxxopts::value<int64_t>()->default_value("0"));
+        "first", "index of the first test image", cxxopts::value<int64_t>()->default_value("0"))(
+        "labels", "label the rows (test / recon)");
   } else if (name == "interpolate") {
     own("from", "test image index", cxxopts::value<int64_t>()->default_value("0"))(
         "to", "test image index", cxxopts::value<int64_t>()->default_value("1"))(
@@ -307,6 +308,13 @@ int view_command(const std::string& name, int argc, char** argv) {
     const ImageDataset data = test();
     const int64_t first = image_index(result, "first", data.size());
     const int64_t n = std::min(positive<int64_t>(result, "n", 1), data.size() - first);
+    if (result.count("labels")) {
+      grid.label_width = 70;
+      for (int64_t row = 0; row < n; row += grid.columns) {
+        grid.row_labels.push_back("test");
+        grid.row_labels.push_back("recon");
+      }
+    }
     image = reconstruction_view(trained, data.images.narrow(0, first, n), grid);
   } else if (name == "interpolate") {
     const ImageDataset data = test();

@@ -103,7 +103,7 @@ fi
 # seed gives the same bytes; the per-epoch snapshots and the report exist.
 png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]; }
 ck=run-whole/checkpoint.pt
-for view in "sample --n 16" "sample --mode sample --temperature 0.8" "reconstruct --n 8" \
+for view in "sample --n 16" "sample --mode sample --temperature 0.8" "reconstruct --n 8 --labels" \
             "interpolate --from 3 --to 4 --spherical" "traverse --index 2" "manifold --n 5" \
             "scatter --pca" "scatter"; do
   out="view-${view%% *}.png"
