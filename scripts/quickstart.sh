@@ -25,4 +25,7 @@ run=runs/quickstart
 ./build/vae traverse --checkpoint $run/checkpoint.pt --out $run/traversal.png
 ./build/vae scatter --checkpoint $run/checkpoint.pt --out $run/scatter.png
 /usr/bin/python3 scripts/plot_run.py $run
-echo "open $run/report.html; samples: $run/samples.png, metrics: $run/metrics.csv"
+./build/vae export --checkpoint $run/checkpoint.pt --out-dir models/quickstart
+/usr/bin/python3 scripts/check_export.py models/quickstart
+echo "open $run/report.html; samples: $run/samples.png, metrics: $run/metrics.csv;"
+echo "encoder for amortized inference: models/quickstart/encoder.pt (see README, vae encode)"

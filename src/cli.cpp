@@ -3,14 +3,20 @@
 #include <c10/util/Exception.h>
 #include <cxxopts.hpp>
 
+#include <filesystem>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <string>
 
+#include "vae/amortized_inference.h"
+#include "vae/atomic_file.h"
 #include "vae/config.h"
 #include "vae/error.h"
 #include "vae/image_grid.h"
 #include "vae/model_views.h"
+#include "vae/runtime.h"
+#include "vae/torchscript_export.h"
 #include "vae/trainer.h"
 
 namespace vae {
@@ -36,6 +42,9 @@ constexpr const char* kUsage =
     "  manifold     the decoded grid over the two most informative dimensions\n"
     "  scatter      test-set posterior means coloured by digit\n"
     "  (each takes --checkpoint runs/NAME/checkpoint.pt --out FILE.png; see vae CMD --help)\n"
+    "  export       write the encoder and decoder as TorchScript (encoder.pt, decoder.pt)\n"
+    "  encode       posterior mean and sigma of images, with an exported encoder\n"
+    "  generate     samples from an exported decoder\n"
     "  help         show this text\n"
     "  version      print the version\n";
 
@@ -172,6 +181,21 @@ cxxopts::ParseResult parse_or_usage(cxxopts::Options& options, int argc, char** 
   }
 }
 
+// cxxopts takes one-letter names as short options only; accept the
+// documented --n and --n=V by rewriting them to -n V.
+std::vector<std::string> short_n(int argc, char** argv) {
+  std::vector<std::string> words(argv, argv + argc);
+  for (size_t i = 1; i < words.size(); ++i) {
+    if (words[i] == "--n") {
+      words[i] = "-n";
+    } else if (words[i].rfind("--n=", 0) == 0) {
+      words.insert(words.begin() + static_cast<std::ptrdiff_t>(i) + 1, words[i].substr(4));
+      words[i] = "-n";
+    }
+  }
+  return words;
+}
+
 template <typename T>
 T positive(const cxxopts::ParseResult& result, const std::string& key, T minimum) {
   const T value = result[key].as<T>();
@@ -254,17 +278,7 @@ int view_command(const std::string& name, int argc, char** argv) {
         "size", "plot width and height in pixels", cxxopts::value<int64_t>()->default_value("800"));
   }
 
-  // cxxopts takes one-letter names as short options only; accept the
-  // documented --n and --n=V by rewriting them to -n V.
-  std::vector<std::string> words(argv, argv + argc);
-  for (size_t i = 1; i < words.size(); ++i) {
-    if (words[i] == "--n") {
-      words[i] = "-n";
-    } else if (words[i].rfind("--n=", 0) == 0) {
-      words.insert(words.begin() + static_cast<std::ptrdiff_t>(i) + 1, words[i].substr(4));
-      words[i] = "-n";
-    }
-  }
+  std::vector<std::string> words = short_n(argc, argv);
   std::vector<char*> args;
   for (std::string& word : words)
     args.push_back(word.data());
@@ -337,6 +351,186 @@ int view_command(const std::string& name, int argc, char** argv) {
   std::cout << "wrote " << out << " (" << image.cols << "x" << image.rows << ")\n";
   return 0;
 }
+
+int export_command(int argc, char** argv) {
+  cxxopts::Options options("vae export",
+                           "Write a trained model as TorchScript: encoder.pt (amortized "
+                           "inference), decoder.pt, model.json and reference.pt.");
+  options.add_options()("checkpoint", "checkpoint of a trained run", cxxopts::value<std::string>())(
+      "out-dir", "directory to write (default models/<run name>)",
+      cxxopts::value<std::string>()->default_value(""))(
+      "data-dir", "test images for reference.pt (default: the run's)",
+      cxxopts::value<std::string>()->default_value(""))("h,help", "show this help");
+  const cxxopts::ParseResult result = parse_or_usage(options, argc, argv);
+  if (result.count("help")) {
+    std::cout << options.help();
+    return 0;
+  }
+  if (result.count("checkpoint") == 0) {
+    throw UsageError("vae export needs --checkpoint runs/NAME/checkpoint.pt");
+  }
+  const std::string checkpoint = result["checkpoint"].as<std::string>();
+  std::string out_dir = result["out-dir"].as<std::string>();
+  if (out_dir.empty()) {
+    out_dir = "models/" + std::filesystem::path(checkpoint).parent_path().filename().string();
+  }
+  TrainedModel trained = load_trained_model(checkpoint, json::object(), "cpu");
+  // Reference inputs: the first 17 test images (a batch size that is not a
+  // power of two), or seeded noise images when the data is not at hand.
+  torch::Tensor reference;
+  try {
+    reference =
+        load_test_images(trained, result["data-dir"].as<std::string>()).images.narrow(0, 0, 17);
+  } catch (const Error& e) {
+    std::cerr << "note: " << e.what() << "; reference.pt uses random images\n";
+    torch::manual_seed(0);
+    reference = torch::randint(
+                    0, 256, {17, trained.config.network.height(), trained.config.network.width()})
+                    .to(torch::kUInt8);
+  }
+  const ExportedFiles files =
+      export_model(trained.model, to_json(trained.config), trained.history, reference, out_dir);
+  std::cout << "wrote " << files.encoder << ", " << files.decoder << ", " << files.metadata << ", "
+            << files.reference << "\n";
+  return 0;
+}
+
+int encode_command(int argc, char** argv) {
+  cxxopts::Options options("vae encode",
+                           "Posterior q(z|x) = N(mu, sigma^2) of each input image in one encoder "
+                           "pass. INPUT: picture files, directories of them, or IDX files.");
+  options.positional_help("INPUT...");
+  options.add_options()("encoder", "exported encoder (encoder.pt)", cxxopts::value<std::string>())(
+      "checkpoint", "or: a training checkpoint (in-process encoder)",
+      cxxopts::value<std::string>())("format", "csv | jsonl",
+                                     cxxopts::value<std::string>()->default_value("csv"))(
+      "out", "output file (default: standard output)",
+      cxxopts::value<std::string>()->default_value(""))(
+      "batch-size", "images per encoder pass", cxxopts::value<int64_t>()->default_value("256"))(
+      "invert", "auto (dark-on-light pictures are inverted) | always | never",
+      cxxopts::value<std::string>()->default_value("auto"))(
+      "threads", "CPU threads (0 = all)", cxxopts::value<int64_t>()->default_value("0"))(
+      "decoder", "exported decoder, to also write --reconstructions",
+      cxxopts::value<std::string>())(
+      "reconstructions", "PNG of the first 32 inputs above their decoded posterior means",
+      cxxopts::value<std::string>())("inputs", "", cxxopts::value<std::vector<std::string>>())(
+      "h,help", "show this help");
+  options.parse_positional({"inputs"});
+  const cxxopts::ParseResult result = parse_or_usage(options, argc, argv);
+  if (result.count("help")) {
+    std::cout << options.help();
+    return 0;
+  }
+  if (result.count("encoder") + result.count("checkpoint") != 1) {
+    throw UsageError("vae encode needs one of --encoder models/NAME/encoder.pt or --checkpoint");
+  }
+  if (result.count("inputs") == 0) throw UsageError("vae encode needs at least one INPUT");
+  if (result.count("reconstructions") != result.count("decoder")) {
+    throw UsageError("--reconstructions and --decoder go together");
+  }
+  EncodeOptions encode;
+  encode.batch_size = positive<int64_t>(result, "batch-size", 1);
+  encode.invert = parse_invert(result["invert"].as<std::string>());
+  encode.format = parse_output_format(result["format"].as<std::string>());
+  configure_threads(positive<int64_t>(result, "threads", 0));
+
+  torch::jit::Module script;
+  TrainedModel trained;
+  EncoderFn encoder;
+  int64_t latent_dim = 0, height = 0, width = 0;
+  if (result.count("encoder")) {
+    script = load_exported(result["encoder"].as<std::string>(), "encoder");
+    encoder = torchscript_encoder(script);
+    latent_dim = script.attr("latent_dim").toInt();
+    const std::vector<int64_t> shape = script.attr("image_shape").toIntVector();
+    height = shape.at(1);
+    width = shape.at(2);
+  } else {
+    trained = load_trained_model(result["checkpoint"].as<std::string>(), json::object(), "auto");
+    encoder = native_encoder(trained);
+    latent_dim = trained.config.network.latent_dim();
+    height = trained.config.network.height();
+    width = trained.config.network.width();
+  }
+  torch::jit::Module decoder;
+  if (result.count("decoder")) {
+    decoder = load_exported(result["decoder"].as<std::string>(), "decoder");
+    if (decoder.attr("latent_dim").toInt() != latent_dim) {
+      throw Error("the encoder has " + std::to_string(latent_dim) + " latent dimensions but " +
+                  result["decoder"].as<std::string>() + " decodes " +
+                  std::to_string(decoder.attr("latent_dim").toInt()) +
+                  ": they are not one model's pair");
+    }
+    encode.keep = 32;
+  }
+
+  const std::vector<InputItem> items =
+      expand_inputs(result["inputs"].as<std::vector<std::string>>(), height, width);
+  const std::string out_path = result["out"].as<std::string>();
+  EncodeResult encoded;
+  if (out_path.empty()) {
+    encoded = encode_items(items, encoder, height, width, encode, std::cout);
+  } else {
+    std::ostringstream buffer;
+    encoded = encode_items(items, encoder, height, width, encode, buffer);
+    write_file_atomically(out_path, buffer.str());
+  }
+  char line[200];
+  std::snprintf(line, sizeof(line),
+                "encoded %lld images in %.2f s: %.0f images/s overall, %.0f images/s in the "
+                "encoder\n",
+                static_cast<long long>(encoded.images), encoded.seconds,
+                encoded.images / std::max(encoded.seconds, 1e-9),
+                encoded.images / std::max(encoded.encoder_seconds, 1e-9));
+  std::cerr << line;
+  if (result.count("decoder")) {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor decoded = decoder.forward({encoded.kept_mu}).toTensor();
+    GridOptions grid;
+    grid.columns = 8;
+    const torch::Tensor originals = encoded.kept_images.to(torch::kFloat32).div(255.0).unsqueeze(1);
+    write_png(result["reconstructions"].as<std::string>(),
+              stack_vertically({make_grid(originals, grid), make_grid(decoded, grid)}, 6, 255));
+  }
+  return 0;
+}
+
+int generate_command(int argc, char** argv) {
+  cxxopts::Options options("vae generate", "Decoded prior samples from an exported decoder alone.");
+  options.add_options()("decoder", "exported decoder (decoder.pt)", cxxopts::value<std::string>())(
+      "n", "number of samples", cxxopts::value<int64_t>()->default_value("64"))(
+      "seed", "random seed", cxxopts::value<int64_t>()->default_value("1"))(
+      "out", "PNG file", cxxopts::value<std::string>()->default_value("samples.png"))(
+      "scale", "pixels per image pixel", cxxopts::value<int64_t>()->default_value("3"))(
+      "padding", "pixels between images", cxxopts::value<int64_t>()->default_value("2"))(
+      "columns", "images per row", cxxopts::value<int64_t>()->default_value("8"))("h,help",
+                                                                                  "show this help");
+  std::vector<std::string> words = short_n(argc, argv);
+  std::vector<char*> args;
+  for (std::string& word : words)
+    args.push_back(word.data());
+  const cxxopts::ParseResult result =
+      parse_or_usage(options, static_cast<int>(args.size()), args.data());
+  if (result.count("help")) {
+    std::cout << options.help();
+    return 0;
+  }
+  if (result.count("decoder") == 0) throw UsageError("vae generate needs --decoder decoder.pt");
+  torch::jit::Module decoder = load_exported(result["decoder"].as<std::string>(), "decoder");
+  GridOptions grid;
+  grid.scale = positive<int64_t>(result, "scale", 1);
+  grid.padding = positive<int64_t>(result, "padding", 0);
+  grid.columns = positive<int64_t>(result, "columns", 1);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor images = decoder
+                                   .get_method("generate")({positive<int64_t>(result, "n", 1),
+                                                            positive<int64_t>(result, "seed", 0)})
+                                   .toTensor();
+  const std::string out = result["out"].as<std::string>();
+  write_png(out, make_grid(images, grid));
+  std::cout << "wrote " << out << "\n";
+  return 0;
+}
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -347,6 +541,9 @@ int run_cli(int argc, char** argv) {
          {"sample", "reconstruct", "interpolate", "traverse", "manifold", "scatter"}) {
       if (command == view) return view_command(command, argc - 1, argv + 1);
     }
+    if (command == "export") return export_command(argc - 1, argv + 1);
+    if (command == "encode") return encode_command(argc - 1, argv + 1);
+    if (command == "generate") return generate_command(argc - 1, argv + 1);
     if (command == "help" || command == "--help" || command == "-h") {
       std::cout << kUsage;
       return 0;

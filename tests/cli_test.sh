@@ -144,5 +144,57 @@ expect_error "picture of another arch" 'holds a model with arch "mlp", not "conv
 expect_error "bad test index" "--from 10000 is not a test image index" \
   "$vae" interpolate --checkpoint $ck --from 10000
 
+# Export and amortized inference (issue 4).
+"$vae" train --data-dir "$mnist" --train-size 1000 --test-size 100 --model conv --channels 4,8 \
+  --hidden 16 --latent-dim 3 --epochs 1 --threads 1 --samples 0 --out run-conv >/dev/null 2>&1 ||
+  fail "conv run failed"
+if "$vae" export --checkpoint $ck --out-dir exp-mlp >/dev/null 2>"$work/err" &&
+   "$vae" export --checkpoint run-conv/checkpoint.pt --out-dir exp-conv >/dev/null 2>>"$work/err"; then
+  pass "vae export (mlp and conv)"
+else
+  fail "vae export: $(cat "$work/err")"
+fi
+if /usr/bin/python3 "$src/scripts/check_export.py" exp-mlp exp-conv >"$work/out" 2>&1; then
+  pass "Python torch.jit.load reproduces the C++ outputs (mlp and conv)"
+else
+  fail "check_export.py: $(grep -v '^ok' "$work/out")"
+fi
+/usr/bin/python3 "$src/scripts/idx_to_png.py" "$mnist/t10k-images-idx3-ubyte.gz" png --limit 300 >/dev/null
+/usr/bin/python3 "$src/scripts/idx_to_png.py" "$mnist/t10k-images-idx3-ubyte.gz" png-inverted --limit 300 --invert >/dev/null
+"$vae" encode --encoder exp-mlp/encoder.pt png --out enc-png.csv 2>/dev/null &&
+"$vae" encode --encoder exp-mlp/encoder.pt png-inverted --format jsonl --out enc-inv.jsonl 2>/dev/null &&
+"$vae" encode --checkpoint $ck "$mnist/t10k-images-idx3-ubyte.gz" --out enc-idx.csv 2>"$work/err"
+if /usr/bin/python3 - <<'PY'
+import csv, json
+png = list(csv.reader(open("enc-png.csv")))
+idx = list(csv.reader(open("enc-idx.csv")))
+inv = [json.loads(line) for line in open("enc-inv.jsonl")]
+assert len(png) == 301 and len(idx) == 10001 and len(inv) == 300 and png[0] == idx[0]
+diff = max(abs(float(a) - float(b)) for ra, rb in zip(png[1:], idx[1:301]) for a, b in zip(ra[1:], rb[1:]))
+diff_inv = max(abs(a - float(b)) for r, rb in zip(inv, idx[1:301]) for a, b in zip(r["mu"] + r["sigma"], rb[1:]))
+assert diff <= 1e-5 and diff_inv <= 1e-5, (diff, diff_inv)
+PY
+then
+  pass "encode: PNG files (also inverted) with encoder.pt agree with the in-process encoder"
+else
+  fail "encode results disagree"
+fi
+if grep -q "encoded 10000 images in .* images/s in the encoder" "$work/err"; then pass "encode reports throughput"; else fail "encode throughput line"; fi
+"$vae" encode --encoder exp-mlp/encoder.pt --decoder exp-mlp/decoder.pt --reconstructions rec.png png >/dev/null 2>&1
+if png rec.png; then pass "encode --reconstructions"; else fail "encode --reconstructions"; fi
+"$vae" generate --decoder exp-conv/decoder.pt --n 9 --out gen.png >/dev/null 2>&1
+if png gen.png; then pass "generate from decoder.pt alone"; else fail "generate"; fi
+echo "not an image" >png/broken.png
+expect_error "unreadable input image" "cannot read image png/broken.png" \
+  "$vae" encode --encoder exp-mlp/encoder.pt png/broken.png
+expect_error "missing input" "cannot read input nothing.png: no such file" \
+  "$vae" encode --encoder exp-mlp/encoder.pt nothing.png
+expect_error "non-TorchScript encoder" "run-whole/metrics.csv is not a TorchScript file" \
+  "$vae" encode --encoder run-whole/metrics.csv png
+expect_error "decoder given as encoder" "is not an encoder exported by vae export" \
+  "$vae" encode --encoder exp-mlp/decoder.pt png
+expect_error "mismatched encoder and decoder" "the encoder has 4 latent dimensions but exp-conv/decoder.pt decodes 3" \
+  "$vae" encode --encoder exp-mlp/encoder.pt --decoder exp-conv/decoder.pt --reconstructions r.png png
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -24,6 +24,8 @@ class DecoderImpl : public torch::nn::Module {
   torch::Tensor log_likelihood_sum(const torch::Tensor& x, const torch::Tensor& output) const;
 
   const DecoderOptions& options() const { return options_; }
+  // The layers, for the TorchScript exporter.
+  const torch::nn::Sequential& body() const { return body_; }
 
  private:
   DecoderOptions options_;

@@ -22,6 +22,9 @@ class EncoderImpl : public torch::nn::Module {
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x);
 
   const EncoderOptions& options() const { return options_; }
+  // The layers, for the TorchScript exporter.
+  const torch::nn::Sequential& body() const { return body_; }
+  const torch::nn::Linear& head() const { return head_; }
 
  private:
   EncoderOptions options_;

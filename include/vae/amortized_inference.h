@@ -1,0 +1,50 @@
+// Amortized inference: one encoder pass gives q(z|x) = N(mu, diag sigma^2)
+// for every input image, in batches, written as CSV or JSON lines.
+#pragma once
+
+#include <torch/script.h>
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vae/image_input.h"
+#include "vae/model_views.h"
+
+namespace vae {
+
+// uint8 images [B, H, W] -> (mu [B, D], logvar [B, D]) on the CPU.
+using EncoderFn = std::function<std::pair<torch::Tensor, torch::Tensor>(const torch::Tensor&)>;
+
+// The exported TorchScript encoder (encoder.pt), or the in-process model.
+EncoderFn torchscript_encoder(torch::jit::Module& module);
+EncoderFn native_encoder(TrainedModel& trained);
+
+enum class OutputFormat { kCsv, kJsonLines };
+OutputFormat parse_output_format(const std::string& name);
+
+struct EncodeOptions {
+  int64_t batch_size = 256;
+  Invert invert = Invert::kAuto;
+  OutputFormat format = OutputFormat::kCsv;
+  int64_t keep = 0;  // keep the first `keep` images and posterior means
+};
+
+struct EncodeResult {
+  int64_t images = 0;
+  double seconds = 0.0;          // everything: reading, encoding, writing
+  double encoder_seconds = 0.0;  // the encoder's forward passes alone
+  torch::Tensor kept_images;     // uint8 [keep, H, W]
+  torch::Tensor kept_mu;         // [keep, D]
+};
+
+// Encodes every item and writes one record per image: name, mu_0..mu_{D-1},
+// sigma_0..sigma_{D-1} (CSV, with a header) or {"name", "mu", "sigma"}
+// (JSON lines).
+EncodeResult encode_items(const std::vector<InputItem>& items, const EncoderFn& encoder,
+                          int64_t height, int64_t width, const EncodeOptions& options,
+                          std::ostream& out);
+
+}  // namespace vae

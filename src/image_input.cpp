@@ -1,0 +1,93 @@
+#include "vae/image_input.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "vae/error.h"
+#include "vae/idx_reader.h"
+
+namespace vae {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_picture(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  static const std::vector<std::string> kExtensions = {".png", ".jpg", ".jpeg", ".bmp", ".pgm",
+                                                       ".pnm", ".tif", ".tiff", ".webp"};
+  return std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end();
+}
+
+}  // namespace
+
+Invert parse_invert(const std::string& name) {
+  if (name == "auto") return Invert::kAuto;
+  if (name == "always") return Invert::kAlways;
+  if (name == "never") return Invert::kNever;
+  throw Error("--invert must be auto, always or never, not '" + name + "'");
+}
+
+std::vector<InputItem> expand_inputs(const std::vector<std::string>& inputs, int64_t height,
+                                     int64_t width) {
+  std::vector<InputItem> items;
+  for (const std::string& input : inputs) {
+    std::error_code ec;
+    if (fs::is_directory(input, ec)) {
+      std::vector<std::string> files;
+      for (const auto& entry : fs::directory_iterator(input)) {
+        if (entry.is_regular_file() && is_picture(entry.path()))
+          files.push_back(entry.path().string());
+      }
+      if (files.empty()) throw Error("directory " + input + " holds no picture files");
+      std::sort(files.begin(), files.end());
+      for (const std::string& file : files)
+        items.push_back({file, file, -1, {}});
+    } else if (!fs::exists(input, ec)) {
+      throw Error("cannot read input " + input + ": no such file or directory");
+    } else if (is_picture(input)) {
+      items.push_back({input, input, -1, {}});
+    } else {
+      const IdxArray array = read_idx(input);
+      if (array.dims.size() != 3 || array.dims[1] != height || array.dims[2] != width) {
+        std::string dims;
+        for (int64_t d : array.dims)
+          dims += (dims.empty() ? "" : "x") + std::to_string(d);
+        throw Error(input + ": IDX images of " + dims + ", the model takes N x " +
+                    std::to_string(height) + "x" + std::to_string(width));
+      }
+      for (int64_t i = 0; i < array.dims[0]; ++i) {
+        items.push_back({input + "#" + std::to_string(i), input, i, array.data});
+      }
+    }
+  }
+  return items;
+}
+
+torch::Tensor read_picture(const std::string& path, int64_t height, int64_t width, Invert invert) {
+  cv::Mat image = cv::imread(path, cv::IMREAD_GRAYSCALE);
+  if (image.empty())
+    throw Error("cannot read image " + path + " (missing, or not a picture OpenCV can decode)");
+  if (image.rows != height || image.cols != width) {
+    cv::Mat resized;
+    cv::resize(image, resized, cv::Size(static_cast<int>(width), static_cast<int>(height)), 0, 0,
+               cv::INTER_AREA);
+    image = resized;
+  }
+  const bool flip =
+      invert == Invert::kAlways || (invert == Invert::kAuto && cv::mean(image)[0] > 127.5);
+  if (flip) cv::bitwise_not(image, image);
+  return torch::from_blob(image.data, {height, width}, torch::kUInt8).clone();
+}
+
+torch::Tensor load_item(const InputItem& item, int64_t height, int64_t width, Invert invert) {
+  if (item.index >= 0) return item.idx_images[item.index];
+  return read_picture(item.path, height, width, invert);
+}
+
+}  // namespace vae
