@@ -168,19 +168,6 @@ int train_command(int argc, char** argv) {
 const std::vector<std::string> kModelKeys = {"arch", "hidden", "channels", "latent-dim",
                                              "likelihood"};
 
-cxxopts::ParseResult parse_or_usage(cxxopts::Options& options, int argc, char** argv) {
-  try {
-    cxxopts::ParseResult result = options.parse(argc, argv);
-    if (!result.unmatched().empty()) {
-      throw UsageError("unexpected argument '" + result.unmatched().front() + "' (see " +
-                       options.program() + " --help)");
-    }
-    return result;
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw UsageError(std::string(e.what()) + " (see " + options.program() + " --help)");
-  }
-}
-
 // cxxopts takes one-letter names as short options only; accept the
 // documented --n and --n=V by rewriting them to -n V.
 std::vector<std::string> short_n(int argc, char** argv) {
@@ -196,6 +183,31 @@ std::vector<std::string> short_n(int argc, char** argv) {
   return words;
 }
 
+// Parses the flags (after the --n rewrite); cxxopts errors become usage errors.
+cxxopts::ParseResult parse_or_usage(cxxopts::Options& options, int argc, char** argv) {
+  std::vector<std::string> words = short_n(argc, argv);
+  std::vector<char*> args;
+  for (std::string& word : words)
+    args.push_back(word.data());
+  try {
+    cxxopts::ParseResult result = options.parse(static_cast<int>(args.size()), args.data());
+    if (!result.unmatched().empty()) {
+      throw UsageError("unexpected argument '" + result.unmatched().front() + "' (see " +
+                       options.program() + " --help)");
+    }
+    return result;
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw UsageError(std::string(e.what()) + " (see " + options.program() + " --help)");
+  }
+}
+
+void add_grid_options(cxxopts::Options& options) {
+  options.add_options("grid")("scale", "pixels per image pixel",
+                              cxxopts::value<int64_t>()->default_value("3"))(
+      "padding", "pixels between images", cxxopts::value<int64_t>()->default_value("2"))(
+      "columns", "images per row", cxxopts::value<int64_t>()->default_value("8"));
+}
+
 template <typename T>
 T positive(const cxxopts::ParseResult& result, const std::string& key, T minimum) {
   const T value = result[key].as<T>();
@@ -204,6 +216,14 @@ T positive(const cxxopts::ParseResult& result, const std::string& key, T minimum
                      std::to_string(value));
   }
   return value;
+}
+
+GridOptions grid_options(const cxxopts::ParseResult& result) {
+  GridOptions grid;
+  grid.scale = positive<int64_t>(result, "scale", 1);
+  grid.padding = positive<int64_t>(result, "padding", 0);
+  grid.columns = positive<int64_t>(result, "columns", 1);
+  return grid;
 }
 
 int64_t image_index(const cxxopts::ParseResult& result, const std::string& key, int64_t size) {
@@ -240,10 +260,8 @@ int view_command(const std::string& name, int argc, char** argv) {
       "data-dir", "test data (default: the run's --data-dir)",
       cxxopts::value<std::string>()->default_value(""))(
       "device", "auto | cpu | cuda", cxxopts::value<std::string>()->default_value("auto"))(
-      "scale", "pixels per image pixel", cxxopts::value<int64_t>()->default_value("3"))(
-      "padding", "pixels between images", cxxopts::value<int64_t>()->default_value("2"))(
-      "columns", "images per row", cxxopts::value<int64_t>()->default_value("8"))("h,help",
-                                                                                  "show this help");
+      "h,help", "show this help");
+  add_grid_options(options);
   auto model = options.add_options("model check (refuse a checkpoint that differs)");
   model("arch", "mlp | conv", cxxopts::value<std::string>())(
       "hidden", "hidden sizes", cxxopts::value<std::vector<int64_t>>())(
@@ -278,13 +296,7 @@ int view_command(const std::string& name, int argc, char** argv) {
         "size", "plot width and height in pixels", cxxopts::value<int64_t>()->default_value("800"));
   }
 
-  std::vector<std::string> words = short_n(argc, argv);
-  std::vector<char*> args;
-  for (std::string& word : words)
-    args.push_back(word.data());
-
-  const cxxopts::ParseResult result =
-      parse_or_usage(options, static_cast<int>(args.size()), args.data());
+  const cxxopts::ParseResult result = parse_or_usage(options, argc, argv);
   if (result.count("help")) {
     std::cout << options.help();
     return 0;
@@ -303,10 +315,7 @@ int view_command(const std::string& name, int argc, char** argv) {
       expected[key] = result[key].as<std::string>();
     }
   }
-  GridOptions grid;
-  grid.scale = positive<int64_t>(result, "scale", 1);
-  grid.padding = positive<int64_t>(result, "padding", 0);
-  grid.columns = positive<int64_t>(result, "columns", 1);
+  GridOptions grid = grid_options(result);
   const int64_t seed = positive<int64_t>(result, "seed", 0);
   const std::string out = result["out"].as<std::string>();
 
@@ -501,26 +510,16 @@ int generate_command(int argc, char** argv) {
       "n", "number of samples", cxxopts::value<int64_t>()->default_value("64"))(
       "seed", "random seed", cxxopts::value<int64_t>()->default_value("1"))(
       "out", "PNG file", cxxopts::value<std::string>()->default_value("samples.png"))(
-      "scale", "pixels per image pixel", cxxopts::value<int64_t>()->default_value("3"))(
-      "padding", "pixels between images", cxxopts::value<int64_t>()->default_value("2"))(
-      "columns", "images per row", cxxopts::value<int64_t>()->default_value("8"))("h,help",
-                                                                                  "show this help");
-  std::vector<std::string> words = short_n(argc, argv);
-  std::vector<char*> args;
-  for (std::string& word : words)
-    args.push_back(word.data());
-  const cxxopts::ParseResult result =
-      parse_or_usage(options, static_cast<int>(args.size()), args.data());
+      "h,help", "show this help");
+  add_grid_options(options);
+  const cxxopts::ParseResult result = parse_or_usage(options, argc, argv);
   if (result.count("help")) {
     std::cout << options.help();
     return 0;
   }
   if (result.count("decoder") == 0) throw UsageError("vae generate needs --decoder decoder.pt");
   torch::jit::Module decoder = load_exported(result["decoder"].as<std::string>(), "decoder");
-  GridOptions grid;
-  grid.scale = positive<int64_t>(result, "scale", 1);
-  grid.padding = positive<int64_t>(result, "padding", 0);
-  grid.columns = positive<int64_t>(result, "columns", 1);
+  GridOptions grid = grid_options(result);
   torch::NoGradGuard no_grad;
   const torch::Tensor images = decoder
                                    .get_method("generate")({positive<int64_t>(result, "n", 1),
