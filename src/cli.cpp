@@ -14,7 +14,10 @@
 #include "vae/config.h"
 #include "vae/error.h"
 #include "vae/image_grid.h"
+#include "vae/importance_sampling.h"
+#include "vae/likelihood_eval.h"
 #include "vae/model_views.h"
+#include "vae/progress.h"
 #include "vae/runtime.h"
 #include "vae/torchscript_export.h"
 #include "vae/trainer.h"
@@ -45,6 +48,8 @@ constexpr const char* kUsage =
     "  export       write the encoder and decoder as TorchScript (encoder.pt, decoder.pt)\n"
     "  encode       posterior mean and sigma of images, with an exported encoder\n"
     "  generate     samples from an exported decoder\n"
+    "  eval         test-set log p(x) by importance sampling, the ELBO and the gap\n"
+    "  score        per-image -ELBO and -log p(x) estimates (anomaly scores)\n"
     "  help         show this text\n"
     "  version      print the version\n";
 
@@ -169,23 +174,26 @@ const std::vector<std::string> kModelKeys = {"arch", "hidden", "channels", "late
                                              "likelihood"};
 
 // cxxopts takes one-letter names as short options only; accept the
-// documented --n and --n=V by rewriting them to -n V.
-std::vector<std::string> short_n(int argc, char** argv) {
+// documented --n, --k (and --x=V) by rewriting them to -n V.
+std::vector<std::string> one_letter_flags(int argc, char** argv) {
   std::vector<std::string> words(argv, argv + argc);
   for (size_t i = 1; i < words.size(); ++i) {
-    if (words[i] == "--n") {
-      words[i] = "-n";
-    } else if (words[i].rfind("--n=", 0) == 0) {
-      words.insert(words.begin() + static_cast<std::ptrdiff_t>(i) + 1, words[i].substr(4));
-      words[i] = "-n";
+    const std::string& word = words[i];
+    const bool one_letter = word.size() >= 3 && word.compare(0, 2, "--") == 0 &&
+                            std::isalpha(static_cast<unsigned char>(word[2])) &&
+                            (word.size() == 3 || word[3] == '=');
+    if (!one_letter) continue;
+    if (word.size() > 3) {
+      words.insert(words.begin() + static_cast<std::ptrdiff_t>(i) + 1, word.substr(4));
     }
+    words[i] = "-" + words[i].substr(2, 1);
   }
   return words;
 }
 
-// Parses the flags (after the --n rewrite); cxxopts errors become usage errors.
+// Parses the flags (after the one-letter rewrite); cxxopts errors become usage errors.
 cxxopts::ParseResult parse_or_usage(cxxopts::Options& options, int argc, char** argv) {
-  std::vector<std::string> words = short_n(argc, argv);
+  std::vector<std::string> words = one_letter_flags(argc, argv);
   std::vector<char*> args;
   for (std::string& word : words)
     args.push_back(word.data());
@@ -530,6 +538,142 @@ int generate_command(int argc, char** argv) {
   std::cout << "wrote " << out << "\n";
   return 0;
 }
+
+int eval_command(int argc, char** argv) {
+  cxxopts::Options options("vae eval",
+                           "Test-set log-likelihood: the importance-weighted bound L_k (Burda et "
+                           "al. 2015), the ELBO, the gap between them, and bits per dimension.");
+  options.add_options()("checkpoint", "checkpoint of a trained run", cxxopts::value<std::string>())(
+      "k", "importance samples per image", cxxopts::value<int64_t>()->default_value("5000"))(
+      "k-curve", "also report L_k for these k (e.g. 1,5,50,500,5000)",
+      cxxopts::value<std::vector<int64_t>>())(
+      "binarize", "none | dynamic | static (fixed-seed binary test set); default: the run's",
+      cxxopts::value<std::string>()->default_value(""))(
+      "data-dir", "test data (default: the run's)",
+      cxxopts::value<std::string>()->default_value(""))(
+      "test-size", "first N test images (0 = all)", cxxopts::value<int64_t>()->default_value("0"))(
+      "batch-size", "images per pass", cxxopts::value<int64_t>()->default_value("100"))(
+      "seed", "random seed", cxxopts::value<int64_t>()->default_value("1"))(
+      "device", "auto | cpu | cuda", cxxopts::value<std::string>()->default_value("auto"))(
+      "threads", "CPU threads (0 = all)", cxxopts::value<int64_t>()->default_value("0"))(
+      "out", "JSON results (default: eval.json beside the checkpoint)",
+      cxxopts::value<std::string>()->default_value(""))("h,help", "show this help");
+  const cxxopts::ParseResult result = parse_or_usage(options, argc, argv);
+  if (result.count("help")) {
+    std::cout << options.help();
+    return 0;
+  }
+  if (result.count("checkpoint") == 0) throw UsageError("vae eval needs --checkpoint");
+  const std::string checkpoint = result["checkpoint"].as<std::string>();
+  LikelihoodEvalOptions eval;
+  eval.k = positive<int64_t>(result, "k", 1);
+  if (result.count("k-curve")) eval.k_curve = result["k-curve"].as<std::vector<int64_t>>();
+  eval.batch_size = positive<int64_t>(result, "batch-size", 1);
+  const int64_t threads = configure_threads(positive<int64_t>(result, "threads", 0));
+  TrainedModel trained =
+      load_trained_model(checkpoint, json::object(), result["device"].as<std::string>());
+  const std::string binarize_flag = result["binarize"].as<std::string>();
+  const Binarize mode =
+      binarize_flag.empty() ? trained.config.binarize : parse_binarize(binarize_flag);
+  // load_test_images binarizes as the run did; choose the mode asked for.
+  trained.config.binarize = mode;
+  ImageDataset test = take_first(load_test_images(trained, result["data-dir"].as<std::string>()),
+                                 positive<int64_t>(result, "test-size", 0));
+  torch::manual_seed(static_cast<uint64_t>(positive<int64_t>(result, "seed", 0)));
+  std::cout << "vae eval | " << describe_runtime(trained.device, threads, detect_blas()) << "\n"
+            << test.size() << " test images, binarize " << to_string(mode) << ", k = " << eval.k
+            << "\n";
+  if (mode == Binarize::kNone && trained.config.network.likelihood() == Likelihood::kBernoulli) {
+    std::cout << "note: grey-level pixels under a Bernoulli decoder: the numbers are bounds on a "
+                 "cross-entropy, not a normalised log-likelihood; use --binarize for published "
+                 "comparisons\n";
+  }
+  eval.log = &std::cout;
+  eval.terminal = is_terminal(1);
+  const LikelihoodEvalResult r =
+      evaluate_log_likelihood(trained.model, test.images, trained.device, eval);
+  char text[512];
+  std::snprintf(text, sizeof(text),
+                "log p(x) >= L_%lld  %9.3f nats  (+/- %.3f)  %.4f bits/dim\n"
+                "ELBO                %9.3f nats  (+/- %.3f)  %.4f bits/dim\n"
+                "gap L_k - ELBO      %9.3f nats\n",
+                static_cast<long long>(r.k), r.log_px, r.log_px_se, r.bits_per_dim(r.log_px),
+                r.elbo, r.elbo_se, r.bits_per_dim(r.elbo), r.gap);
+  std::cout << text;
+  for (const auto& [kk, value] : r.k_curve) {
+    std::snprintf(text, sizeof(text), "  L_%-6lld %9.3f nats\n", static_cast<long long>(kk), value);
+    std::cout << text;
+  }
+  std::snprintf(text, sizeof(text), "%.1f s, %.0f images/s\n", r.seconds, r.images / r.seconds);
+  std::cout << text;
+  nlohmann::json out = r.to_json();
+  out["checkpoint"] = checkpoint;
+  out["binarize"] = to_string(mode);
+  std::string out_path = result["out"].as<std::string>();
+  if (out_path.empty())
+    out_path = (std::filesystem::path(checkpoint).parent_path() / "eval.json").string();
+  write_file_atomically(out_path, out.dump(2) + "\n");
+  std::cout << "wrote " << out_path << "\n";
+  return 0;
+}
+
+int score_command(int argc, char** argv) {
+  cxxopts::Options options("vae score",
+                           "Per-image anomaly scores: -ELBO and the -log p(x) estimate -L_k, "
+                           "in nats. INPUT: picture files, directories, or IDX files.");
+  options.positional_help("INPUT...");
+  options.add_options()("checkpoint", "checkpoint of a trained run", cxxopts::value<std::string>())(
+      "k", "importance samples per image", cxxopts::value<int64_t>()->default_value("100"))(
+      "out", "CSV file (default: standard output)",
+      cxxopts::value<std::string>()->default_value(""))(
+      "invert", "auto | always | never (pictures)",
+      cxxopts::value<std::string>()->default_value("auto"))(
+      "batch-size", "images per pass", cxxopts::value<int64_t>()->default_value("100"))(
+      "seed", "random seed", cxxopts::value<int64_t>()->default_value("1"))(
+      "device", "auto | cpu | cuda", cxxopts::value<std::string>()->default_value("auto"))(
+      "inputs", "", cxxopts::value<std::vector<std::string>>())("h,help", "show this help");
+  options.parse_positional({"inputs"});
+  const cxxopts::ParseResult result = parse_or_usage(options, argc, argv);
+  if (result.count("help")) {
+    std::cout << options.help();
+    return 0;
+  }
+  if (result.count("checkpoint") == 0) throw UsageError("vae score needs --checkpoint");
+  if (result.count("inputs") == 0) throw UsageError("vae score needs at least one INPUT");
+  configure_threads(0);
+  TrainedModel trained = load_trained_model(result["checkpoint"].as<std::string>(), json::object(),
+                                            result["device"].as<std::string>());
+  const int64_t h = trained.config.network.height(), w = trained.config.network.width();
+  const std::vector<InputItem> items =
+      expand_inputs(result["inputs"].as<std::vector<std::string>>(), h, w);
+  const Invert invert = parse_invert(result["invert"].as<std::string>());
+  std::vector<torch::Tensor> images;
+  for (const InputItem& item : items)
+    images.push_back(load_item(item, h, w, invert));
+  torch::manual_seed(static_cast<uint64_t>(positive<int64_t>(result, "seed", 0)));
+  LikelihoodEvalOptions eval;
+  eval.k = positive<int64_t>(result, "k", 1);
+  eval.batch_size = positive<int64_t>(result, "batch-size", 1);
+  const LikelihoodEvalResult r =
+      evaluate_log_likelihood(trained.model, torch::stack(images), trained.device, eval);
+  std::ostringstream csv;
+  csv << "name,neg_elbo,neg_log_px\n";
+  for (size_t i = 0; i < items.size(); ++i) {
+    char line[96];
+    std::snprintf(line, sizeof(line), ",%.4f,%.4f\n", -r.per_image_elbo[i].item<double>(),
+                  -r.per_image_log_px[i].item<double>());
+    csv << items[i].name << line;
+  }
+  const std::string out = result["out"].as<std::string>();
+  if (out.empty()) {
+    std::cout << csv.str();
+  } else {
+    write_file_atomically(out, csv.str());
+  }
+  std::cerr << "scored " << items.size() << " images (k = " << eval.k << ") in " << r.seconds
+            << " s\n";
+  return 0;
+}
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -543,6 +687,8 @@ int run_cli(int argc, char** argv) {
     if (command == "export") return export_command(argc - 1, argv + 1);
     if (command == "encode") return encode_command(argc - 1, argv + 1);
     if (command == "generate") return generate_command(argc - 1, argv + 1);
+    if (command == "eval") return eval_command(argc - 1, argv + 1);
+    if (command == "score") return score_command(argc - 1, argv + 1);
     if (command == "help" || command == "--help" || command == "-h") {
       std::cout << kUsage;
       return 0;

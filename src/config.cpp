@@ -121,6 +121,12 @@ const std::vector<Binding>& bindings() {
       {{"free-bits", K::kDouble, "floor (nats) on each dimension's batch-mean KL (0 = off)", true},
        [](const C& c) { return json(c.free_bits); },
        [](C& c, const json& v) { c.free_bits = v.get<double>(); }},
+      {{"objective", K::kString, "training objective: elbo | iwae (Burda et al. 2015)", true},
+       [](const C& c) { return json(c.objective); },
+       [](C& c, const json& v) { c.objective = v.get<std::string>(); }},
+      {{"iw-samples", K::kInt, "iwae: importance samples k per image", true},
+       [](const C& c) { return json(c.iw_samples); },
+       [](C& c, const json& v) { c.iw_samples = v.get<int64_t>(); }},
       // Collapse monitor.
       {{"active-threshold", K::kDouble, "a unit is active when Cov_x(E_q[z_d]) exceeds this", true},
        [](const C& c) { return json(c.active_threshold); },
@@ -247,6 +253,13 @@ void validate(const TrainConfig& c) {
   require(c.device == "auto" || c.device == "cpu" || c.device == "cuda",
           "--device must be auto, cpu or cuda, not '" + c.device + "'");
   require(c.kl.warmup_steps >= 0, "--kl-warmup-steps must be >= 0");
+  require(c.objective == "elbo" || c.objective == "iwae",
+          "--objective must be elbo or iwae, not '" + c.objective + "'");
+  require(c.iw_samples >= 1, "--iw-samples must be at least 1");
+  require(c.objective != "iwae" ||
+              (c.kl.type == KlScheduleType::kConstant && c.kl.beta == 1.0 && c.free_bits == 0.0),
+          "--objective iwae has no KL weight: use it without --kl-schedule, --beta and "
+          "--free-bits");
   require(finite(c.network.sigma()), "--sigma must be a positive number");
   c.network.validate();
   c.kl.validate();

@@ -33,14 +33,14 @@ std::string to_string(Likelihood likelihood) {
 
 torch::Tensor log_likelihood(Likelihood likelihood, const torch::Tensor& x,
                              const torch::Tensor& output, const torch::Tensor& log_sigma) {
-  torch::Tensor per_pixel;
   if (likelihood == Likelihood::kBernoulli) {
-    per_pixel = -F::binary_cross_entropy_with_logits(
-        output, x, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone));
-  } else {
-    per_pixel = gaussian_log_density(x, output, log_sigma);
+    // log Bernoulli(x; sigmoid(l)) = x l - softplus(l): three passes over the
+    // logits instead of the ~10 of binary_cross_entropy_with_logits, which
+    // matters when `vae eval` decodes thousands of samples per image.
+    const torch::Tensor logits = output.flatten(1);
+    return (x.flatten(1) * logits).sum(1) - torch::softplus(logits).sum(1);
   }
-  return per_pixel.flatten(1).sum(1);
+  return gaussian_log_density(x, output, log_sigma).flatten(1).sum(1);
 }
 
 torch::Tensor log_likelihood_sum(Likelihood likelihood, const torch::Tensor& x,

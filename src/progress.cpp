@@ -11,12 +11,11 @@ bool is_terminal(int fd) {
   return ::isatty(fd) == 1;
 }
 
-Progress::Progress(std::ostream& out, bool terminal, int64_t epoch, int64_t epochs, int64_t steps,
+Progress::Progress(std::ostream& out, bool terminal, std::string label, int64_t steps,
                    int64_t interval)
     : out_(out),
       terminal_(terminal),
-      epoch_(epoch),
-      epochs_(epochs),
+      label_(std::move(label)),
       steps_(steps),
       interval_(interval > 0 ? interval : 1),
       start_(Clock::now()),
@@ -39,17 +38,16 @@ void Progress::update(int64_t done, int64_t global_step, double loss, int64_t im
     std::string bar(static_cast<size_t>(filled), '=');
     if (filled < kWidth) bar += '>' + std::string(static_cast<size_t>(kWidth - filled - 1), ' ');
     std::snprintf(text, sizeof(text),
-                  "\repoch %lld/%lld [%s] %lld/%lld  loss %.2f  %.0f img/s  ETA %.0fs \x1b[K",
-                  static_cast<long long>(epoch_), static_cast<long long>(epochs_), bar.c_str(),
-                  static_cast<long long>(done), static_cast<long long>(steps_), loss, rate, eta);
+                  "\r%s [%s] %lld/%lld  loss %.2f  %.0f img/s  ETA %.0fs \x1b[K", label_.c_str(),
+                  bar.c_str(), static_cast<long long>(done), static_cast<long long>(steps_), loss,
+                  rate, eta);
     out_ << text << std::flush;
     drawn_ = true;
     last_draw_ = Clock::now();
   } else {
     std::snprintf(text, sizeof(text),
-                  "epoch %lld/%lld step %lld/%lld (global %lld)  loss %.3f  %.0f img/s  ETA %.0fs",
-                  static_cast<long long>(epoch_), static_cast<long long>(epochs_),
-                  static_cast<long long>(done), static_cast<long long>(steps_),
+                  "%s step %lld/%lld (global %lld)  loss %.3f  %.0f img/s  ETA %.0fs",
+                  label_.c_str(), static_cast<long long>(done), static_cast<long long>(steps_),
                   static_cast<long long>(global_step), loss, rate, eta);
     out_ << text << '\n' << std::flush;
   }

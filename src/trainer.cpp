@@ -15,6 +15,7 @@
 #include "vae/error.h"
 #include "vae/evaluation.h"
 #include "vae/image_grid.h"
+#include "vae/importance_sampling.h"
 #include "vae/latent_views.h"
 #include "vae/mnist.h"
 #include "vae/model_views.h"
@@ -229,14 +230,16 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
     model->train();
     train_batches.shuffle();
     EpochSums sums;
-    Progress progress(log, terminal, epoch, config.epochs, train_batches.num_batches(),
-                      config.log_interval);
+    Progress progress(log, terminal,
+                      "epoch " + std::to_string(epoch) + "/" + std::to_string(config.epochs),
+                      train_batches.num_batches(), config.log_interval);
     double beta = 0.0;
     const auto start = Clock::now();
     for (int64_t i = 0; i < train_batches.num_batches(); ++i) {
       const torch::Tensor x = train_batches.batch(i);
       beta = config.kl.weight(state.step);
-      const ElboTerms terms = model->elbo(x, beta, config.free_bits);
+      const ElboTerms terms = config.objective == "iwae" ? iwae_terms(model, x, config.iw_samples)
+                                                         : model->elbo(x, beta, config.free_bits);
       optimizer.zero_grad();
       terms.loss.backward();
       if (config.grad_clip > 0.0) {

@@ -187,6 +187,7 @@ if png gen.png; then pass "generate from decoder.pt alone"; else fail "generate"
 echo "not an image" >png/broken.png
 expect_error "unreadable input image" "cannot read image png/broken.png" \
   "$vae" encode --encoder exp-mlp/encoder.pt png/broken.png
+rm png/broken.png
 expect_error "missing input" "cannot read input nothing.png: no such file" \
   "$vae" encode --encoder exp-mlp/encoder.pt nothing.png
 expect_error "non-TorchScript encoder" "run-whole/metrics.csv is not a TorchScript file" \
@@ -195,6 +196,38 @@ expect_error "decoder given as encoder" "is not an encoder exported by vae expor
   "$vae" encode --encoder exp-mlp/decoder.pt png
 expect_error "mismatched encoder and decoder" "the encoder has 4 latent dimensions but exp-conv/decoder.pt decodes 3" \
   "$vae" encode --encoder exp-mlp/encoder.pt --decoder exp-conv/decoder.pt --reconstructions r.png png
+
+# Evaluation and scores (issue 5).
+if "$vae" eval --checkpoint $ck --k 50 --k-curve 1,5,50 --test-size 200 --binarize static \
+     --out eval.json >"$work/out" 2>&1 && /usr/bin/python3 - <<'PY'
+import json
+r = json.load(open("eval.json"))
+curve = [c["log_px"] for c in r["k_curve"]]
+assert r["images"] == 200 and r["k"] == 50 and r["binarize"] == "static"
+assert curve == sorted(curve) and abs(curve[-1] - r["log_px"]) < 1e-9 and r["gap"] > 0
+PY
+then
+  pass "vae eval writes the bound, the ELBO, the gap and the k curve"
+else
+  fail "vae eval: $(tail -3 "$work/out")"
+fi
+expect_error "eval k-curve beyond k" "--k-curve values must lie in 1..10, not 50" \
+  "$vae" eval --checkpoint $ck --k 10 --k-curve 1,50 --test-size 10
+/usr/bin/python3 "$src/scripts/idx_to_png.py" /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz fashion --limit 100 >/dev/null
+"$vae" score --checkpoint $ck --k 10 png --out scores-mnist.csv 2>/dev/null &&
+"$vae" score --checkpoint $ck --k 10 fashion --out scores-fashion.csv 2>/dev/null
+if /usr/bin/python3 - <<'PY'
+import csv
+m = [float(r["neg_log_px"]) for r in csv.DictReader(open("scores-mnist.csv"))]
+f = [float(r["neg_log_px"]) for r in csv.DictReader(open("scores-fashion.csv"))]
+assert len(m) == 300 and len(f) == 100
+assert sum(f) / len(f) > sum(m) / len(m) + 50, (sum(f) / len(f), sum(m) / len(m))
+PY
+then
+  pass "vae score ranks Fashion-MNIST as anomalous under an MNIST model"
+else
+  fail "vae score"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

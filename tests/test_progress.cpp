@@ -9,7 +9,7 @@ namespace {
 
 TEST(Progress, PlainLinesEveryIntervalWhenNotATerminal) {
   std::ostringstream out;
-  Progress progress(out, /*terminal=*/false, 2, 10, /*steps=*/7, /*interval=*/3);
+  Progress progress(out, /*terminal=*/false, "epoch 2/10", /*steps=*/7, /*interval=*/3);
   int printed = 0;
   for (int64_t done = 1; done <= 7; ++done) {
     if (progress.due(done)) {
@@ -26,7 +26,7 @@ TEST(Progress, PlainLinesEveryIntervalWhenNotATerminal) {
 
 TEST(Progress, RedrawsOneLineOnATerminal) {
   std::ostringstream out;
-  Progress progress(out, /*terminal=*/true, 1, 1, 4, 100);
+  Progress progress(out, /*terminal=*/true, "epoch 1/1", 4, 100);
   EXPECT_TRUE(progress.due(4));  // the last step always draws
   progress.update(4, 4, 99.5, 512);
   progress.finish();

@@ -163,6 +163,28 @@ TEST(Trainer, NonFiniteLossStopsWithTheStepAndKeepsTheCheckpoint) {
   EXPECT_EQ(testing::read_bytes(dir.file("run/checkpoint.pt")), before);
 }
 
+TEST(Trainer, IwaeObjectiveTrainsAndBoundsTheElbo) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("iwae"), 2);
+  config.objective = "iwae";
+  config.iw_samples = 5;
+  const TrainResult result = train(config, quiet(log));
+  ASSERT_EQ(result.history.size(), 2u);
+  for (const EpochMetrics& m : result.history) {
+    // train_loss is -L_5 and train_neg_elbo the mean -log w: L_5 >= ELBO.
+    EXPECT_LT(m.train_loss, m.train_neg_elbo);
+  }
+  EXPECT_LT(result.history[1].train_loss, result.history[0].train_loss);
+  EXPECT_LT(result.history[1].test_neg_elbo, 250.0);
+  TrainConfig annealed = config;
+  annealed.kl.type = KlScheduleType::kLinear;
+  annealed.kl.warmup_steps = 10;
+  EXPECT_NE(
+      testing::error_of([&] { validate(annealed); }).find("--objective iwae has no KL weight"),
+      std::string::npos);
+}
+
 TEST(Trainer, StrongKlWeightOnAWideLatentLeavesUnitsInactive) {
   testing::ScratchDir dir;
   std::ostringstream log;

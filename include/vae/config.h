@@ -35,6 +35,10 @@ struct TrainConfig {
 
   KlSchedule kl;  // total_steps is filled in by the trainer
   double free_bits = 0.0;
+  // elbo: the (annealed) ELBO; iwae: the importance-weighted bound L_k with
+  // k = iw_samples (Burda et al. 2015), which has no KL weight.
+  std::string objective = "elbo";
+  int64_t iw_samples = 5;
 
   double active_threshold = 0.01;
   int64_t warn_active_units = 1;  // warn when fewer units are active

@@ -5,14 +5,15 @@
 #include <chrono>
 #include <cstdint>
 #include <ostream>
+#include <string>
 
 namespace vae {
 
 class Progress {
  public:
-  // `interval`: steps between plain lines when not on a terminal.
-  Progress(std::ostream& out, bool terminal, int64_t epoch, int64_t epochs, int64_t steps,
-           int64_t interval);
+  // `label` starts each line ("epoch 3/10"); `interval`: steps between plain
+  // lines when not on a terminal.
+  Progress(std::ostream& out, bool terminal, std::string label, int64_t steps, int64_t interval);
 
   // Whether update() would print after `done` steps of this epoch. Callers
   // only fetch the loss from the device (a synchronisation) when it would.
@@ -25,7 +26,8 @@ class Progress {
   using Clock = std::chrono::steady_clock;
   std::ostream& out_;
   bool terminal_;
-  int64_t epoch_, epochs_, steps_, interval_;
+  std::string label_;
+  int64_t steps_, interval_;
   Clock::time_point start_;
   Clock::time_point last_draw_;
   bool drawn_ = false;
