@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "vae/batcher.h"
 #include "vae/error.h"
 
 namespace vae {
@@ -41,7 +42,7 @@ EncoderFn torchscript_encoder(torch::jit::Module& module) {
 EncoderFn native_encoder(TrainedModel& trained) {
   return [&trained](const torch::Tensor& images) {
     c10::InferenceMode inference;
-    const torch::Tensor x = images.to(trained.device).to(torch::kFloat32).div(255.0).unsqueeze(1);
+    const torch::Tensor x = to_model_input(images, trained.device);
     const Posterior q = trained.model->encode(x);
     return std::make_pair(q.mu.to(torch::kCPU), q.logvar.to(torch::kCPU));
   };

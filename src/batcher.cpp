@@ -25,6 +25,10 @@ std::string to_string(Binarize mode) {
   return "none";
 }
 
+torch::Tensor to_model_input(const torch::Tensor& images_u8, torch::Device device) {
+  return images_u8.to(device).to(torch::kFloat32).div_(255.0).unsqueeze_(1);
+}
+
 torch::Tensor binarize_once(const torch::Tensor& images_u8, uint64_t seed) {
   auto generator = at::detail::createCPUGenerator(seed);
   const torch::Tensor probs = images_u8.to(torch::kCPU, torch::kFloat32).div_(255.0);
@@ -52,7 +56,7 @@ torch::Tensor Batcher::batch(int64_t i) const {
   const torch::Tensor raw = order_.defined()
                                 ? images_.index_select(0, order_.narrow(0, start, count))
                                 : images_.narrow(0, start, count);
-  torch::Tensor x = raw.to(torch::kFloat32).div_(255.0).unsqueeze_(1);
+  torch::Tensor x = to_model_input(raw, raw.device());
   if (mode_ == Binarize::kDynamic) x = torch::bernoulli(x);
   return x;
 }

@@ -11,6 +11,7 @@
 
 #include "vae/amortized_inference.h"
 #include "vae/atomic_file.h"
+#include "vae/batcher.h"
 #include "vae/config.h"
 #include "vae/error.h"
 #include "vae/image_grid.h"
@@ -505,7 +506,7 @@ int encode_command(int argc, char** argv) {
     const torch::Tensor decoded = decoder.forward({encoded.kept_mu}).toTensor();
     GridOptions grid;
     grid.columns = 8;
-    const torch::Tensor originals = encoded.kept_images.to(torch::kFloat32).div(255.0).unsqueeze(1);
+    const torch::Tensor originals = to_model_input(encoded.kept_images, torch::kCPU);
     write_png(result["reconstructions"].as<std::string>(),
               stack_vertically({make_grid(originals, grid), make_grid(decoded, grid)}, 6, 255));
   }

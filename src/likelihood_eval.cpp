@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "vae/batcher.h"
 #include "vae/error.h"
 #include "vae/importance_sampling.h"
 #include "vae/progress.h"
@@ -63,8 +64,7 @@ LikelihoodEvalResult evaluate_log_likelihood(VAE& model, const torch::Tensor& im
   for (int64_t i = 0; i < batches; ++i) {
     const int64_t first = i * options.batch_size;
     const int64_t count = std::min(options.batch_size, n - first);
-    const torch::Tensor x =
-        images.narrow(0, first, count).to(device).to(torch::kFloat32).div(255.0).unsqueeze(1);
+    const torch::Tensor x = to_model_input(images.narrow(0, first, count), device);
     const Posterior q = model->encode(x);
     const torch::Tensor log_w =
         log_importance_weights(x, q.mu, q.logvar, options.k, joint, options.max_rows)

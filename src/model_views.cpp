@@ -14,11 +14,6 @@
 namespace vae {
 namespace {
 
-// Images [N, H, W] uint8 -> float [N, 1, H, W] in [0, 1] on `device`.
-torch::Tensor to_input(const torch::Tensor& images, torch::Device device) {
-  return images.to(device).to(torch::kFloat32).div(255.0).unsqueeze(1);
-}
-
 torch::Tensor decode_means(VAE& model, const torch::Tensor& z, torch::Device device) {
   return model->generate(z.to(device)).to(torch::kCPU);
 }
@@ -110,7 +105,7 @@ cv::Mat sample_view(TrainedModel& trained, int64_t n, double temperature, Sample
 cv::Mat reconstruction_view(TrainedModel& trained, const torch::Tensor& images,
                             const GridOptions& grid) {
   c10::InferenceMode inference;
-  const torch::Tensor x = to_input(images, trained.device);
+  const torch::Tensor x = to_model_input(images, trained.device);
   const torch::Tensor recon =
       decode_means(trained.model, trained.model->encode(x).mu, trained.device);
   const torch::Tensor originals = x.to(torch::kCPU);
@@ -132,7 +127,7 @@ cv::Mat interpolation_view(TrainedModel& trained, const torch::Tensor& from,
                            const torch::Tensor& to, int64_t steps, bool spherical,
                            const GridOptions& grid) {
   c10::InferenceMode inference;
-  const torch::Tensor x = to_input(torch::stack({from, to}), trained.device);
+  const torch::Tensor x = to_model_input(torch::stack({from, to}), trained.device);
   const torch::Tensor mu = trained.model->encode(x).mu.to(torch::kCPU);
   const torch::Tensor z = interpolate_codes(mu[0], mu[1], steps, spherical);
   const torch::Tensor decoded = decode_means(trained.model, z, trained.device);
@@ -146,8 +141,8 @@ cv::Mat interpolation_view(TrainedModel& trained, const torch::Tensor& from,
 cv::Mat traversal_view(TrainedModel& trained, const torch::Tensor& image, int64_t steps,
                        double range, GridOptions grid) {
   c10::InferenceMode inference;
-  const torch::Tensor mu =
-      trained.model->encode(to_input(image.unsqueeze(0), trained.device)).mu.to(torch::kCPU)[0];
+  const torch::Tensor mu = trained.model->encode(to_model_input(image.unsqueeze(0), trained.device))
+                               .mu.to(torch::kCPU)[0];
   const std::vector<double> kl = trained.kl_per_dim();
   const std::vector<double> variance = trained.mean_variance();
   const std::vector<int64_t> order = dims_by_kl(kl);
@@ -177,7 +172,7 @@ cv::Mat scatter_view(TrainedModel& trained, const ImageDataset& test, bool pca, 
   for (int64_t start = 0; start < test.size(); start += 1000) {
     const int64_t count = std::min<int64_t>(1000, test.size() - start);
     means.push_back(
-        trained.model->encode(to_input(test.images.narrow(0, start, count), trained.device))
+        trained.model->encode(to_model_input(test.images.narrow(0, start, count), trained.device))
             .mu.to(torch::kCPU));
   }
   const torch::Tensor mu = torch::cat(means);

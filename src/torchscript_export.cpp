@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "vae/atomic_file.h"
+#include "vae/batcher.h"
 #include "vae/error.h"
 
 namespace vae {
@@ -179,7 +180,7 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
     m->eval();
     // clone(): a view would save the whole storage it points into.
     const torch::Tensor x_uint8 = reference_images.to(torch::kCPU, torch::kUInt8).clone();
-    const torch::Tensor x = x_uint8.to(torch::kFloat32).div(255.0).unsqueeze(1);
+    const torch::Tensor x = to_model_input(x_uint8, torch::kCPU);
     const torch::Device device = m->parameters().front().device();
     const Posterior q = m->encode(x.to(device));
     const torch::Tensor z = q.mu.to(torch::kCPU);

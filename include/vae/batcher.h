@@ -17,6 +17,10 @@ enum class Binarize { kNone, kDynamic, kStatic };
 Binarize parse_binarize(const std::string& name);
 std::string to_string(Binarize mode);
 
+// uint8 images [N, H, W] (0..255) -> float [N, 1, H, W] in [0, 1] on
+// `device`: the model's input convention everywhere in the project.
+torch::Tensor to_model_input(const torch::Tensor& images_u8, torch::Device device);
+
 // Seed of the one draw made by static binarization, and of the fixed test-set
 // draw used to evaluate dynamically binarized runs, so that every run is
 // scored on the same binary test set.
