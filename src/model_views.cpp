@@ -50,9 +50,7 @@ TrainedModel load_trained_model(const std::string& checkpoint_path, const nlohma
                   saved[key].dump() + ", not " + value.dump() + " as --" + key + " says");
     }
   }
-  trained.model = VAE(trained.config.network);
-  checkpoint.load_model(trained.model);
-  trained.model->to(trained.device);
+  trained.model = load_model_from_checkpoint(checkpoint, trained.device);
   trained.model->eval();
   trained.history = checkpoint.state().history;
   return trained;
