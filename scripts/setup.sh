@@ -11,6 +11,7 @@ packages=(
   libcxxopts-dev        # command-line flags
   zlib1g-dev            # gzip-compressed IDX files
   nlohmann-json3-dev    # config.json, model presets, checkpoint metadata
+  libgloo-dev           # headers of c10d's Gloo process group (multi-process training)
   libopenblas0-openmp   # Debian's libtorch calls the active libblas.so.3;
                         # the reference BLAS makes training ~15x slower
 )

@@ -51,14 +51,25 @@ void Batcher::shuffle() {
 }
 
 torch::Tensor Batcher::batch(int64_t i) const {
-  const int64_t start = i * batch_size_;
-  const int64_t count = std::min(batch_size_, size() - start);
+  return batch(i, 0, batch_rows(i));
+}
+
+torch::Tensor Batcher::batch(int64_t i, int64_t begin, int64_t count) const {
+  const int64_t rows = batch_rows(i);
+  if (begin < 0 || count < 0 || begin + count > rows) {
+    throw Error("internal: rows outside batch " + std::to_string(i));
+  }
+  if (mode_ == Binarize::kDynamic) {
+    return torch::bernoulli(batch_of_rows(i * batch_size_, rows)).narrow(0, begin, count);
+  }
+  return batch_of_rows(i * batch_size_ + begin, count);
+}
+
+torch::Tensor Batcher::batch_of_rows(int64_t start, int64_t count) const {
   const torch::Tensor raw = order_.defined()
                                 ? images_.index_select(0, order_.narrow(0, start, count))
                                 : images_.narrow(0, start, count);
-  torch::Tensor x = to_model_input(raw, raw.device());
-  if (mode_ == Binarize::kDynamic) x = torch::bernoulli(x);
-  return x;
+  return to_model_input(raw, raw.device());
 }
 
 }  // namespace vae

@@ -52,12 +52,26 @@ void save_checkpoint(const std::string& path, VAE& model, torch::optim::Optimize
 }
 
 Checkpoint::Checkpoint(const std::string& path, torch::Device device)
+    : Checkpoint(path, nullptr, device) {}
+
+Checkpoint Checkpoint::from_bytes(const std::string& bytes, const std::string& path,
+                                  torch::Device device) {
+  return Checkpoint(path, &bytes, device);
+}
+
+Checkpoint::Checkpoint(const std::string& path, const std::string* bytes, torch::Device device)
     : path_(path), archive_(std::make_shared<torch::serialize::InputArchive>()) {
   try {
-    archive_->load_from(path, device);
+    if (bytes != nullptr) {
+      archive_->load_from(bytes->data(), bytes->size(), device);
+    } else {
+      archive_->load_from(path, device);
+    }
   } catch (const c10::Error& e) {
     std::ifstream probe(path);
-    if (!probe) throw Error("cannot read checkpoint " + path + ": no such file");
+    if (bytes == nullptr && !probe) {
+      throw Error("cannot read checkpoint " + path + ": no such file");
+    }
     throw Error("checkpoint " + path + " is truncated or corrupt (" +
                 first_line(e.what_without_backtrace()) + ")");
   }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "vae/distributed.h"
 #include "vae/gaussian.h"
 
 namespace vae {
@@ -16,7 +17,8 @@ int64_t count_active_units(const torch::Tensor& mu, double threshold) {
   return posterior_mean_variance(mu).gt(threshold).sum().item<int64_t>();
 }
 
-double mutual_information(const torch::Tensor& mu_in, const torch::Tensor& logvar_in) {
+double mutual_information(const torch::Tensor& mu_in, const torch::Tensor& logvar_in,
+                          const WorkSplit& split) {
   static const double kLog2Pi = std::log(2.0 * M_PI);
   // Double precision: the expansion below subtracts large terms when some
   // posterior variances are small.
@@ -38,13 +40,15 @@ double mutual_information(const torch::Tensor& mu_in, const torch::Tensor& logva
   const torch::Tensor b = -0.5 * torch::cat({w, -2.0 * mu * w, c}, 1);
 
   // Row chunks keep the N x N block near 64 MB.
+  const Shard mine = shard_of(n, split.rank, split.world_size);
   const int64_t chunk = std::max<int64_t>(1, (int64_t{8} << 20) / std::max<int64_t>(n, 1));
   double sum_log_qz = 0.0;
-  for (int64_t start = 0; start < n; start += chunk) {
-    const int64_t rows = std::min(chunk, n - start);
+  for (int64_t start = mine.begin; start < mine.begin + mine.count; start += chunk) {
+    const int64_t rows = std::min(chunk, mine.begin + mine.count - start);
     const torch::Tensor log_q = torch::mm(a.narrow(0, start, rows), b.t());  // [rows, n]
     sum_log_qz += torch::logsumexp(log_q, 1).sum().item<double>();
   }
+  if (split.sum) sum_log_qz = split.sum(sum_log_qz);
   const double mean_log_qz = sum_log_qz / static_cast<double>(n) - std::log(static_cast<double>(n));
   return neg_entropy - mean_log_qz;
 }

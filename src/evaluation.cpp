@@ -17,40 +17,64 @@ std::vector<double> to_vector(const torch::Tensor& t) {
 
 }  // namespace
 
-EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options) {
+EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options,
+                    Communicator* comm) {
   c10::InferenceMode inference;
   const bool was_training = model->is_training();
   model->eval();
 
-  std::vector<torch::Tensor> mus, logvars;
-  torch::Tensor recon_sum, kl_dim_sum;
+  const int64_t rank = comm != nullptr ? comm->rank() : 0;
+  const int64_t world = comm != nullptr ? comm->world_size() : 1;
+  const int64_t n = data.size(), d = model->options().latent_dim();
+  // One flat buffer: mu [n, d], logvar [n, d], KL sums per dimension [d],
+  // reconstruction sum [1]; a rank fills its batches' rows and the zeros
+  // elsewhere make a sum all-reduce assemble the whole.
+  const torch::Device device = data.device();
+  torch::Tensor flat = torch::zeros({2 * n * d + d + 1}, torch::TensorOptions(device));
+  torch::Tensor mu = flat.narrow(0, 0, n * d).view({n, d});
+  torch::Tensor logvar = flat.narrow(0, n * d, n * d).view({n, d});
+  torch::Tensor kl_dim_sum = flat.narrow(0, 2 * n * d, d);
+  torch::Tensor recon_sum = flat.narrow(0, 2 * n * d + d, 1);
   for (int64_t i = 0; i < data.num_batches(); ++i) {
+    const int64_t rows = data.batch_rows(i);
+    // Every rank draws every batch's noise (cheap), so that the generators
+    // of all ranks advance alike.
+    const torch::Tensor eps = torch::randn({rows, d}, torch::TensorOptions(device));
+    if (i % world != rank) continue;
     const torch::Tensor x = data.batch(i);
     const Posterior q = model->encode(x);
-    const torch::Tensor output = model->decode(reparameterize(q.mu, q.logvar));
-    const torch::Tensor recon = model->decoder->log_likelihood_sum(x, output).neg();
-    const torch::Tensor kl_dim = kl_standard_normal(q.mu, q.logvar).sum(0);
-    recon_sum = recon_sum.defined() ? recon_sum + recon : recon;
-    kl_dim_sum = kl_dim_sum.defined() ? kl_dim_sum + kl_dim : kl_dim;
-    mus.push_back(q.mu);
-    logvars.push_back(q.logvar);
+    const torch::Tensor output = model->decode(reparameterize(q.mu, q.logvar, eps));
+    recon_sum.add_(model->decoder->log_likelihood_sum(x, output).neg());
+    kl_dim_sum.add_(kl_standard_normal(q.mu, q.logvar).sum(0));
+    mu.narrow(0, i * data.batch_size(), rows).copy_(q.mu);
+    logvar.narrow(0, i * data.batch_size(), rows).copy_(q.logvar);
   }
   model->train(was_training);
+  if (comm != nullptr) comm->all_reduce(flat);
 
-  const double n = static_cast<double>(data.size());
-  const torch::Tensor mu = torch::cat(mus).to(torch::kCPU);
-  const torch::Tensor logvar = torch::cat(logvars).to(torch::kCPU);
-
+  const torch::Tensor mu_cpu = mu.to(torch::kCPU);
+  const torch::Tensor logvar_cpu = logvar.to(torch::kCPU);
   EvalResult result;
-  result.recon = recon_sum.item<double>() / n;
-  result.kl_per_dim = to_vector(kl_dim_sum / n);
+  result.recon = recon_sum.item<double>() / static_cast<double>(n);
+  result.kl_per_dim = to_vector(kl_dim_sum / static_cast<double>(n));
   for (double v : result.kl_per_dim)
     result.kl += v;
   result.neg_elbo = result.recon + result.kl;
-  const torch::Tensor variance = posterior_mean_variance(mu);
+  const torch::Tensor variance = posterior_mean_variance(mu_cpu);
   result.mean_variance = to_vector(variance);
   result.active_units = variance.gt(options.active_threshold).sum().item<int64_t>();
-  result.mutual_info = options.mutual_info ? mutual_information(mu, logvar)
+  WorkSplit split;
+  if (comm != nullptr) {
+    split.rank = rank;
+    split.world_size = world;
+    split.sum = [comm](double partial) {
+      torch::Tensor t =
+          torch::full({1}, partial, torch::TensorOptions(comm->device()).dtype(torch::kFloat64));
+      comm->all_reduce(t);
+      return t.item<double>();
+    };
+  }
+  result.mutual_info = options.mutual_info ? mutual_information(mu_cpu, logvar_cpu, split)
                                            : std::numeric_limits<double>::quiet_NaN();
   return result;
 }

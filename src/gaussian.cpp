@@ -11,6 +11,11 @@ torch::Tensor reparameterize(const torch::Tensor& mu, const torch::Tensor& logva
   return mu + sigma * torch::randn_like(sigma);
 }
 
+torch::Tensor reparameterize(const torch::Tensor& mu, const torch::Tensor& logvar,
+                             const torch::Tensor& eps) {
+  return mu + torch::exp(0.5 * logvar) * eps;
+}
+
 torch::Tensor kl_standard_normal(const torch::Tensor& mu, const torch::Tensor& logvar) {
   return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar);
 }

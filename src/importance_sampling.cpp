@@ -18,7 +18,8 @@ LogJoint vae_log_joint(VAE& model) {
 
 torch::Tensor log_importance_weights(const torch::Tensor& x, const torch::Tensor& mu,
                                      const torch::Tensor& logvar, int64_t k,
-                                     const LogJoint& log_joint, int64_t max_rows) {
+                                     const LogJoint& log_joint, int64_t max_rows,
+                                     const torch::Tensor& eps) {
   if (k < 1) throw Error("the number of importance samples must be at least 1");
   const int64_t n = x.size(0), d = mu.size(1);
   // Samples per chunk: all n data points times `per_chunk` codes each.
@@ -30,7 +31,8 @@ torch::Tensor log_importance_weights(const torch::Tensor& x, const torch::Tensor
     // [n, c, d] codes, flattened row-major: data point i owns rows i*c .. i*c+c-1.
     const torch::Tensor m = mu.unsqueeze(1).expand({n, c, d});
     const torch::Tensor lv = logvar.unsqueeze(1).expand({n, c, d});
-    const torch::Tensor z = reparameterize(m, lv);
+    const torch::Tensor z =
+        eps.defined() ? reparameterize(m, lv, eps.narrow(1, start, c)) : reparameterize(m, lv);
     const torch::Tensor log_q = log_normal_diag(z, m, lv);  // [n, c]
     std::vector<int64_t> rep_shape = {n, c};
     for (int64_t s = 1; s < x.dim(); ++s)
@@ -50,16 +52,18 @@ torch::Tensor log_mean_exp(const torch::Tensor& log_w, int64_t k) {
   return torch::logsumexp(first, 1) - std::log(static_cast<double>(k));
 }
 
-ElboTerms iwae_terms(VAE& model, const torch::Tensor& x, int64_t k) {
+ElboTerms iwae_terms(VAE& model, const torch::Tensor& x, int64_t k, const torch::Tensor& eps,
+                     int64_t batch) {
+  const double b = static_cast<double>(batch > 0 ? batch : x.size(0));
   const Posterior q = model->encode(x);
   const torch::Tensor log_w =
-      log_importance_weights(x, q.mu, q.logvar, k, vae_log_joint(model), x.size(0) * k);
+      log_importance_weights(x, q.mu, q.logvar, k, vae_log_joint(model), x.size(0) * k, eps);
   ElboTerms terms;
-  terms.loss = -log_mean_exp(log_w, k).mean();
-  terms.kl_per_dim = kl_standard_normal(q.mu, q.logvar).mean(0).detach();
+  terms.loss = -log_mean_exp(log_w, k).sum() / b;
+  terms.kl_per_dim = (kl_standard_normal(q.mu, q.logvar).sum(0) / b).detach();
   terms.kl = terms.kl_per_dim.sum();
   // -E_q[log p(x|z)] = -(ELBO) - KL, with the ELBO estimated by the mean log weight.
-  terms.recon = (-log_w.mean() - terms.kl).detach();
+  terms.recon = (-log_w.mean(1).sum() / b - terms.kl).detach();
   return terms;
 }
 

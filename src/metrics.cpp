@@ -32,6 +32,8 @@ nlohmann::json to_json(const EpochMetrics& m) {
           {"seconds", m.seconds},
           {"eval_seconds", m.eval_seconds},
           {"images_per_s", m.images_per_s},
+          {"world_size", m.world_size},
+          {"allreduce_ms", m.allreduce_ms},
           {"kl_per_dim", m.kl_per_dim},
           {"mean_variance", m.mean_variance}};
 }
@@ -53,6 +55,8 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
   m.seconds = j.at("seconds").get<double>();
   m.eval_seconds = j.at("eval_seconds").get<double>();
   m.images_per_s = j.at("images_per_s").get<double>();
+  m.world_size = j.value("world_size", int64_t{1});
+  m.allreduce_ms = j.value("allreduce_ms", 0.0);
   m.kl_per_dim = j.at("kl_per_dim").get<std::vector<double>>();
   m.mean_variance = j.at("mean_variance").get<std::vector<double>>();
   return m;
@@ -61,13 +65,15 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
 std::string metrics_csv(const std::vector<EpochMetrics>& history) {
   std::ostringstream out;
   out << "epoch,step,beta,train_loss,train_neg_elbo,train_recon,train_kl,test_neg_elbo,"
-         "test_recon,test_kl,active_units,mutual_info,seconds,eval_seconds,images_per_s\n";
+         "test_recon,test_kl,active_units,mutual_info,seconds,eval_seconds,images_per_s,world_size,"
+         "allreduce_ms\n";
   for (const EpochMetrics& m : history) {
     out << m.epoch << ',' << m.step << ',' << number(m.beta) << ',' << number(m.train_loss) << ','
         << number(m.train_neg_elbo) << ',' << number(m.train_recon) << ',' << number(m.train_kl)
         << ',' << number(m.test_neg_elbo) << ',' << number(m.test_recon) << ',' << number(m.test_kl)
         << ',' << m.active_units << ',' << number(m.mutual_info) << ',' << number(m.seconds) << ','
-        << number(m.eval_seconds) << ',' << number(m.images_per_s) << '\n';
+        << number(m.eval_seconds) << ',' << number(m.images_per_s) << ',' << m.world_size << ','
+        << number(m.allreduce_ms) << '\n';
   }
   return out.str();
 }

@@ -1,5 +1,6 @@
 #include "vae/trainer.h"
 
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include "vae/checkpoint.h"
 #include "vae/error.h"
 #include "vae/evaluation.h"
+#include "vae/gradient_reducer.h"
 #include "vae/image_grid.h"
 #include "vae/importance_sampling.h"
 #include "vae/latent_views.h"
@@ -46,25 +48,44 @@ std::string fixed(double value, int digits) {
   return out.str();
 }
 
-// Sums of the batch-mean terms weighted by batch size, kept on the device so
-// that a step needs no host synchronisation.
+// Sums of the batch-mean terms (loss, recon, KL) weighted by batch size, kept
+// on the device so that a step needs no host synchronisation.
 struct EpochSums {
-  torch::Tensor loss, recon, kl;
+  torch::Tensor sums;  // [3]
   int64_t images = 0;
 
-  void add(const ElboTerms& terms, int64_t batch) {
-    const double b = static_cast<double>(batch);
-    const torch::Tensor l = terms.loss.detach() * b, r = terms.recon.detach() * b,
-                        k = terms.kl.detach() * b;
-    loss = loss.defined() ? loss + l : l;
-    recon = recon.defined() ? recon + r : r;
-    kl = kl.defined() ? kl + k : k;
+  void add(const torch::Tensor& batch_means, int64_t batch) {
+    const torch::Tensor weighted = batch_means * static_cast<double>(batch);
+    sums = sums.defined() ? sums + weighted : weighted;
     images += batch;
   }
-  double mean(const torch::Tensor& sum) const {
-    return sum.item<double>() / static_cast<double>(images);
+  double mean(int64_t term) const {
+    return sums[term].item<double>() / static_cast<double>(images);
   }
 };
+
+// This rank's part of the step's objective for a global batch of `batch`
+// rows of which x holds the rows of `shard` (all of them in one process).
+// The noise is drawn for the whole global batch and sliced, so that every
+// rank's generator advances alike and the shards together see exactly the
+// noise one process would.
+ElboTerms step_objective(VAE& model, const TrainConfig& config, const torch::Tensor& x,
+                         int64_t batch, const Shard& shard, double beta, Communicator* comm) {
+  const int64_t d = config.network.latent_dim();
+  if (config.objective == "iwae") {
+    const torch::Tensor eps = torch::randn({batch, config.iw_samples, d}, x.options())
+                                  .narrow(0, shard.begin, shard.count);
+    return iwae_terms(model, x, config.iw_samples, eps, batch);
+  }
+  const torch::Tensor eps =
+      torch::randn({batch, d}, x.options()).narrow(0, shard.begin, shard.count);
+  const ElboSums sums = model->elbo_sums(x, eps);
+  torch::Tensor batch_kl = sums.kl_per_dim.detach().clone();
+  // Free bits compare the global batch's mean KL per dimension with the floor.
+  if (comm != nullptr && config.free_bits > 0.0) comm->all_reduce(batch_kl);
+  batch_kl.div_(static_cast<double>(batch));
+  return elbo_terms(sums, shard.count, batch, beta, config.free_bits, batch_kl);
+}
 
 // Records the first step whose loss is NaN or Inf. On the CPU it is checked
 // after every step (free); on CUDA the check stays on the device and is read
@@ -115,6 +136,7 @@ std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim) {
                      std::to_string(latent_dim);
   if (m.mutual_info == m.mutual_info) text += "  MI " + fixed(m.mutual_info, 2);
   text += "  " + fixed(m.seconds, 1) + "s  " + fixed(m.images_per_s, 0) + " img/s";
+  if (m.world_size > 1) text += "  all-reduce " + fixed(m.allreduce_ms, 2) + " ms/step";
   return text;
 }
 
@@ -146,15 +168,40 @@ TrainConfig resume_config(const std::string& run_dir, const nlohmann::json& over
 }
 
 TrainResult train(TrainConfig config, const TrainOptions& options) {
-  std::ostream& log = options.log != nullptr ? *options.log : std::cout;
+  Communicator* comm = options.comm;
+  const int64_t world = comm != nullptr ? comm->world_size() : 1;
+  // Rank 0 leads: it logs and writes the run's files; the others are silent.
+  const bool lead = comm == nullptr || comm->rank() == 0;
+  std::ostream quiet(nullptr);
+  std::ostream& log = !lead ? quiet : options.log != nullptr ? *options.log : std::cout;
   validate(config);
+  if (config.batch_size < world) {
+    throw Error("--batch-size " + std::to_string(config.batch_size) +
+                " is smaller than the number of processes (" + std::to_string(world) +
+                "): every rank needs at least one image of each batch");
+  }
 
   std::string device_note;
-  const torch::Device device = select_device(config.device, &device_note);
-  const int64_t threads = configure_threads(config.threads);
+  torch::Device device = select_device(config.device, &device_note);
+  if (device.is_cuda() && comm != nullptr) {
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(
+                                             options.local_rank % torch::cuda::device_count()));
+  }
+  if (comm != nullptr && comm->device().type() != device.type()) {
+    throw Error("the process group was made for " + comm->device().str() +
+                ", but the run trains on " + device.str());
+  }
+  const int64_t threads = configure_threads(
+      config.threads > 0 ? config.threads
+                         : std::max<int64_t>(1, available_cpus() / options.local_processes));
   const BlasInfo blas = detect_blas();
   log << "vae " VAE_VERSION " | " << describe_runtime(device, threads, blas) << '\n';
   if (!device_note.empty()) log << "note: " << device_note << '\n';
+  if (comm != nullptr) {
+    log << "data parallel: " << world << " processes (" << comm->backend() << "), global batch "
+        << config.batch_size << " = " << shard_of(config.batch_size, 0, world).count
+        << " per rank\n";
+  }
   if (blas.is_reference && !device.is_cuda()) {
     log << "WARNING: the reference BLAS (" << blas.path
         << ") is active: training will be about 15x slower. Install libopenblas0-openmp "
@@ -180,17 +227,31 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
   const std::string run_dir = run_directory(config);
   config.out = run_dir;
   const std::string checkpoint_path = run_dir + "/checkpoint.pt";
-  if (!options.resume && !options.overwrite && fs::exists(checkpoint_path)) {
+  if (lead && !options.resume && !options.overwrite && fs::exists(checkpoint_path)) {
     throw Error(run_dir +
                 " already holds a run; continue it with --resume, or pass --overwrite "
                 "or another --out");
   }
-  create_directories(run_dir);
+  if (lead) create_directories(run_dir);
 
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   VAE model(config.network);
   model->to(device);
+  if (comm != nullptr) {
+    // The same seed gives the same initial values everywhere; rank 0's are
+    // sent anyway, as PyTorch's DDP does, so that no rank can start apart.
+    broadcast_tensors(*comm, model->parameters());
+    broadcast_tensors(*comm, model->buffers());
+  }
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(config.lr));
+  std::unique_ptr<GradientReducer> reducer;
+  if (comm != nullptr) {
+    reducer = std::make_unique<GradientReducer>(*comm, model->parameters());
+    const double idle_ms = reducer->idle_all_reduce_ms(20);
+    log << "gradient all-reduce: " << fixed(static_cast<double>(reducer->bytes()) / 1e6, 2)
+        << " MB in " << reducer->buckets() << (reducer->buckets() == 1 ? " bucket" : " buckets")
+        << ", " << fixed(idle_ms, 2) << " ms when no rank is busy\n";
+  }
 
   Batcher train_batches(train_set.images, config.batch_size, config.binarize, device);
   // Binarized runs are scored on one fixed binary draw of the test set, the
@@ -202,7 +263,11 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
 
   TrainingState state;
   if (options.resume) {
-    const Checkpoint checkpoint(checkpoint_path, device);
+    // Rank 0 reads the checkpoint and sends its bytes: the other ranks may
+    // run on machines that do not see the run directory.
+    std::string bytes = lead ? read_file(checkpoint_path) : std::string();
+    if (comm != nullptr) bytes = comm->broadcast_string(bytes);
+    const Checkpoint checkpoint = Checkpoint::from_bytes(bytes, checkpoint_path, device);
     checkpoint.load_model(model);
     checkpoint.load_optimizer(optimizer);
     checkpoint.restore_rng(device);
@@ -211,12 +276,14 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
         << ")\n";
   }
   state.config = to_json(config);
-  write_file_atomically(run_dir + "/config.json", state.config.dump(2) + "\n");
-  write_run_files(run_dir, state.history, config.active_threshold);
+  if (lead) {
+    write_file_atomically(run_dir + "/config.json", state.config.dump(2) + "\n");
+    write_run_files(run_dir, state.history, config.active_threshold);
+    create_directories(run_dir + "/images");
+  }
 
   // The same codes and test images every epoch, so that the pictures in
   // images/ show the model improving.
-  create_directories(run_dir + "/images");
   const torch::Tensor snapshot_z =
       prior_codes(kSnapshotSamples, config.network.latent_dim(), 1.0, kSampleSeed).to(device);
   const torch::Tensor snapshot_x =
@@ -234,25 +301,32 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
                       "epoch " + std::to_string(epoch) + "/" + std::to_string(config.epochs),
                       train_batches.num_batches(), config.log_interval);
     double beta = 0.0;
+    const double allreduce_before = reducer ? reducer->seconds() : 0.0;
     const auto start = Clock::now();
     for (int64_t i = 0; i < train_batches.num_batches(); ++i) {
-      const torch::Tensor x = train_batches.batch(i);
+      const int64_t rows = train_batches.batch_rows(i);
+      const Shard shard = comm != nullptr ? shard_of(rows, comm->rank(), world) : Shard{0, rows};
+      const torch::Tensor x = train_batches.batch(i, shard.begin, shard.count);
       beta = config.kl.weight(state.step);
-      const ElboTerms terms = config.objective == "iwae" ? iwae_terms(model, x, config.iw_samples)
-                                                         : model->elbo(x, beta, config.free_bits);
+      const ElboTerms terms = step_objective(model, config, x, rows, shard, beta, comm);
       optimizer.zero_grad();
       terms.loss.backward();
+      // The batch means of loss, recon and KL (this rank's parts of them
+      // until the all-reduce, which sums them with the gradients).
+      torch::Tensor means =
+          torch::stack({terms.loss.detach(), terms.recon.detach(), terms.kl.detach()});
+      if (reducer) reducer->all_reduce(means);
       if (config.grad_clip > 0.0) {
         torch::nn::utils::clip_grad_norm_(model->parameters(), config.grad_clip);
       }
       optimizer.step();
-      sums.add(terms, x.size(0));
-      watch.observe(terms.loss, state.step);
+      sums.add(means, rows);
+      watch.observe(means[0], state.step);
       ++state.step;
       if (options.after_step) options.after_step(state.step, model);
       if (progress.due(i + 1)) {
         watch.check();
-        progress.update(i + 1, state.step, sums.mean(sums.loss), sums.images);
+        progress.update(i + 1, state.step, sums.mean(0), sums.images);
       }
     }
     watch.check();
@@ -262,15 +336,26 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
     m.epoch = epoch;
     m.step = state.step;
     m.beta = beta;
-    m.train_loss = sums.mean(sums.loss);
-    m.train_recon = sums.mean(sums.recon);
-    m.train_kl = sums.mean(sums.kl);
+    m.train_loss = sums.mean(0);
+    m.train_recon = sums.mean(1);
+    m.train_kl = sums.mean(2);
     m.train_neg_elbo = m.train_recon + m.train_kl;
     m.seconds = seconds_since(start);
     m.images_per_s = static_cast<double>(sums.images) / m.seconds;
+    m.world_size = world;
+    if (reducer) {
+      m.allreduce_ms = 1000.0 * (reducer->seconds() - allreduce_before) /
+                       static_cast<double>(train_batches.num_batches());
+      // Identical gradients keep the replicas identical; a difference means
+      // a bug or a broken peer, and training on would be silently wrong.
+      if (!tensors_agree(*comm, model->parameters())) {
+        throw Error("the ranks' parameters differ after epoch " + std::to_string(epoch) +
+                    "; training stopped");
+      }
+    }
 
     const auto eval_start = Clock::now();
-    const EvalResult eval = evaluate(model, test_batches, eval_options);
+    const EvalResult eval = evaluate(model, test_batches, eval_options, comm);
     m.eval_seconds = seconds_since(eval_start);
     m.test_neg_elbo = eval.neg_elbo;
     m.test_recon = eval.recon;
@@ -284,6 +369,9 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
                   "; training stopped, the last checkpoint is unchanged");
     }
 
+    state.epoch = epoch;
+    state.history.push_back(m);
+    if (!lead) continue;
     log << epoch_summary(m, config.network.latent_dim()) << '\n';
     if (m.active_units < config.warn_active_units) {
       log << "WARNING: posterior collapse? only " << m.active_units << " of "
@@ -297,8 +385,6 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
           << "information\n";
     }
 
-    state.epoch = epoch;
-    state.history.push_back(m);
     // The checkpoint first: it holds the history the CSV files are made from.
     save_checkpoint(checkpoint_path, model, optimizer, state, device);
     write_run_files(run_dir, state.history, config.active_threshold);
@@ -307,7 +393,7 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
     write_png(run_dir + name, training_snapshot(model, snapshot_z, snapshot_x, GridOptions{}));
   }
 
-  if (config.samples > 0) {
+  if (lead && config.samples > 0) {
     c10::InferenceMode inference;
     model->eval();
     const torch::Tensor z =
@@ -315,7 +401,7 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
     const torch::Tensor images = model->generate(z.to(device));
     write_png(run_dir + "/samples.png", make_grid(images));
   }
-  if (!state.history.empty()) {
+  if (lead && !state.history.empty()) {
     const EpochMetrics& last = state.history.back();
     log << "done: test -ELBO " << fixed(last.test_neg_elbo, 2) << " nats after epoch " << last.epoch
         << "; wrote " << run_dir << "/{config.json,metrics.csv,kl_per_dim.csv,"

@@ -229,5 +229,60 @@ else
   fail "vae score"
 fi
 
+# Data-parallel training (issue 6), through scripts/launch_local.sh.
+launch="$src/scripts/launch_local.sh"
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ddp=("${small[@]}" --train-size 1500 --binarize dynamic)
+VAE_BIN="$vae" MASTER_PORT=$(port) "$launch" 2 "${ddp[@]}" --epochs 2 --out ddp-whole >ddp.log 2>&1 ||
+  fail "launch_local.sh 2 failed: $(tail -3 ddp.log)"
+VAE_BIN="$vae" MASTER_PORT=$(port) "$launch" 2 "${ddp[@]}" --epochs 1 --out ddp-resumed >/dev/null 2>&1 &&
+VAE_BIN="$vae" MASTER_PORT=$(port) "$launch" 2 --resume --epochs 2 --out ddp-resumed >ddp-resume.log 2>&1 ||
+  fail "data-parallel resume failed: $(tail -3 ddp-resume.log)"
+if grep -q "data parallel: 2 processes (gloo)" ddp.log &&
+   diff <(cut -d, -f1-12 ddp-whole/metrics.csv) <(cut -d, -f1-12 ddp-resumed/metrics.csv) >/dev/null &&
+   [ "$(wc -l <ddp-whole/metrics.csv)" -eq 3 ]; then
+  pass "data-parallel run resumes to the numbers of an uninterrupted one"
+else
+  fail "data-parallel resume differs: $(diff <(cut -d, -f1-12 ddp-whole/metrics.csv) <(cut -d, -f1-12 ddp-resumed/metrics.csv))"
+fi
+expect_error "rank without a rendezvous" "rank 1 of 2: cannot reach the rendezvous store at 127.0.0.1:[0-9]* within 2 s" \
+  env RANK=1 WORLD_SIZE=2 MASTER_PORT=$(port) "$vae" train "${small[@]}" --dist-timeout 2 --out ddp-alone
+expect_error "rank outside the world" "the rank must be in \[0, 2), not 5" \
+  "$vae" train --rank 5 --world-size 2
+# A rank given other flags than rank 0 stops, and so does rank 0.
+p=$(port)
+RANK=0 WORLD_SIZE=2 MASTER_PORT=$p "$vae" train "${small[@]}" --out ddp-mismatch >/dev/null 2>r0.err &
+pid0=$!
+RANK=1 WORLD_SIZE=2 MASTER_PORT=$p "$vae" train "${small[@]}" --lr 0.01 --out ddp-mismatch >/dev/null 2>r1.err
+rc1=$?
+wait $pid0
+rc0=$?
+if [ $rc0 -ne 0 ] && [ $rc1 -ne 0 ] && grep -q "rank 1 was given --lr 0.01, rank 0 trains with 0.001" r1.err &&
+   grep -q "another rank stopped" r0.err && [ "$(wc -l <r0.err)" -eq 1 ]; then
+  pass "ranks with different flags stop with a message"
+else
+  fail "flag mismatch (rank 0 exit $rc0: $(cat r0.err); rank 1 exit $rc1: $(cat r1.err))"
+fi
+# kill -9 of rank 1 mid-run: rank 0 exits with one line within seconds, no hang.
+p=$(port)
+RANK=0 WORLD_SIZE=2 MASTER_PORT=$p "$vae" train "${small[@]}" --train-size 60000 --epochs 5 --out ddp-killed >/dev/null 2>r0.err &
+pid0=$!
+RANK=1 WORLD_SIZE=2 MASTER_PORT=$p "$vae" train "${small[@]}" --train-size 60000 --epochs 5 --out ddp-killed >/dev/null 2>&1 &
+pid1=$!
+sleep 3
+kill -9 $pid1
+wait $pid1 2>/dev/null
+start=$(date +%s)
+wait $pid0
+rc0=$?
+took=$(($(date +%s) - start))
+if [ $rc0 -eq 1 ] && [ "$took" -lt 30 ] && [ "$(wc -l <r0.err)" -eq 1 ] &&
+   grep -q "^vae: error: rank 0 of 2: the .* failed .*another rank stopped or cannot be reached" r0.err; then
+  pass "a killed rank stops the other in ${took}s"
+else
+  fail "killed rank (rank 0 exit $rc0 after ${took}s: $(cat r0.err))"
+fi
+if "$launch" 0 2>/dev/null; then fail "launch_local.sh 0 accepted"; else pass "launch_local.sh refuses 0 processes"; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

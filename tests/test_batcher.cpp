@@ -80,5 +80,25 @@ TEST(Batcher, ParsesModeNames) {
   EXPECT_THROW(Batcher(indexed_images(3), 0, Binarize::kNone, torch::kCPU), Error);
 }
 
+TEST(Batcher, ShardsOfABatchMakeTheBatch) {
+  const torch::Tensor images = torch::randint(0, 256, {300, 4, 4}, torch::kUInt8);
+  for (Binarize mode : {Binarize::kNone, Binarize::kDynamic}) {
+    Batcher batcher(images, 128, mode, torch::kCPU);
+    torch::manual_seed(3);
+    batcher.shuffle();
+    const int64_t last = batcher.num_batches() - 1;
+    EXPECT_EQ(batcher.batch_rows(last), 44);
+    at::Generator generator = at::globalContext().defaultGenerator(torch::kCPU);
+    const torch::Tensor state = generator.get_state();
+    const torch::Tensor whole = batcher.batch(last);
+    // Each rank starts from the same generator state, as in training.
+    generator.set_state(state);
+    const torch::Tensor first = batcher.batch(last, 0, 22);
+    generator.set_state(state);
+    const torch::Tensor second = batcher.batch(last, 22, 22);
+    EXPECT_TRUE(torch::cat({first, second}).equal(whole)) << to_string(mode);
+    EXPECT_THROW(batcher.batch(last, 40, 5), Error);
+  }
+}
 }  // namespace
 }  // namespace vae

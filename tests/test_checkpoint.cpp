@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "test_support.h"
+#include "vae/atomic_file.h"
 #include "vae/config.h"
 #include "vae/error.h"
 
@@ -118,5 +119,30 @@ TEST(Checkpoint, ModelOfAnotherArchitectureIsRejected) {
             std::string::npos);
 }
 
+TEST(Checkpoint, FromBytesReadsWhatTheFileHolds) {
+  testing::ScratchDir dir;
+  torch::manual_seed(2);
+  VAE model(NetworkOptions().latent_dim(3).hidden({8}));
+  torch::optim::Adam adam(model->parameters());
+  TrainingState state;
+  state.epoch = 4;
+  state.step = 40;
+  TrainConfig config;
+  config.network = model->options();
+  state.config = to_json(config);
+  save_checkpoint(dir.file("c.pt"), model, adam, state, torch::kCPU);
+  const Checkpoint loaded =
+      Checkpoint::from_bytes(read_file(dir.file("c.pt")), "sent by rank 0", torch::kCPU);
+  EXPECT_EQ(loaded.state().epoch, 4);
+  EXPECT_EQ(loaded.state().step, 40);
+  VAE copy(NetworkOptions().latent_dim(3).hidden({8}));
+  loaded.load_model(copy);
+  EXPECT_TRUE(copy->parameters()[0].equal(model->parameters()[0]));
+  const std::string bytes = read_file(dir.file("c.pt"));
+  EXPECT_NE(testing::error_of([&] {
+              Checkpoint::from_bytes(bytes.substr(0, bytes.size() / 2), "sent by rank 0");
+            }).find("checkpoint sent by rank 0 is truncated or corrupt"),
+            std::string::npos);
+}
 }  // namespace
 }  // namespace vae

@@ -95,5 +95,27 @@ TEST(Diagnostics, MutualInformationReachesLogNForSeparatedPosteriors) {
   EXPECT_LT(partial, std::log(static_cast<double>(n)) - 0.5);
 }
 
+TEST(Diagnostics, MutualInformationSplitByRowsEqualsTheWhole) {
+  torch::manual_seed(5);
+  const torch::Tensor mu = torch::randn({101, 3}, torch::kFloat64);
+  const torch::Tensor logvar = torch::randn({101, 3}, torch::kFloat64) * 0.3 - 1.0;
+  torch::manual_seed(9);
+  const double whole = mutual_information(mu, logvar);
+  // Three "processes" with the same generator state: collect their partial
+  // sums, then let each finish with the total.
+  double total = 0.0;
+  for (int64_t rank = 0; rank < 3; ++rank) {
+    torch::manual_seed(9);
+    mutual_information(mu, logvar, {rank, 3, [&](double partial) {
+                                      total += partial;
+                                      return partial;
+                                    }});
+  }
+  for (int64_t rank = 0; rank < 3; ++rank) {
+    torch::manual_seed(9);
+    EXPECT_NEAR(mutual_information(mu, logvar, {rank, 3, [&](double) { return total; }}), whole,
+                1e-9);
+  }
+}
 }  // namespace
 }  // namespace vae

@@ -80,5 +80,15 @@ TEST(Gaussian, LogNormalDiagMatchesTheDensity) {
   EXPECT_NEAR(log_normal_diag(z, mu, logvar)[0].item<double>(), expected, 1e-12);
 }
 
+TEST(Gaussian, GivenNoiseIsTheReparameterizationsNoise) {
+  const torch::Tensor mu = torch::tensor({1.0, -2.0}), logvar = torch::tensor({0.0, 2.0});
+  const torch::Tensor eps = torch::tensor({0.5, -1.0});
+  EXPECT_TRUE(
+      torch::allclose(reparameterize(mu, logvar, eps), torch::tensor({1.5, -2.0 - std::exp(1.0)})));
+  torch::manual_seed(8);
+  const torch::Tensor drawn = reparameterize(mu, logvar);
+  torch::manual_seed(8);
+  EXPECT_TRUE(drawn.equal(reparameterize(mu, logvar, torch::randn({2}))));
+}
 }  // namespace
 }  // namespace vae

@@ -24,6 +24,8 @@ EpochMetrics sample_metrics() {
   m.seconds = 1.25;
   m.eval_seconds = 0.5;
   m.images_per_s = 48000;
+  m.world_size = 2;
+  m.allreduce_ms = 0.375;
   m.kl_per_dim = {10.0, 11.75, 0.001};
   m.mean_variance = {0.9, 0.8, 0.0001};
   return m;
@@ -42,8 +44,9 @@ TEST(Metrics, CsvFilesHaveOneRowPerEpochAndDimension) {
   const std::string csv = metrics_csv({sample_metrics()});
   EXPECT_EQ(csv,
             "epoch,step,beta,train_loss,train_neg_elbo,train_recon,train_kl,test_neg_elbo,"
-            "test_recon,test_kl,active_units,mutual_info,seconds,eval_seconds,images_per_s\n"
-            "3,1407,0.5,110.25,111.5,90,21.5,109.75,88,21.75,2,4.5,1.25,0.5,48000\n");
+            "test_recon,test_kl,active_units,mutual_info,seconds,eval_seconds,images_per_s,world_"
+            "size,allreduce_ms\n"
+            "3,1407,0.5,110.25,111.5,90,21.5,109.75,88,21.75,2,4.5,1.25,0.5,48000,2,0.375\n");
   EXPECT_EQ(kl_per_dim_csv({sample_metrics()}, 0.01),
             "epoch,dim,kl,mean_variance,active\n"
             "3,0,10,0.9,1\n"

@@ -39,4 +39,33 @@ std::string error_of(const std::function<void()>& f);
 void write_bytes(const std::string& path, const std::string& bytes);
 std::string read_bytes(const std::string& path);
 
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0 and
+// released), for rendezvous stores.
+int free_port();
+
+// The `vae` executable built beside the tests.
+std::string vae_binary();
+
+// A child process (posix_spawn) with extra environment variables, its
+// stdout and stderr in `log_path`.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& args,
+               const std::vector<std::pair<std::string, std::string>>& env,
+               const std::string& log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  // The exit status (128 + signal when killed); waits at most `seconds`,
+  // then kills it and returns -1.
+  int wait(double seconds = 120.0);
+  void kill(int signal);
+  int pid() const { return pid_; }
+
+ private:
+  int pid_ = -1;
+  bool done_ = false;
+  int status_ = 0;
+};
+
 }  // namespace vae::testing

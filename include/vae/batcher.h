@@ -6,6 +6,7 @@
 
 #include <torch/types.h>
 
+#include <algorithm>
 #include <string>
 
 namespace vae {
@@ -42,12 +43,25 @@ class Batcher {
   int64_t num_batches() const { return (size() + batch_size_ - 1) / batch_size_; }
   int64_t size() const { return images_.size(0); }
   int64_t batch_size() const { return batch_size_; }
+  torch::Device device() const { return images_.device(); }
 
   // Batch `i` of the current order as float [B, 1, H, W] in [0, 1] on the
   // device; dynamic binarization samples here. The last batch may be short.
   torch::Tensor batch(int64_t i) const;
 
+  // Rows [begin, begin + count) of batch i: a data-parallel rank's shard.
+  // Dynamic binarization draws for the whole batch and keeps the shard's
+  // rows, so that every rank's generator stays in step and the shards
+  // together equal batch(i).
+  torch::Tensor batch(int64_t i, int64_t begin, int64_t count) const;
+
+  // The number of images in batch i.
+  int64_t batch_rows(int64_t i) const { return std::min(batch_size_, size() - i * batch_size_); }
+
  private:
+  // Rows start .. start + count - 1 of the current order, as model input.
+  torch::Tensor batch_of_rows(int64_t start, int64_t count) const;
+
   torch::Tensor images_;  // uint8 [N, H, W] on device
   torch::Tensor order_;   // int64 [N] on device, or undefined for file order
   int64_t batch_size_;

@@ -38,6 +38,12 @@ class Checkpoint {
   // missing, truncated, corrupt, or not a vae checkpoint.
   Checkpoint(const std::string& path, torch::Device device = torch::kCPU);
 
+  // The same from the bytes of a checkpoint file read elsewhere (rank 0
+  // reads it and broadcasts it to the other ranks); `path` names it in
+  // messages.
+  static Checkpoint from_bytes(const std::string& bytes, const std::string& path,
+                               torch::Device device = torch::kCPU);
+
   const TrainingState& state() const { return state_; }
   const std::string& path() const { return path_; }
 
@@ -49,6 +55,8 @@ class Checkpoint {
   void restore_rng(torch::Device device) const;
 
  private:
+  Checkpoint(const std::string& path, const std::string* bytes, torch::Device device);
+
   std::string path_;
   std::shared_ptr<torch::serialize::InputArchive> archive_;
   TrainingState state_;

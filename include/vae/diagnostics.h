@@ -4,6 +4,8 @@
 
 #include <torch/types.h>
 
+#include <functional>
+
 namespace vae {
 
 // Cov_x(E_q(z|x)[z_d]) for each latent dimension d: the variance of the
@@ -21,6 +23,17 @@ int64_t count_active_units(const torch::Tensor& mu, double threshold = 0.01);
 // posterior q(z) ~ (1/N) sum_j q(z | x_j) over the same N points, evaluated at
 // one sample z_i ~ q(z|x_i) per point. All N x N densities are computed, in
 // row chunks, with one matrix product per chunk. Bounded above by log N.
-double mutual_information(const torch::Tensor& mu, const torch::Tensor& logvar);
+//
+// `split` shares the N x N work among processes that all hold the same mu and
+// logvar (data-parallel evaluation): each computes the rows of its shard and
+// `sum` adds a partial sum over the processes. Every process draws the same
+// N samples, so their random generators stay in step.
+struct WorkSplit {
+  int64_t rank = 0;
+  int64_t world_size = 1;
+  std::function<double(double)> sum;  // empty: a single process
+};
+double mutual_information(const torch::Tensor& mu, const torch::Tensor& logvar,
+                          const WorkSplit& split = {});
 
 }  // namespace vae

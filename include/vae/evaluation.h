@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "vae/batcher.h"
+#include "vae/distributed.h"
 #include "vae/vae_model.h"
 
 namespace vae {
@@ -28,6 +29,12 @@ struct EvalOptions {
 
 // Evaluates `model` on every batch of `data` (in file order) in inference
 // mode. Draws the reparameterized samples from the default generators.
-EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options = {});
+// With `comm` (data-parallel training) rank r evaluates batches r, r + W, ...,
+// the posterior parameters and sums are combined with one all-reduce and the
+// mutual information is split by rows; every rank returns the same result,
+// equal to a single process's up to rounding, and every rank draws the same
+// random numbers (its generators stay in step with the others').
+EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options = {},
+                    Communicator* comm = nullptr);
 
 }  // namespace vae

@@ -9,6 +9,10 @@ namespace vae {
 // z = mu + sigma * eps, eps ~ N(0, I), sigma = exp(logvar / 2): the
 // reparameterization trick, so that gradients flow into mu and logvar.
 torch::Tensor reparameterize(const torch::Tensor& mu, const torch::Tensor& logvar);
+// The same with the noise eps (shape of mu) given, e.g. rows of one draw made
+// for a whole global batch that data-parallel ranks share.
+torch::Tensor reparameterize(const torch::Tensor& mu, const torch::Tensor& logvar,
+                             const torch::Tensor& eps);
 
 // KL(N(mu, sigma^2) || N(0, 1)) per element, in closed form (AEVB app. B):
 //   0.5 * (mu^2 + sigma^2 - 1 - log sigma^2).

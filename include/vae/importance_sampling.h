@@ -23,18 +23,25 @@ LogJoint vae_log_joint(VAE& model);
 
 // log w [N, k] for data x [N, ...] with diagonal Gaussian q(z|x) = N(mu, exp(logvar)),
 // drawing at most `max_rows` codes per call of `log_joint`.
+// `eps` [N, k, D], when given, is the standard normal noise of the k codes
+// (otherwise drawn here).
 torch::Tensor log_importance_weights(const torch::Tensor& x, const torch::Tensor& mu,
                                      const torch::Tensor& logvar, int64_t k,
-                                     const LogJoint& log_joint, int64_t max_rows = 8192);
+                                     const LogJoint& log_joint, int64_t max_rows = 8192,
+                                     const torch::Tensor& eps = {});
 
 // log (1/k) sum_j exp(log_w[:, j]) over the first k columns: the L_k estimate
 // per data point [N].
 torch::Tensor log_mean_exp(const torch::Tensor& log_w, int64_t k);
 
-// The IWAE training objective (to minimise), averaged over the batch:
-// -(1/N) sum_i log (1/k) sum_j w_ij, with reparameterized samples so that
-// gradients reach the encoder and decoder. Also returns the mean KL and
-// reconstruction of the samples, for reporting.
-ElboTerms iwae_terms(VAE& model, const torch::Tensor& x, int64_t k);
+// The IWAE training objective (to minimise): -(1/batch) sum_i log (1/k)
+// sum_j w_ij over the rows of x, with reparameterized samples so that
+// gradients reach the encoder and decoder. batch = 0 means x.size(0); a
+// data-parallel rank passes the global batch and its rows' noise eps
+// [N, k, D], so that the ranks' terms add up to the batch means (see
+// elbo_terms). Also returns the KL and reconstruction of the samples, for
+// reporting.
+ElboTerms iwae_terms(VAE& model, const torch::Tensor& x, int64_t k, const torch::Tensor& eps = {},
+                     int64_t batch = 0);
 
 }  // namespace vae

@@ -27,6 +27,8 @@ struct EpochMetrics {
   double seconds = 0.0;               // training time of the epoch
   double eval_seconds = 0.0;          // test-set evaluation time
   double images_per_s = 0.0;          // training throughput
+  int64_t world_size = 1;             // data-parallel processes
+  double allreduce_ms = 0.0;          // gradient all-reduce per step (0: one process)
   std::vector<double> kl_per_dim;     // test set, nats
   std::vector<double> mean_variance;  // test set, Cov_x(E_q[z_d])
 };

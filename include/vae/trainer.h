@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "vae/config.h"
+#include "vae/distributed.h"
 #include "vae/metrics.h"
 #include "vae/vae_model.h"
 
@@ -22,6 +23,17 @@ struct TrainOptions {
   std::ostream* log = nullptr;  // progress and summaries; nullptr: std::cout
   // Test seam: called after every optimisation step with the global step.
   std::function<void(int64_t step, VAE& model)> after_step;
+  // Data-parallel training: this process's membership of the group (see
+  // distributed.h); nullptr trains in this process alone. Every rank takes
+  // its shard of each global batch of config.batch_size; rank 0 logs and
+  // writes the run's files.
+  Communicator* comm = nullptr;
+  // Processes sharing this machine's CPUs: with threads = 0 each takes its
+  // share of them.
+  int64_t local_processes = 1;
+  // This process's place among them: on CUDA it trains on GPU
+  // local_rank % (visible GPUs).
+  int64_t local_rank = 0;
 };
 
 struct TrainResult {
@@ -30,7 +42,8 @@ struct TrainResult {
 };
 
 // Trains as `config` says. With options.resume the run continues from
-// <run dir>/checkpoint.pt (config: see resume_config). Throws vae::Error.
+// <run dir>/checkpoint.pt (config: see resume_config; with several ranks,
+// rank 0 reads it and sends it to the others). Throws vae::Error.
 TrainResult train(TrainConfig config, const TrainOptions& options = {});
 
 // The config of the run saved in `run_dir`, with `overrides` applied. Only

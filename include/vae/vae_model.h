@@ -28,6 +28,22 @@ struct ElboTerms {
   torch::Tensor kl_per_dim;  // [latent]: the KL of each dimension
 };
 
+// The ELBO's parts summed (not averaged) over the rows of a batch.
+struct ElboSums {
+  torch::Tensor recon;       // scalar: -sum_i log p(x_i|z_i)
+  torch::Tensor kl_per_dim;  // [latent]: sum_i KL(q(z_d|x_i) || N(0, 1))
+};
+
+// The objective of a global batch of `batch` rows from the sums over a shard
+// of `shard_rows` of them (data-parallel training; a single process passes
+// shard_rows == batch). Every term is the shard's sum / batch, so the ranks'
+// terms add up to the batch means, and so do their gradients.
+// `batch_kl_per_dim` is the global batch-mean KL per dimension, which free
+// bits compare with the floor: a dimension below it contributes the constant
+// floor (its share shard_rows / batch of it) and no gradient.
+ElboTerms elbo_terms(const ElboSums& sums, int64_t shard_rows, int64_t batch, double beta,
+                     double free_bits, const torch::Tensor& batch_kl_per_dim);
+
 class VAEImpl : public torch::nn::Module {
  public:
   explicit VAEImpl(NetworkOptions options = {});
@@ -44,6 +60,10 @@ class VAEImpl : public torch::nn::Module {
   // dimension's batch-mean KL below that floor. recon, kl and kl_per_dim are
   // always the true, unweighted quantities.
   ElboTerms elbo(const torch::Tensor& x, double beta = 1.0, double free_bits = 0.0);
+
+  // The ELBO's parts summed over the rows of x, with the reparameterization
+  // noise eps [N, latent] given.
+  ElboSums elbo_sums(const torch::Tensor& x, const torch::Tensor& eps);
 
   const NetworkOptions& options() const { return options_; }
   Encoder encoder{nullptr};
