@@ -35,8 +35,11 @@ pids=()
 stop_all() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
 }
-trap 'stop_all; exit 130' INT
-trap 'stop_all; exit 143' TERM
+# Ctrl-C reaches every rank from the terminal: they finish the step, rank 0
+# writes a checkpoint, and all exit; the script just waits for them. A
+# SIGTERM sent to the script alone is passed on to the ranks.
+trap ':' INT
+trap 'stop_all' TERM
 
 for ((rank = 0; rank < n; rank++)); do
   RANK=$rank LOCAL_RANK=$rank "$vae" train "$@" &
@@ -48,14 +51,21 @@ status=0
 remaining=$n
 while [ "$remaining" -gt 0 ]; do
   set +e
-  wait -n "${pids[@]}"
+  unset finished
+  wait -n -p finished "${pids[@]}"
   code=$?
   set -e
+  # A trapped signal ends `wait` early without a process having finished.
+  [ -n "${finished:-}" ] || continue
   remaining=$((remaining - 1))
   if [ "$code" -ne 0 ] && [ "$status" -eq 0 ]; then
     status=$code
-    echo "launch_local: a process exited with status $code; stopping the others" >&2
-    stop_all
+    # 130/143: the ranks stopped on a signal together; anything else is a
+    # failure that the others must not wait out.
+    if [ "$code" -ne 130 ] && [ "$code" -ne 143 ]; then
+      echo "launch_local: a process exited with status $code; stopping the others" >&2
+      stop_all
+    fi
   fi
 done
 exit "$status"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vae needs to build, test and run. Idempotent:
 # packages already present are not downloaded again. VAE_SETUP_MINIMAL=1
-# leaves out what only the tests need (the Docker image uses it).
+# leaves out what only the tests need (the Docker image uses it);
+# VAE_SETUP_EXTRA="pkg ..." adds packages (scripts/fuzz.sh, sanitize.sh).
 set -euo pipefail
 
 packages=(
@@ -22,6 +23,11 @@ if [ "${VAE_SETUP_MINIMAL:-0}" != 1 ]; then
     python3-torch         # second client for exported TorchScript files
     python3-matplotlib    # scripts/plot_run.py: learning curves and report.html
   )
+fi
+# Extra packages a script needs only for itself (fuzz.sh: clang).
+if [ -n "${VAE_SETUP_EXTRA:-}" ]; then
+  read -r -a extra <<<"$VAE_SETUP_EXTRA"
+  packages+=("${extra[@]}")
 fi
 
 missing=()

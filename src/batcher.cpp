@@ -50,6 +50,14 @@ void Batcher::shuffle() {
   order_ = torch::randperm(size(), torch::kLong).to(images_.device());
 }
 
+void Batcher::set_order(const torch::Tensor& order) {
+  if (order.dim() != 1 || order.size(0) != size() || order.scalar_type() != torch::kLong) {
+    throw Error("a saved data order of " + std::to_string(order.numel()) +
+                " entries does not fit a data set of " + std::to_string(size()) + " images");
+  }
+  order_ = order.to(images_.device());
+}
+
 torch::Tensor Batcher::batch(int64_t i) const {
   return batch(i, 0, batch_rows(i));
 }

@@ -36,6 +36,15 @@ void save_checkpoint(const std::string& path, VAE& model, torch::optim::Optimize
   for (const EpochMetrics& m : state.history)
     history.push_back(to_json(m));
   archive.write("history", c10::IValue(history.dump()));
+  if (state.has_partial) {
+    const PartialEpoch& p = state.partial;
+    archive.write("partial",
+                  c10::IValue(nlohmann::json{
+                      {"batches", p.batches}, {"images", p.images}, {"seconds", p.seconds}}
+                                  .dump()));
+    archive.write("partial_sums", p.sums.to(torch::kCPU));
+    archive.write("partial_order", p.order.to(torch::kCPU));
+  }
   archive.write("rng_cpu", default_generator(torch::kCPU).get_state());
   if (device.is_cuda()) archive.write("rng_cuda", default_generator(device).get_state());
 
@@ -82,9 +91,9 @@ Checkpoint::Checkpoint(const std::string& path, const std::string* bytes, torch:
       throw Error("file " + path + " is not a vae checkpoint");
     }
     archive_->read("version", value);
-    if (value.toInt() != kCheckpointVersion) {
+    if (value.toInt() < 1 || value.toInt() > kCheckpointVersion) {
       throw Error("checkpoint " + path + " has format version " + std::to_string(value.toInt()) +
-                  "; this build reads version " + std::to_string(kCheckpointVersion));
+                  "; this build reads versions 1 to " + std::to_string(kCheckpointVersion));
     }
     archive_->read("config", value);
     state_.config = nlohmann::json::parse(value.toStringRef());
@@ -95,6 +104,19 @@ Checkpoint::Checkpoint(const std::string& path, const std::string* bytes, torch:
     archive_->read("history", value);
     for (const auto& item : nlohmann::json::parse(value.toStringRef())) {
       state_.history.push_back(epoch_metrics_from_json(item));
+    }
+    if (archive_->try_read("partial", value)) {
+      const nlohmann::json partial = nlohmann::json::parse(value.toStringRef());
+      state_.has_partial = true;
+      state_.partial.batches = partial.at("batches").get<int64_t>();
+      state_.partial.images = partial.at("images").get<int64_t>();
+      state_.partial.seconds = partial.at("seconds").get<double>();
+      archive_->read("partial_sums", state_.partial.sums);
+      archive_->read("partial_order", state_.partial.order);
+      if (state_.partial.sums.numel() != 3 || state_.partial.order.dim() != 1 ||
+          state_.partial.order.scalar_type() != torch::kLong || state_.partial.batches < 0) {
+        throw Error("checkpoint " + path + " is corrupt: bad partial-epoch state");
+      }
     }
   } catch (const Error&) {
     throw;

@@ -19,6 +19,7 @@
 #include "vae/error.h"
 #include "vae/image_grid.h"
 #include "vae/importance_sampling.h"
+#include "vae/interrupt.h"
 #include "vae/likelihood_eval.h"
 #include "vae/model_views.h"
 #include "vae/progress.h"
@@ -795,6 +796,9 @@ int run_cli(int argc, char** argv) {
               << (command.empty() ? "missing command" : "unknown command '" + command + "'")
               << " (try: vae help)\n";
     return 2;
+  } catch (const Interrupted& e) {
+    std::cerr << "vae: " << e.what() << '\n';
+    return 128 + e.signal();
   } catch (const UsageError& e) {
     std::cerr << "vae: error: " << e.what() << '\n';
     return 2;

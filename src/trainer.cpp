@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -18,6 +19,7 @@
 #include "vae/gradient_reducer.h"
 #include "vae/image_grid.h"
 #include "vae/importance_sampling.h"
+#include "vae/interrupt.h"
 #include "vae/latent_views.h"
 #include "vae/mnist.h"
 #include "vae/model_views.h"
@@ -232,7 +234,15 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
                 " already holds a run; continue it with --resume, or pass --overwrite "
                 "or another --out");
   }
-  if (lead) create_directories(run_dir);
+  if (lead) {
+    create_directories(run_dir);
+    // A run killed during a write leaves its temporary file behind.
+    const int stale = remove_stale_temporaries(run_dir);
+    if (stale > 0) {
+      log << "removed " << stale << " temporary file" << (stale == 1 ? "" : "s")
+          << " left by an interrupted write\n";
+    }
+  }
 
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   VAE model(config.network);
@@ -293,17 +303,40 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
   const EvalOptions eval_options{config.active_threshold, config.mutual_info};
   NonFiniteWatch watch(device);
 
+  // Ctrl-C / SIGTERM: finish the step, save, say how to resume.
+  InterruptGuard interrupt;
+  bool stop_after_epoch = false;
+  const auto interrupted = [&](const std::string& where) {
+    const int sig = interrupt.signal() != 0 ? interrupt.signal() : SIGINT;
+    return Interrupted(
+        "stopped by " + signal_name(sig) + " after step " + std::to_string(state.step) + " (" +
+            where + "); checkpoint written. Continue with: vae train --resume --out " + run_dir,
+        sig);
+  };
   for (int64_t epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
     model->train();
-    train_batches.shuffle();
     EpochSums sums;
+    int64_t first_batch = 0;
+    double carried_seconds = 0.0;
+    if (state.has_partial) {
+      // Resumed inside this epoch: its order and sums so far come back; the
+      // generators were restored to the moment it stopped.
+      train_batches.set_order(state.partial.order);
+      sums.sums = state.partial.sums.to(device);
+      sums.images = state.partial.images;
+      first_batch = state.partial.batches;
+      carried_seconds = state.partial.seconds;
+      state.has_partial = false;
+    } else {
+      train_batches.shuffle();
+    }
     Progress progress(log, terminal,
                       "epoch " + std::to_string(epoch) + "/" + std::to_string(config.epochs),
                       train_batches.num_batches(), config.log_interval);
     double beta = 0.0;
     const double allreduce_before = reducer ? reducer->seconds() : 0.0;
     const auto start = Clock::now();
-    for (int64_t i = 0; i < train_batches.num_batches(); ++i) {
+    for (int64_t i = first_batch; i < train_batches.num_batches(); ++i) {
       const int64_t rows = train_batches.batch_rows(i);
       const Shard shard = comm != nullptr ? shard_of(rows, comm->rank(), world) : Shard{0, rows};
       const torch::Tensor x = train_batches.batch(i, shard.begin, shard.count);
@@ -315,7 +348,14 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
       // until the all-reduce, which sums them with the gradients).
       torch::Tensor means =
           torch::stack({terms.loss.detach(), terms.recon.detach(), terms.kl.detach()});
-      if (reducer) reducer->all_reduce(means);
+      bool stop = interrupt.requested();
+      if (reducer) {
+        // A signal on any rank stops every rank after this same step.
+        means = torch::cat({means, torch::full({1}, stop ? 1.0 : 0.0, means.options())});
+        reducer->all_reduce(means);
+        stop = means[3].item<double>() > 0.0;
+        means = means.narrow(0, 0, 3);
+      }
       if (config.grad_clip > 0.0) {
         torch::nn::utils::clip_grad_norm_(model->parameters(), config.grad_clip);
       }
@@ -323,10 +363,24 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
       sums.add(means, rows);
       watch.observe(means[0], state.step);
       ++state.step;
-      if (options.after_step) options.after_step(state.step, model);
+      if (options.after_step) {
+        options.after_step(state.step, model);
+        stop = stop || (comm == nullptr && interrupt.requested());
+      }
       if (progress.due(i + 1)) {
         watch.check();
         progress.update(i + 1, state.step, sums.mean(0), sums.images);
+      }
+      if (stop && i + 1 == train_batches.num_batches()) stop_after_epoch = true;
+      if (stop && i + 1 < train_batches.num_batches()) {
+        watch.check();
+        progress.finish();
+        state.has_partial = true;
+        state.partial = {i + 1, sums.images, sums.sums, train_batches.order(),
+                         carried_seconds + seconds_since(start)};
+        if (lead) save_checkpoint(checkpoint_path, model, optimizer, state, device);
+        throw interrupted("epoch " + std::to_string(epoch) + ", batch " + std::to_string(i + 1) +
+                          " of " + std::to_string(train_batches.num_batches()));
       }
     }
     watch.check();
@@ -340,7 +394,7 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
     m.train_recon = sums.mean(1);
     m.train_kl = sums.mean(2);
     m.train_neg_elbo = m.train_recon + m.train_kl;
-    m.seconds = seconds_since(start);
+    m.seconds = carried_seconds + seconds_since(start);
     m.images_per_s = static_cast<double>(sums.images) / m.seconds;
     m.world_size = world;
     if (reducer) {
@@ -371,7 +425,11 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
 
     state.epoch = epoch;
     state.history.push_back(m);
-    if (!lead) continue;
+    const bool stop_now = stop_after_epoch && epoch < config.epochs;
+    if (!lead) {
+      if (stop_now) throw interrupted("end of epoch " + std::to_string(epoch));
+      continue;
+    }
     log << epoch_summary(m, config.network.latent_dim()) << '\n';
     if (m.active_units < config.warn_active_units) {
       log << "WARNING: posterior collapse? only " << m.active_units << " of "
@@ -391,6 +449,7 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
     char name[48];
     std::snprintf(name, sizeof(name), "/images/epoch_%03lld.png", static_cast<long long>(epoch));
     write_png(run_dir + name, training_snapshot(model, snapshot_z, snapshot_x, GridOptions{}));
+    if (stop_now) throw interrupted("end of epoch " + std::to_string(epoch));
   }
 
   if (lead && config.samples > 0) {

@@ -284,5 +284,34 @@ else
 fi
 if "$launch" 0 2>/dev/null; then fail "launch_local.sh 0 accepted"; else pass "launch_local.sh refuses 0 processes"; fi
 
+# Signals and unwritable places (issue 7).
+sig=("${small[@]}" --train-size 20000 --epochs 2)
+"$vae" train "${sig[@]}" --out sig-whole >/dev/null 2>&1 || fail "signal reference run failed"
+for signal in INT TERM; do
+  "$vae" train "${sig[@]}" --out sig-$signal >/dev/null 2>sig.err &
+  pid=$!
+  for _ in $(seq 1 1000); do [ -f sig-$signal/config.json ] && break; sleep 0.01; done
+  sleep 0.3
+  kill -$signal $pid
+  wait $pid
+  rc=$?
+  code=$([ $signal = INT ] && echo 130 || echo 143)
+  if [ $rc -eq "$code" ] && [ "$(wc -l <sig.err)" -eq 1 ] &&
+     grep -q "^vae: stopped by SIG$signal after step [0-9]* (.*); checkpoint written. Continue with: vae train --resume --out sig-$signal$" sig.err &&
+     "$vae" train --resume --out sig-$signal >/dev/null 2>&1 &&
+     diff <(cut -d, -f1-12 sig-whole/metrics.csv) <(cut -d, -f1-12 sig-$signal/metrics.csv) >/dev/null &&
+     diff sig-whole/kl_per_dim.csv sig-$signal/kl_per_dim.csv >/dev/null; then
+    pass "SIG$signal writes a checkpoint (exit $rc) and --resume reaches the uninterrupted numbers"
+  else
+    fail "SIG$signal (exit $rc: $(cat sig.err))"
+  fi
+done
+expect_error "unwritable output directory" "cannot create directory /proc/sys/vae-run" \
+  "$vae" train "${small[@]}" --out /proc/sys/vae-run
+expect_error "unwritable picture" "cannot write /proc/sys/vae.png" \
+  "$vae" sample --checkpoint run-whole/checkpoint.pt --out /proc/sys/vae.png
+expect_error "no CUDA" "--device cuda: no CUDA device is available" \
+  "$vae" train "${small[@]}" --device cuda --out no-cuda
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,6 +1,7 @@
 #include "vae/atomic_file.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -52,6 +53,39 @@ TEST(AtomicFile, MissingDirectoryIsAClearError) {
   testing::ScratchDir dir;
   create_directories(dir.file("a/b/c"));
   EXPECT_TRUE(std::filesystem::is_directory(dir.file("a/b/c")));
+}
+
+TEST(AtomicFile, StaleTemporariesOfDeadWritersAreRemoved) {
+  testing::ScratchDir dir;
+  create_directories(dir.file("images"));
+  // pid 0x7fffffff never runs; this process does.
+  testing::write_bytes(dir.file("checkpoint.pt.tmp.2147483647"), "half");
+  testing::write_bytes(dir.file("images/epoch_001.png.tmp.2147483647"), "half");
+  const std::string live = dir.file("metrics.csv.tmp." + std::to_string(::getpid()));
+  testing::write_bytes(live, "being written");
+  testing::write_bytes(dir.file("notes.tmp.txt"), "not a temporary");
+  EXPECT_EQ(remove_stale_temporaries(dir.path()), 2);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("checkpoint.pt.tmp.2147483647")));
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("notes.tmp.txt")));
+  EXPECT_EQ(remove_stale_temporaries(dir.file("missing")), 0);
+}
+
+TEST(AtomicFile, AReadOnlyFileSystemIsAClearErrorAndNothingIsLost) {
+  // /proc/sys refuses new files even for root (permission bits do not).
+  const std::string message =
+      testing::error_of([] { write_file_atomically("/proc/sys/vae-test.txt", "data"); });
+  EXPECT_EQ(message.rfind("cannot write /proc/sys/vae-test.txt: ", 0), 0u) << message;
+}
+
+TEST(AtomicFile, APausedWriteLeavesOnlyTheTemporaryBeside) {
+  // The fault-injection pause of the crash tests splits the write in two.
+  testing::ScratchDir dir;
+  write_file_atomically(dir.file("f"), "old");
+  setenv("VAE_TEST_WRITE_PAUSE_MS", "1", 1);
+  write_file_atomically(dir.file("f"), std::string(1001, 'x'));
+  unsetenv("VAE_TEST_WRITE_PAUSE_MS");
+  EXPECT_EQ(read_file(dir.file("f")), std::string(1001, 'x'));
 }
 
 }  // namespace

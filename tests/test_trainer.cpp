@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <csignal>
 #include <filesystem>
 #include <memory>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "vae/atomic_file.h"
 #include "vae/checkpoint.h"
 #include "vae/error.h"
+#include "vae/interrupt.h"
 
 namespace vae {
 namespace {
@@ -162,6 +164,66 @@ TEST(Trainer, NonFiniteLossStopsWithTheStepAndKeepsTheCheckpoint) {
     EXPECT_NE(std::string(e.what()).find("NaN or Inf at step 141"), std::string::npos) << e.what();
   }
   EXPECT_EQ(testing::read_bytes(dir.file("run/checkpoint.pt")), before);
+}
+
+// A signal at `stop_step` (raised from the step hook, as Ctrl-C would
+// arrive), then --resume: the numbers of the uninterrupted run.
+void expect_signal_stop_and_exact_resume(int signal, int64_t stop_step, int64_t saved_epoch,
+                                         bool partial) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("whole"), 2);
+  config.binarize = Binarize::kDynamic;
+  const TrainResult whole = train(config, quiet(log));
+
+  TrainConfig first = config;
+  first.out = dir.file("split");
+  TrainOptions interrupted = quiet(log);
+  interrupted.after_step = [&](int64_t step, VAE&) {
+    if (step == stop_step) std::raise(signal);
+  };
+  try {
+    train(first, interrupted);
+    ADD_FAILURE() << "training did not stop";
+  } catch (const Interrupted& e) {
+    EXPECT_EQ(e.signal(), signal);
+    EXPECT_NE(std::string(e.what()).find("stopped by " + signal_name(signal) + " after step " +
+                                         std::to_string(stop_step)),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(
+        std::string(e.what()).find("Continue with: vae train --resume --out " + dir.file("split")),
+        std::string::npos);
+  }
+  const Checkpoint saved(dir.file("split/checkpoint.pt"));
+  EXPECT_EQ(saved.state().step, stop_step);
+  EXPECT_EQ(saved.state().epoch, saved_epoch);
+  EXPECT_EQ(saved.state().has_partial, partial);
+  // The default handler is back after training.
+  struct sigaction current;
+  sigaction(signal, nullptr, &current);
+  EXPECT_EQ(current.sa_handler, SIG_DFL);
+
+  TrainOptions resume = quiet(log);
+  resume.resume = true;
+  const TrainResult resumed = train(resume_config(dir.file("split"), {{"epochs", 2}}), resume);
+  ASSERT_EQ(resumed.history.size(), 2u);
+  for (size_t e = 0; e < 2; ++e) {
+    const EpochMetrics &x = whole.history[e], &y = resumed.history[e];
+    EXPECT_EQ(x.step, y.step);
+    EXPECT_EQ(x.train_loss, y.train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(x.train_neg_elbo, y.train_neg_elbo) << "epoch " << e + 1;
+    EXPECT_EQ(x.test_neg_elbo, y.test_neg_elbo) << "epoch " << e + 1;
+    EXPECT_EQ(x.kl_per_dim, y.kl_per_dim);
+  }
+}
+
+TEST(Trainer, SigintMidEpochWritesACheckpointAndResumesExactly) {
+  expect_signal_stop_and_exact_resume(SIGINT, 137, 1, true);  // batch 37 of epoch 2
+}
+
+TEST(Trainer, SigtermAtAnEpochsLastStepStopsAfterItsCheckpoint) {
+  expect_signal_stop_and_exact_resume(SIGTERM, 100, 1, false);
 }
 
 TEST(Trainer, IwaeObjectiveTrainsAndBoundsTheElbo) {

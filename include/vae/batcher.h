@@ -40,6 +40,11 @@ class Batcher {
   // checkpointed RNG state). Without a call, batches come in file order.
   void shuffle();
 
+  // The current order (undefined: file order), and a saved one put back (a
+  // run resumed inside an epoch).
+  const torch::Tensor& order() const { return order_; }
+  void set_order(const torch::Tensor& order);
+
   int64_t num_batches() const { return (size() + batch_size_ - 1) / batch_size_; }
   int64_t size() const { return images_.size(0); }
   int64_t batch_size() const { return batch_size_; }

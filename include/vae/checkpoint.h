@@ -17,13 +17,28 @@
 
 namespace vae {
 
-constexpr int64_t kCheckpointVersion = 1;
+// Version 2 added the state of an epoch stopped part-way (a signal); version
+// 1 files (whole epochs only) are still read.
+constexpr int64_t kCheckpointVersion = 2;
+
+// Where a run stopped inside epoch `epoch + 1` (Ctrl-C or SIGTERM): resuming
+// goes on from the next batch of the same data order, with the epoch's sums
+// so far, and reaches the numbers of an uninterrupted run.
+struct PartialEpoch {
+  int64_t batches = 0;  // batches done in the epoch
+  int64_t images = 0;
+  torch::Tensor sums;   // float [3]: loss, recon, KL weighted by batch size
+  torch::Tensor order;  // int64 [N]: the epoch's permutation of the training set
+  double seconds = 0.0;
+};
 
 struct TrainingState {
   nlohmann::json config;  // to_json(TrainConfig)
   int64_t epoch = 0;      // epochs completed
   int64_t step = 0;       // optimisation steps completed
   std::vector<EpochMetrics> history;
+  bool has_partial = false;
+  PartialEpoch partial;  // when has_partial
 };
 
 // Saves model, optimizer, state and the default generators' states (CPU, and

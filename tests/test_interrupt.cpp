@@ -1,0 +1,57 @@
+#include "vae/interrupt.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+namespace vae {
+namespace {
+
+int custom_calls = 0;
+void custom_handler(int) {
+  ++custom_calls;
+}
+
+TEST(Interrupt, FirstSignalIsRecordedAndHandlersComeBack) {
+  std::signal(SIGINT, custom_handler);
+  {
+    InterruptGuard guard;
+    EXPECT_FALSE(guard.requested());
+    std::raise(SIGTERM);
+    EXPECT_TRUE(guard.requested());
+    EXPECT_EQ(guard.signal(), SIGTERM);
+  }
+  {
+    InterruptGuard fresh;  // a new guard starts clear
+    EXPECT_FALSE(fresh.requested());
+    std::raise(SIGINT);
+    EXPECT_EQ(fresh.signal(), SIGINT);
+  }
+  std::raise(SIGINT);  // the handler from before the guards
+  EXPECT_EQ(custom_calls, 1);
+  std::signal(SIGINT, SIG_DFL);
+  struct sigaction term;
+  sigaction(SIGTERM, nullptr, &term);
+  EXPECT_EQ(term.sa_handler, SIG_DFL);
+}
+
+TEST(Interrupt, SignalNames) {
+  EXPECT_EQ(signal_name(SIGINT), "SIGINT");
+  EXPECT_EQ(signal_name(SIGTERM), "SIGTERM");
+  EXPECT_EQ(signal_name(SIGHUP), "signal " + std::to_string(SIGHUP));
+}
+
+TEST(InterruptDeathTest, ASecondSignalExitsAtOnce) {
+  ::testing::FLAGS_gtest_death_test_style = "threadsafe";
+  EXPECT_EXIT(
+      {
+        InterruptGuard guard;
+        std::raise(SIGINT);
+        std::raise(SIGINT);
+        std::exit(0);  // not reached
+      },
+      ::testing::ExitedWithCode(128 + SIGINT), "second interrupt, exiting without a checkpoint");
+}
+
+}  // namespace
+}  // namespace vae
