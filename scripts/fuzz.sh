@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target for SECONDS (AddressSanitizer and UBSan on):
 #   scripts/fuzz.sh idx_reader|image_input|config|checkpoint|all SECONDS
+# (SECONDS = 0 only builds; `all` runs the targets one after the other.)
 # Builds with clang into ${FUZZ_BUILD_DIR:-build-fuzz}. The run starts from
 # the committed seeds (tests/fuzz/corpus/TARGET) and keeps what it finds in
 # build-fuzz/corpus/TARGET; a crash is written to build-fuzz/crashes/TARGET/
@@ -32,6 +33,7 @@ cmake --build "$build" -j"$(nproc)" --target "${run[@]/#/fuzz_}"
 export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_odr_violation=0}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+[ "$2" -gt 0 ] || exit 0
 for t in "${run[@]}"; do
   mkdir -p "$build/corpus/$t" "$build/crashes/$t"
   echo "fuzz.sh: $t for $2 s"

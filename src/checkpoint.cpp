@@ -1,6 +1,13 @@
 #include "vae/checkpoint.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <torch/torch.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <fstream>
 #include <sstream>
@@ -13,6 +20,8 @@ namespace vae {
 namespace {
 
 constexpr const char* kFormat = "vae-checkpoint";
+constexpr int kChildParsed = 0;
+constexpr int kChildThrew = 3;
 
 std::string first_line(const std::string& text) {
   return text.substr(0, text.find('\n'));
@@ -20,6 +29,40 @@ std::string first_line(const std::string& text) {
 
 const at::Generator& default_generator(torch::Device device) {
   return at::globalContext().defaultGenerator(device);
+}
+
+// LibTorch 1.13 reads an archive by running TorchScript's parser over the
+// type annotations stored in it, and fuzzing found damaged files on which
+// that parser crashes (SEGV in ScriptTypeParser) instead of throwing. So the
+// first parse of untrusted bytes runs in a forked child: the parent reads the
+// archive only when the child survived it (it may still throw, cleanly, in
+// the parent). A child that dies, by a signal or a sanitizer, means a
+// corrupt file. Where fork fails, the archive is read in this process.
+bool archive_parses_safely(const std::string& bytes) {
+  const pid_t pid = ::fork();
+  if (pid < 0) return true;
+  if (pid == 0) {
+    // The child: fatal signals and sanitizer reports end it quietly.
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    if (devnull >= 0) ::dup2(devnull, 2);
+    struct sigaction quiet;
+    std::memset(&quiet, 0, sizeof(quiet));
+    quiet.sa_handler = [](int) { ::_exit(98); };
+    for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL})
+      ::sigaction(sig, &quiet, nullptr);
+    try {
+      torch::serialize::InputArchive archive;
+      archive.load_from(bytes.data(), bytes.size(), torch::Device(torch::kCPU));
+    } catch (...) {
+      ::_exit(kChildThrew);
+    }
+    ::_exit(kChildParsed);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) &&
+         (WEXITSTATUS(status) == kChildParsed || WEXITSTATUS(status) == kChildThrew);
 }
 
 }  // namespace
@@ -70,19 +113,23 @@ Checkpoint Checkpoint::from_bytes(const std::string& bytes, const std::string& p
 
 Checkpoint::Checkpoint(const std::string& path, const std::string* bytes, torch::Device device)
     : path_(path), archive_(std::make_shared<torch::serialize::InputArchive>()) {
-  try {
-    if (bytes != nullptr) {
-      archive_->load_from(bytes->data(), bytes->size(), device);
-    } else {
-      archive_->load_from(path, device);
-    }
-  } catch (const c10::Error& e) {
+  std::string file_bytes;
+  if (bytes == nullptr) {
     std::ifstream probe(path);
-    if (bytes == nullptr && !probe) {
-      throw Error("cannot read checkpoint " + path + ": no such file");
-    }
-    throw Error("checkpoint " + path + " is truncated or corrupt (" +
-                first_line(e.what_without_backtrace()) + ")");
+    if (!probe) throw Error("cannot read checkpoint " + path + ": no such file");
+    file_bytes = read_file(path);
+    bytes = &file_bytes;
+  }
+  if (!archive_parses_safely(*bytes)) {
+    throw Error("checkpoint " + path +
+                " is corrupt (its archive crashes LibTorch's reader; the file was damaged)");
+  }
+  try {
+    archive_->load_from(bytes->data(), bytes->size(), device);
+  } catch (const std::exception& e) {
+    // c10::Error, and std::runtime_error from the TorchScript parser behind
+    // the archive's type annotations.
+    throw Error("checkpoint " + path + " is truncated or corrupt (" + first_line(e.what()) + ")");
   }
   try {
     c10::IValue value;
@@ -134,9 +181,8 @@ void Checkpoint::load_model(VAE& model) const {
     torch::serialize::InputArchive model_archive;
     archive_->read("model", model_archive);
     model->load(model_archive);
-  } catch (const c10::Error& e) {
-    throw Error("checkpoint " + path_ + " does not fit the model (" +
-                first_line(e.what_without_backtrace()) + ")");
+  } catch (const std::exception& e) {
+    throw Error("checkpoint " + path_ + " does not fit the model (" + first_line(e.what()) + ")");
   }
   // LibTorch's loader replaces tensors whatever their shape; check them.
   const auto params = model->named_parameters();
@@ -153,20 +199,25 @@ void Checkpoint::load_optimizer(torch::optim::Optimizer& optimizer) const {
     torch::serialize::InputArchive optimizer_archive;
     archive_->read("optimizer", optimizer_archive);
     optimizer.load(optimizer_archive);
-  } catch (const c10::Error& e) {
-    throw Error("checkpoint " + path_ + ": cannot restore the optimizer (" +
-                first_line(e.what_without_backtrace()) + ")");
+  } catch (const std::exception& e) {
+    throw Error("checkpoint " + path_ + ": cannot restore the optimizer (" + first_line(e.what()) +
+                ")");
   }
 }
 
 void Checkpoint::restore_rng(torch::Device device) const {
-  torch::Tensor state;
-  archive_->read("rng_cpu", state);
-  at::Generator cpu = default_generator(torch::kCPU);
-  cpu.set_state(state.to(torch::kCPU));
-  if (device.is_cuda() && archive_->try_read("rng_cuda", state)) {
-    at::Generator cuda = default_generator(device);
-    cuda.set_state(state.to(torch::kCPU));
+  try {
+    torch::Tensor state;
+    archive_->read("rng_cpu", state);
+    at::Generator cpu = default_generator(torch::kCPU);
+    cpu.set_state(state.to(torch::kCPU));
+    if (device.is_cuda() && archive_->try_read("rng_cuda", state)) {
+      at::Generator cuda = default_generator(device);
+      cuda.set_state(state.to(torch::kCPU));
+    }
+  } catch (const std::exception& e) {
+    throw Error("checkpoint " + path_ + ": cannot restore the random generators (" +
+                first_line(e.what()) + ")");
   }
 }
 

@@ -295,7 +295,8 @@ void apply_preset_file(TrainConfig& config, const std::string& path) {
   json object;
   try {
     object = json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for numbers beyond double's range.
     throw Error(path + ": invalid JSON: " + e.what());
   }
   apply_settings(config, object, path);

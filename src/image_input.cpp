@@ -70,7 +70,14 @@ std::vector<InputItem> expand_inputs(const std::vector<std::string>& inputs, int
 }
 
 torch::Tensor read_picture(const std::string& path, int64_t height, int64_t width, Invert invert) {
-  cv::Mat image = cv::imread(path, cv::IMREAD_GRAYSCALE);
+  cv::Mat image;
+  try {
+    image = cv::imread(path, cv::IMREAD_GRAYSCALE);
+  } catch (const cv::Exception& e) {
+    // OpenCV refuses some headers by throwing (e.g. sizes beyond its
+    // limits), found by fuzzing.
+    throw Error("cannot read image " + path + " (" + e.err + ")");
+  }
   if (image.empty())
     throw Error("cannot read image " + path + " (missing, or not a picture OpenCV can decode)");
   if (image.rows != height || image.cols != width) {

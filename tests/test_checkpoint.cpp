@@ -144,5 +144,15 @@ TEST(Checkpoint, FromBytesReadsWhatTheFileHolds) {
             }).find("checkpoint sent by rank 0 is truncated or corrupt"),
             std::string::npos);
 }
+TEST(Checkpoint, AFileThatCrashesLibTorchsReaderIsRefusedAsCorrupt) {
+  // Found by fuzzing: LibTorch 1.13's reader dies (SEGV) on this damaged
+  // file; the forked first parse turns that into one error line.
+  const std::string path =
+      std::string(VAE_SOURCE_DIR) + "/tests/fuzz/corpus/checkpoint/regression_type_parser_segv.pt";
+  EXPECT_EQ(error_of([&] { Checkpoint{path}; }),
+            "checkpoint " + path +
+                " is corrupt (its archive crashes LibTorch's reader; the file was damaged)");
+}
+
 }  // namespace
 }  // namespace vae

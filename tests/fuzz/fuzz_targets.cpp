@@ -45,10 +45,11 @@ class MemoryFile {
 };
 
 void check_idx(const IdxArray& array) {
-  int64_t count = 1;
-  for (int64_t d : array.dims)
-    count *= d;
-  if (array.data.numel() != count || array.data.scalar_type() != torch::kUInt8) __builtin_trap();
+  // The tensor has exactly the declared shape (sizes may be huge when another
+  // one is 0: compare them, do not multiply them).
+  if (array.data.sizes().vec() != array.dims || array.data.scalar_type() != torch::kUInt8) {
+    __builtin_trap();
+  }
 }
 
 }  // namespace
@@ -112,6 +113,7 @@ void checkpoint(const uint8_t* data, size_t size) {
     VAE model = load_model_from_checkpoint(loaded, torch::kCPU);
     torch::optim::Adam adam(model->parameters());
     loaded.load_optimizer(adam);
+    loaded.restore_rng(torch::kCPU);
   } catch (const Error&) {
   }
 }
