@@ -14,6 +14,7 @@
 #include "vae/amortized_inference.h"
 #include "vae/atomic_file.h"
 #include "vae/batcher.h"
+#include "vae/bench.h"
 #include "vae/config.h"
 #include "vae/distributed.h"
 #include "vae/error.h"
@@ -55,6 +56,7 @@ constexpr const char* kUsage =
     "  generate     samples from an exported decoder\n"
     "  eval         test-set log p(x) by importance sampling, the ELBO and the gap\n"
     "  score        per-image -ELBO and -log p(x) estimates (anomaly scores)\n"
+    "  bench        time training, evaluation and encoding; GFLOP/s vs the matmul rate\n"
     "  help         show this text\n"
     "  version      print the version\n";
 
@@ -634,6 +636,48 @@ int generate_command(int argc, char** argv) {
   return 0;
 }
 
+int bench_command(int argc, char** argv) {
+  cxxopts::Options options("vae bench",
+                           "Time training steps, a test-set evaluation and encoding for a model "
+                           "(the --model preset and the settings flags of vae train), and compare "
+                           "training with the matrix products alone at the model's layer shapes.");
+  add_setting_flags(options);
+  options.add_options("bench")("steps", "timed training steps (0 = one epoch)",
+                               cxxopts::value<int64_t>()->default_value("0"))(
+      "warmup", "untimed training steps first", cxxopts::value<int64_t>()->default_value("20"))(
+      "json", "also write the results as JSON to this file ('-': standard output)",
+      cxxopts::value<std::string>()->default_value(""))("h,help", "show this help");
+  const cxxopts::ParseResult result = parse_or_usage(options, argc, argv);
+  if (result.count("help")) {
+    std::cout << options.help({"settings", "bench"});
+    return 0;
+  }
+  const json given = given_settings(result);
+  TrainConfig config;
+  BenchOptions bench;
+  try {
+    if (given.contains("model")) config.model = given["model"].get<std::string>();
+    apply_preset_file(config, find_preset(config.model));
+    apply_settings(config, given, "command line");
+    validate(config);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  bench.steps = positive<int64_t>(result, "steps", 0);
+  bench.warmup = positive<int64_t>(result, "warmup", 0);
+  const std::string json_path = result["json"].as<std::string>();
+  std::ostream& out = json_path == "-" ? std::cerr : std::cout;
+  bench.log = &out;
+  const BenchResult r = run_bench(config, bench);
+  out << bench_report(r);
+  if (json_path == "-") {
+    std::cout << to_json(r).dump(2) << "\n";
+  } else if (!json_path.empty()) {
+    write_file_atomically(json_path, to_json(r).dump(2) + "\n");
+  }
+  return 0;
+}
+
 int eval_command(int argc, char** argv) {
   cxxopts::Options options("vae eval",
                            "Test-set log-likelihood: the importance-weighted bound L_k (Burda et "
@@ -783,6 +827,7 @@ int run_cli(int argc, char** argv) {
     if (command == "encode") return encode_command(argc - 1, argv + 1);
     if (command == "generate") return generate_command(argc - 1, argv + 1);
     if (command == "eval") return eval_command(argc - 1, argv + 1);
+    if (command == "bench") return bench_command(argc - 1, argv + 1);
     if (command == "score") return score_command(argc - 1, argv + 1);
     if (command == "help" || command == "--help" || command == "-h") {
       std::cout << kUsage;

@@ -313,5 +313,15 @@ expect_error "unwritable picture" "cannot write /proc/sys/vae.png" \
 expect_error "no CUDA" "--device cuda: no CUDA device is available" \
   "$vae" train "${small[@]}" --device cuda --out no-cuda
 
+# vae bench (issue 8): the report and its JSON.
+if "$vae" bench "${small[@]}" --train-size 1000 --test-size 300 --steps 3 --warmup 1 --json bench.json >bench.txt 2>&1 &&
+   grep -q "^training     3 steps, 384 images" bench.txt && grep -q "^matmul only" bench.txt &&
+   /usr/bin/python3 -c 'import json; j = json.load(open("bench.json")); assert j["train"]["images"] == 384 and j["flop_per_training_image"] > 0 and len(j["layers"]) == 4'; then
+  pass "vae bench reports training, matmul rate, evaluation, encoding and memory"
+else
+  fail "vae bench: $(head -c 600 bench.txt)"
+fi
+expect_error "bench with a bad flag" "--steps must be" "$vae" bench --steps -2
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

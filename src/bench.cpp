@@ -1,0 +1,275 @@
+#include "vae/bench.h"
+
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "vae/batcher.h"
+#include "vae/evaluation.h"
+#include "vae/mnist.h"
+#include "vae/runtime.h"
+
+namespace vae {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Runs `x` through `body` one element at a time, recording the products.
+torch::Tensor trace(torch::nn::Sequential body, torch::Tensor x, const std::string& prefix,
+                    std::vector<LayerProduct>& out) {
+  int64_t index = 0;
+  for (auto& any : *body) {
+    const std::shared_ptr<torch::nn::Module> module = any.ptr();
+    const torch::Tensor y = any.forward(x);
+    const std::string name = prefix + "." + std::to_string(index++);
+    if (auto* linear = module->as<torch::nn::LinearImpl>()) {
+      out.push_back(
+          {name + " (linear)", 1, linear->options.in_features(), linear->options.out_features()});
+    } else if (auto* conv = module->as<torch::nn::Conv2dImpl>()) {
+      const auto& o = conv->options;
+      const int64_t k = (*o.kernel_size())[0] * (*o.kernel_size())[1];
+      out.push_back(
+          {name + " (conv)", y.size(2) * y.size(3), o.in_channels() * k, o.out_channels()});
+    } else if (auto* deconv = module->as<torch::nn::ConvTranspose2dImpl>()) {
+      const auto& o = deconv->options;
+      const int64_t k = (*o.kernel_size())[0] * (*o.kernel_size())[1];
+      out.push_back({name + " (transposed conv)", x.size(2) * x.size(3), o.in_channels(),
+                     o.out_channels() * k});
+    }
+    x = y;
+  }
+  return x;
+}
+
+double median_seconds(const std::function<void()>& f, int repeats) {
+  for (int i = 0; i < 3; ++i)
+    f();
+  std::vector<double> times;
+  for (int i = 0; i < repeats; ++i) {
+    const auto start = Clock::now();
+    f();
+    times.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+}  // namespace
+
+std::vector<LayerProduct> layer_products(VAE& model) {
+  c10::InferenceMode inference;
+  const NetworkOptions& o = model->options();
+  std::vector<LayerProduct> layers;
+  const torch::Tensor x = torch::zeros({1, o.in_channels(), o.height(), o.width()});
+  const torch::Tensor features = trace(model->encoder->body(), x, "encoder.body", layers);
+  const auto& head = model->encoder->head()->options;
+  layers.push_back({"encoder.head (linear)", 1, head.in_features(), head.out_features()});
+  (void)features;
+  trace(model->decoder->body(), torch::zeros({1, o.latent_dim()}), "decoder.body", layers);
+  return layers;
+}
+
+double training_flop_per_image(const std::vector<LayerProduct>& layers) {
+  double flop = 0.0;
+  for (const LayerProduct& layer : layers)
+    flop += 3.0 * layer.forward_flop();
+  if (!layers.empty()) flop -= layers.front().forward_flop();  // no gradient for the data
+  return flop;
+}
+
+double matmul_seconds_per_step(const std::vector<LayerProduct>& layers, int64_t batch,
+                               int repeats) {
+  torch::NoGradGuard no_grad;
+  double total = 0.0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerProduct& l = layers[i];
+    const int64_t m = batch * l.rows;
+    // As autograd computes a Linear layer with weight [out, in]:
+    // y = x W^T, dx = dy W, dW = dy^T x.
+    const torch::Tensor x = torch::randn({m, l.inner});
+    const torch::Tensor w = torch::randn({l.cols, l.inner});
+    const torch::Tensor dy = torch::randn({m, l.cols});
+    total += median_seconds([&] { torch::mm(x, w.t()); }, repeats);
+    if (i > 0) total += median_seconds([&] { torch::mm(dy, w); }, repeats);
+    total += median_seconds([&] { torch::mm(dy.t(), x); }, repeats);
+  }
+  return total;
+}
+
+int64_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      std::istringstream fields(line.substr(6));
+      int64_t kb = 0;
+      fields >> kb;
+      return kb * 1024;
+    }
+  }
+  return 0;
+}
+
+BenchResult run_bench(TrainConfig config, const BenchOptions& options) {
+  const torch::Device device = select_device(config.device);
+  const int64_t threads = configure_threads(config.threads);
+  BenchResult r;
+  r.runtime = describe_runtime(device, threads, detect_blas());
+  const std::string data_dir = resolve_data_dir(config.data_dir);
+  const ImageDataset train_set = take_first(load_mnist(data_dir, Split::kTrain), config.train_size);
+  const ImageDataset test_set = take_first(load_mnist(data_dir, Split::kTest), config.test_size);
+  config.network.in_channels(1).height(train_set.height()).width(train_set.width());
+  config.network.validate();
+  r.config = to_json(config);
+  r.train_set = train_set.size();
+  r.test_set = test_set.size();
+  if (options.log != nullptr) *options.log << "vae bench | " << r.runtime << "\n";
+
+  torch::manual_seed(static_cast<uint64_t>(config.seed));
+  VAE model(config.network);
+  model->to(device);
+  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(config.lr));
+  Batcher train_batches(train_set.images, config.batch_size, config.binarize, device);
+  Batcher test_batches(test_set.images, 1000,
+                       config.binarize == Binarize::kNone ? Binarize::kNone : Binarize::kStatic,
+                       device);
+  r.layers = layer_products(model);
+  r.flop_per_image = training_flop_per_image(r.layers);
+
+  const auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize();
+  };
+  const auto since = [](Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  int64_t next = 0;
+  const auto run_steps = [&](int64_t n) {
+    int64_t images = 0;
+    torch::Tensor loss;
+    for (int64_t s = 0; s < n; ++s) {
+      if (next == 0) train_batches.shuffle();
+      const torch::Tensor x = train_batches.batch(next);
+      next = (next + 1) % train_batches.num_batches();
+      const ElboTerms terms = model->elbo(x, 1.0, config.free_bits);
+      optimizer.zero_grad();
+      terms.loss.backward();
+      optimizer.step();
+      images += x.size(0);
+      loss = terms.loss;
+    }
+    if (loss.defined()) loss.item<double>();  // the last step has finished
+    sync();
+    return images;
+  };
+  run_steps(options.warmup);
+  next = 0;
+  r.steps = options.steps > 0 ? options.steps : train_batches.num_batches();
+  auto start = Clock::now();
+  r.images = run_steps(r.steps);
+  r.train_seconds = since(start);
+  r.images_per_s = static_cast<double>(r.images) / r.train_seconds;
+  r.epoch_seconds = static_cast<double>(r.train_set) / r.images_per_s;
+  r.gflops = r.images_per_s * r.flop_per_image / 1e9;
+  if (!device.is_cuda()) {
+    r.matmul_seconds_per_step = matmul_seconds_per_step(r.layers, config.batch_size);
+    r.matmul_gflops =
+        r.flop_per_image * static_cast<double>(config.batch_size) / r.matmul_seconds_per_step / 1e9;
+    r.matmul_epoch_seconds =
+        r.flop_per_image * static_cast<double>(r.train_set) / (r.matmul_gflops * 1e9);
+  }
+
+  const EvalOptions plain{config.active_threshold, false}, with_mi{config.active_threshold, true};
+  evaluate(model, test_batches, plain);  // warm-up
+  sync();
+  start = Clock::now();
+  evaluate(model, test_batches, plain);
+  sync();
+  r.eval_seconds = since(start);
+  start = Clock::now();
+  evaluate(model, test_batches, with_mi);
+  sync();
+  r.eval_seconds_with_mi = since(start);
+
+  {
+    c10::InferenceMode inference;
+    model->eval();
+    for (int pass = 0; pass < 2; ++pass) {  // the first pass warms up
+      start = Clock::now();
+      for (int64_t i = 0; i < test_batches.num_batches(); ++i)
+        model->encode(test_batches.batch(i)).mu.sum().item<double>();
+      sync();
+      r.encode_seconds = since(start);
+    }
+  }
+  r.peak_rss_bytes = peak_rss_bytes();
+  return r;
+}
+
+std::string bench_report(const BenchResult& r) {
+  std::ostringstream out;
+  char line[512];
+  std::snprintf(line, sizeof(line), "model: %.3f MFLOP per training image in %zu layers\n",
+                r.flop_per_image / 1e6, r.layers.size());
+  out << line;
+  std::snprintf(line, sizeof(line),
+                "training     %lld steps, %lld images in %.3f s: %.0f img/s, %.1f GFLOP/s; one "
+                "epoch of %lld images: %.3f s\n",
+                static_cast<long long>(r.steps), static_cast<long long>(r.images), r.train_seconds,
+                r.images_per_s, r.gflops, static_cast<long long>(r.train_set), r.epoch_seconds);
+  out << line;
+  if (r.matmul_gflops > 0.0) {
+    std::snprintf(line, sizeof(line),
+                  "matmul only  the same products timed alone: %.1f GFLOP/s, %.3f s per epoch; "
+                  "training reaches %.0f%% of that rate\n",
+                  r.matmul_gflops, r.matmul_epoch_seconds, 100.0 * r.gflops / r.matmul_gflops);
+    out << line;
+  }
+  std::snprintf(line, sizeof(line),
+                "evaluation   %lld test images (-ELBO, KL per dimension, active units): %.3f s; "
+                "with the mutual-information estimate: %.3f s\n"
+                "encoding     %lld images through the encoder: %.3f s, %.0f img/s\n"
+                "peak memory  %.0f MB resident\n",
+                static_cast<long long>(r.test_set), r.eval_seconds, r.eval_seconds_with_mi,
+                static_cast<long long>(r.test_set), r.encode_seconds,
+                static_cast<double>(r.test_set) / r.encode_seconds,
+                static_cast<double>(r.peak_rss_bytes) / 1e6);
+  out << line;
+  return out.str();
+}
+
+nlohmann::json to_json(const BenchResult& r) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const LayerProduct& l : r.layers) {
+    layers.push_back({{"name", l.name}, {"rows", l.rows}, {"inner", l.inner}, {"cols", l.cols}});
+  }
+  return {{"version", VAE_VERSION},
+          {"runtime", r.runtime},
+          {"config", r.config},
+          {"layers", layers},
+          {"flop_per_training_image", r.flop_per_image},
+          {"train",
+           {{"steps", r.steps},
+            {"images", r.images},
+            {"seconds", r.train_seconds},
+            {"images_per_s", r.images_per_s},
+            {"gflops", r.gflops},
+            {"epoch_images", r.train_set},
+            {"epoch_seconds", r.epoch_seconds}}},
+          {"matmul",
+           {{"seconds_per_step", r.matmul_seconds_per_step},
+            {"gflops", r.matmul_gflops},
+            {"epoch_seconds", r.matmul_epoch_seconds},
+            {"training_fraction", r.matmul_gflops > 0.0 ? r.gflops / r.matmul_gflops : 0.0}}},
+          {"eval",
+           {{"images", r.test_set},
+            {"seconds", r.eval_seconds},
+            {"seconds_with_mi", r.eval_seconds_with_mi}}},
+          {"encode", {{"images", r.test_set}, {"seconds", r.encode_seconds}}},
+          {"peak_rss_bytes", r.peak_rss_bytes}};
+}
+
+}  // namespace vae
