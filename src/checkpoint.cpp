@@ -6,6 +6,9 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -29,6 +32,59 @@ std::string first_line(const std::string& text) {
 
 const at::Generator& default_generator(torch::Device device) {
   return at::globalContext().defaultGenerator(device);
+}
+
+// Every checkpoint ends with 16 bytes: "vaecrc32", the CRC-32 (zlib) of the
+// archive before it and the archive's length, both little-endian uint32.
+// LibTorch's reader is not robust against damaged archives (see below), so
+// a damaged or cut file is refused on its checksum before it is parsed.
+constexpr char kTrailerMagic[8] = {'v', 'a', 'e', 'c', 'r', 'c', '3', '2'};
+constexpr size_t kTrailerSize = 16;
+
+void put_u32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint32_t get_u32(const std::string& in, size_t at) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(in[at + i])) << (8 * i);
+  return v;
+}
+
+uint32_t crc_of(const std::string& bytes, size_t size) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const auto* data = reinterpret_cast<const Bytef*>(bytes.data());
+  for (size_t done = 0; done < size;) {
+    const uInt chunk = static_cast<uInt>(std::min<size_t>(size - done, 1u << 30));
+    crc = crc32(crc, data + done, chunk);
+    done += chunk;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+std::string checksum_trailer(const std::string& archive) {
+  std::string trailer(kTrailerMagic, sizeof(kTrailerMagic));
+  put_u32(trailer, crc_of(archive, archive.size()));
+  put_u32(trailer, static_cast<uint32_t>(archive.size()));
+  return trailer;
+}
+
+// The length of the archive in front of a valid trailer; throws vae::Error.
+size_t verified_archive_size(const std::string& bytes, const std::string& path) {
+  if (bytes.size() < kTrailerSize ||
+      bytes.compare(bytes.size() - kTrailerSize, sizeof(kTrailerMagic), kTrailerMagic,
+                    sizeof(kTrailerMagic)) != 0) {
+    throw Error("checkpoint " + path +
+                " is truncated or corrupt, or not a vae checkpoint (no vae checksum at its end)");
+  }
+  const size_t size = bytes.size() - kTrailerSize;
+  if (get_u32(bytes, size + 12) != static_cast<uint32_t>(size) ||
+      get_u32(bytes, size + 8) != crc_of(bytes, size)) {
+    throw Error("checkpoint " + path + " is truncated or corrupt (checksum mismatch)");
+  }
+  return size;
 }
 
 // LibTorch 1.13 reads an archive by running TorchScript's parser over the
@@ -100,7 +156,9 @@ void save_checkpoint(const std::string& path, VAE& model, torch::optim::Optimize
 
   std::ostringstream bytes;
   archive.save_to(bytes);
-  write_file_atomically(path, bytes.str());
+  std::string contents = bytes.str();
+  contents += checksum_trailer(contents);
+  write_file_atomically(path, contents);
 }
 
 Checkpoint::Checkpoint(const std::string& path, torch::Device device)
@@ -120,6 +178,10 @@ Checkpoint::Checkpoint(const std::string& path, const std::string* bytes, torch:
     file_bytes = read_file(path);
     bytes = &file_bytes;
   }
+  // The checksum first: a damaged file never reaches LibTorch's reader.
+  const size_t archive_size = verified_archive_size(*bytes, path);
+  const std::string archive_bytes = bytes->substr(0, archive_size);
+  bytes = &archive_bytes;
   if (!archive_parses_safely(*bytes)) {
     throw Error("checkpoint " + path +
                 " is corrupt (its archive crashes LibTorch's reader; the file was damaged)");
@@ -138,9 +200,9 @@ Checkpoint::Checkpoint(const std::string& path, const std::string* bytes, torch:
       throw Error("file " + path + " is not a vae checkpoint");
     }
     archive_->read("version", value);
-    if (value.toInt() < 1 || value.toInt() > kCheckpointVersion) {
+    if (value.toInt() != kCheckpointVersion) {
       throw Error("checkpoint " + path + " has format version " + std::to_string(value.toInt()) +
-                  "; this build reads versions 1 to " + std::to_string(kCheckpointVersion));
+                  "; this build reads version " + std::to_string(kCheckpointVersion));
     }
     archive_->read("config", value);
     state_.config = nlohmann::json::parse(value.toStringRef());

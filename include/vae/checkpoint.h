@@ -17,8 +17,9 @@
 
 namespace vae {
 
-// Version 2 added the state of an epoch stopped part-way (a signal); version
-// 1 files (whole epochs only) are still read.
+// Version 2 added the state of an epoch stopped part-way (a signal) and a
+// CRC-32 trailer after the archive, checked before LibTorch parses anything;
+// files without it (version 1, or damaged) are refused.
 constexpr int64_t kCheckpointVersion = 2;
 
 // Where a run stopped inside epoch `epoch + 1` (Ctrl-C or SIGTERM): resuming
