@@ -12,6 +12,7 @@
 #include "vae/evaluation.h"
 #include "vae/mnist.h"
 #include "vae/runtime.h"
+#include "vae/train_step.h"
 
 namespace vae {
 namespace {
@@ -45,6 +46,11 @@ torch::Tensor trace(torch::nn::Sequential body, torch::Tensor x, const std::stri
   return x;
 }
 
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
 double median_seconds(const std::function<void()>& f, int repeats) {
   for (int i = 0; i < 3; ++i)
     f();
@@ -54,8 +60,7 @@ double median_seconds(const std::function<void()>& f, int repeats) {
     f();
     times.push_back(std::chrono::duration<double>(Clock::now() - start).count());
   }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  return median(times);
 }
 
 }  // namespace
@@ -132,7 +137,6 @@ BenchResult run_bench(TrainConfig config, const BenchOptions& options) {
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   VAE model(config.network);
   model->to(device);
-  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(config.lr));
   Batcher train_batches(train_set.images, config.batch_size, config.binarize, device);
   Batcher test_batches(test_set.images, 1000,
                        config.binarize == Binarize::kNone ? Binarize::kNone : Binarize::kStatic,
@@ -146,34 +150,61 @@ BenchResult run_bench(TrainConfig config, const BenchOptions& options) {
   const auto since = [](Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
-  int64_t next = 0;
-  const auto run_steps = [&](int64_t n) {
-    int64_t images = 0;
+  r.steps = options.steps > 0 ? options.steps : train_batches.num_batches();
+  r.repeats = std::max<int64_t>(1, options.repeats);
+  // A timed run: `steps` steps of the trainer's own step (TrainStep: the
+  // gradient, then the optimizer), from the start of an epoch.
+  const auto time_steps = [&](TrainStep& step, int64_t steps, int64_t* images) {
+    const auto start = Clock::now();
+    int64_t next = 0, count = 0;
     torch::Tensor loss;
-    for (int64_t s = 0; s < n; ++s) {
+    for (int64_t s = 0; s < steps; ++s) {
       if (next == 0) train_batches.shuffle();
+      const int64_t rows = train_batches.batch_rows(next);
       const torch::Tensor x = train_batches.batch(next);
       next = (next + 1) % train_batches.num_batches();
-      const ElboTerms terms = model->elbo(x, 1.0, config.free_bits);
-      optimizer.zero_grad();
-      terms.loss.backward();
-      optimizer.step();
-      images += x.size(0);
-      loss = terms.loss;
+      loss = step.gradient(x, rows, Shard{0, rows}, 1.0).loss;
+      step.optimizer().step();
+      count += rows;
     }
     if (loss.defined()) loss.item<double>();  // the last step has finished
     sync();
-    return images;
+    if (images != nullptr) *images = count;
+    return since(start);
   };
-  run_steps(options.warmup);
-  next = 0;
-  r.steps = options.steps > 0 ? options.steps : train_batches.num_batches();
-  auto start = Clock::now();
-  r.images = run_steps(r.steps);
-  r.train_seconds = since(start);
+  TrainStep step(model, config);
+  r.train_step = step.describe();
+  std::unique_ptr<TrainStep> baseline;
+  VAE baseline_model{nullptr};
+  if (options.baseline) {
+    TrainConfig plain = config;
+    plain.train_step = "autograd";
+    torch::manual_seed(static_cast<uint64_t>(config.seed));
+    baseline_model = VAE(config.network);
+    baseline_model->to(device);
+    baseline = std::make_unique<TrainStep>(baseline_model, plain);
+    r.baseline_step = baseline->describe();
+    time_steps(*baseline, options.warmup, nullptr);
+  }
+  time_steps(step, options.warmup, nullptr);
+  // Repeats alternate with the baseline's, so that both see the same
+  // machine; the medians are reported.
+  std::vector<double> times, baseline_times;
+  for (int64_t k = 0; k < r.repeats; ++k) {
+    times.push_back(time_steps(step, r.steps, &r.images));
+    if (baseline) baseline_times.push_back(time_steps(*baseline, r.steps, nullptr));
+  }
+  r.train_seconds = median(times);
+  r.train_seconds_min = *std::min_element(times.begin(), times.end());
+  r.train_seconds_max = *std::max_element(times.begin(), times.end());
+  if (baseline) r.baseline_train_seconds = median(baseline_times);
   r.images_per_s = static_cast<double>(r.images) / r.train_seconds;
   r.epoch_seconds = static_cast<double>(r.train_set) / r.images_per_s;
   r.gflops = r.images_per_s * r.flop_per_image / 1e9;
+  if (baseline) {
+    r.baseline_epoch_seconds =
+        r.baseline_train_seconds * static_cast<double>(r.train_set) / static_cast<double>(r.images);
+  }
   if (!device.is_cuda()) {
     r.matmul_seconds_per_step = matmul_seconds_per_step(r.layers, config.batch_size);
     r.matmul_gflops =
@@ -185,7 +216,7 @@ BenchResult run_bench(TrainConfig config, const BenchOptions& options) {
   const EvalOptions plain{config.active_threshold, false}, with_mi{config.active_threshold, true};
   evaluate(model, test_batches, plain);  // warm-up
   sync();
-  start = Clock::now();
+  auto start = Clock::now();
   evaluate(model, test_batches, plain);
   sync();
   r.eval_seconds = since(start);
@@ -216,11 +247,22 @@ std::string bench_report(const BenchResult& r) {
                 r.flop_per_image / 1e6, r.layers.size());
   out << line;
   std::snprintf(line, sizeof(line),
-                "training     %lld steps, %lld images in %.3f s: %.0f img/s, %.1f GFLOP/s; one "
-                "epoch of %lld images: %.3f s\n",
-                static_cast<long long>(r.steps), static_cast<long long>(r.images), r.train_seconds,
+                "training     %s\n"
+                "             %lld steps, %lld images in %.3f s (median of %lld; %.3f-%.3f): "
+                "%.0f img/s, %.1f GFLOP/s; one epoch of %lld images: %.3f s\n",
+                r.train_step.c_str(), static_cast<long long>(r.steps),
+                static_cast<long long>(r.images), r.train_seconds,
+                static_cast<long long>(r.repeats), r.train_seconds_min, r.train_seconds_max,
                 r.images_per_s, r.gflops, static_cast<long long>(r.train_set), r.epoch_seconds);
   out << line;
+  if (r.baseline_train_seconds > 0.0) {
+    std::snprintf(line, sizeof(line),
+                  "baseline     %s, timed in turn with the above: one epoch %.3f s; the "
+                  "training step above is %.2fx faster\n",
+                  r.baseline_step.c_str(), r.baseline_epoch_seconds,
+                  r.baseline_train_seconds / r.train_seconds);
+    out << line;
+  }
   if (r.matmul_gflops > 0.0) {
     std::snprintf(line, sizeof(line),
                   "matmul only  the same products timed alone: %.1f GFLOP/s, %.3f s per epoch; "
@@ -252,13 +294,21 @@ nlohmann::json to_json(const BenchResult& r) {
           {"layers", layers},
           {"flop_per_training_image", r.flop_per_image},
           {"train",
-           {{"steps", r.steps},
+           {{"step", r.train_step},
+            {"steps", r.steps},
+            {"repeats", r.repeats},
+            {"seconds_min", r.train_seconds_min},
+            {"seconds_max", r.train_seconds_max},
             {"images", r.images},
             {"seconds", r.train_seconds},
             {"images_per_s", r.images_per_s},
             {"gflops", r.gflops},
             {"epoch_images", r.train_set},
             {"epoch_seconds", r.epoch_seconds}}},
+          {"baseline",
+           {{"step", r.baseline_step},
+            {"seconds", r.baseline_train_seconds},
+            {"epoch_seconds", r.baseline_epoch_seconds}}},
           {"matmul",
            {{"seconds_per_step", r.matmul_seconds_per_step},
             {"gflops", r.matmul_gflops},

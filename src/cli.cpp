@@ -645,6 +645,10 @@ int bench_command(int argc, char** argv) {
   options.add_options("bench")("steps", "timed training steps (0 = one epoch)",
                                cxxopts::value<int64_t>()->default_value("0"))(
       "warmup", "untimed training steps first", cxxopts::value<int64_t>()->default_value("20"))(
+      "repeats", "timed runs of the training steps; the median is reported",
+      cxxopts::value<int64_t>()->default_value("3"))(
+      "baseline",
+      "also time the plain LibTorch step (--train-step autograd), in turn with the chosen one")(
       "json", "also write the results as JSON to this file ('-': standard output)",
       cxxopts::value<std::string>()->default_value(""))("h,help", "show this help");
   const cxxopts::ParseResult result = parse_or_usage(options, argc, argv);
@@ -665,6 +669,8 @@ int bench_command(int argc, char** argv) {
   }
   bench.steps = positive<int64_t>(result, "steps", 0);
   bench.warmup = positive<int64_t>(result, "warmup", 0);
+  bench.repeats = positive<int64_t>(result, "repeats", 1);
+  bench.baseline = result.count("baseline") > 0;
   const std::string json_path = result["json"].as<std::string>();
   std::ostream& out = json_path == "-" ? std::cerr : std::cout;
   bench.log = &out;

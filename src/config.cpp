@@ -95,6 +95,12 @@ const std::vector<Binding>& bindings() {
       {{"lr", K::kDouble, "Adam learning rate", true},
        [](const C& c) { return json(c.lr); },
        [](C& c, const json& v) { c.lr = v.get<double>(); }},
+      {{"train-step", K::kString,
+        "fused (hand-derived MLP gradient and fused Adam where they apply, else autograd) | "
+        "autograd (LibTorch's autograd and Adam throughout)",
+        true},
+       [](const C& c) { return json(c.train_step); },
+       [](C& c, const json& v) { c.train_step = v.get<std::string>(); }},
       {{"seed", K::kInt, "random seed (initialisation, data order, sampling)", true},
        [](const C& c) { return json(c.seed); },
        [](C& c, const json& v) { c.seed = v.get<int64_t>(); }},
@@ -252,6 +258,8 @@ void validate(const TrainConfig& c) {
   require(c.samples >= 0, "--samples must be >= 0");
   require(c.device == "auto" || c.device == "cpu" || c.device == "cuda",
           "--device must be auto, cpu or cuda, not '" + c.device + "'");
+  require(c.train_step == "fused" || c.train_step == "autograd",
+          "--train-step must be fused or autograd, not '" + c.train_step + "'");
   require(c.kl.warmup_steps >= 0, "--kl-warmup-steps must be >= 0");
   require(c.objective == "elbo" || c.objective == "iwae",
           "--objective must be elbo or iwae, not '" + c.objective + "'");

@@ -18,13 +18,13 @@
 #include "vae/evaluation.h"
 #include "vae/gradient_reducer.h"
 #include "vae/image_grid.h"
-#include "vae/importance_sampling.h"
 #include "vae/interrupt.h"
 #include "vae/latent_views.h"
 #include "vae/mnist.h"
 #include "vae/model_views.h"
 #include "vae/progress.h"
 #include "vae/runtime.h"
+#include "vae/train_step.h"
 
 namespace vae {
 namespace {
@@ -65,29 +65,6 @@ struct EpochSums {
     return sums[term].item<double>() / static_cast<double>(images);
   }
 };
-
-// This rank's part of the step's objective for a global batch of `batch`
-// rows of which x holds the rows of `shard` (all of them in one process).
-// The noise is drawn for the whole global batch and sliced, so that every
-// rank's generator advances alike and the shards together see exactly the
-// noise one process would.
-ElboTerms step_objective(VAE& model, const TrainConfig& config, const torch::Tensor& x,
-                         int64_t batch, const Shard& shard, double beta, Communicator* comm) {
-  const int64_t d = config.network.latent_dim();
-  if (config.objective == "iwae") {
-    const torch::Tensor eps = torch::randn({batch, config.iw_samples, d}, x.options())
-                                  .narrow(0, shard.begin, shard.count);
-    return iwae_terms(model, x, config.iw_samples, eps, batch);
-  }
-  const torch::Tensor eps =
-      torch::randn({batch, d}, x.options()).narrow(0, shard.begin, shard.count);
-  const ElboSums sums = model->elbo_sums(x, eps);
-  torch::Tensor batch_kl = sums.kl_per_dim.detach().clone();
-  // Free bits compare the global batch's mean KL per dimension with the floor.
-  if (comm != nullptr && config.free_bits > 0.0) comm->all_reduce(batch_kl);
-  batch_kl.div_(static_cast<double>(batch));
-  return elbo_terms(sums, shard.count, batch, beta, config.free_bits, batch_kl);
-}
 
 // Records the first step whose loss is NaN or Inf. On the CPU it is checked
 // after every step (free); on CUDA the check stays on the device and is read
@@ -154,7 +131,7 @@ TrainConfig resume_config(const std::string& run_dir, const nlohmann::json& over
   apply_settings(config, checkpoint.state().config, path);
   const nlohmann::json saved = to_json(config);
   static const std::vector<std::string> kMayChange = {
-      "epochs", "device", "threads", "data-dir", "out", "log-interval", "samples"};
+      "epochs", "device", "threads", "data-dir", "out", "log-interval", "samples", "train-step"};
   nlohmann::json allowed = nlohmann::json::object();
   for (const auto& [key, value] : overrides.items()) {
     if (std::find(kMayChange.begin(), kMayChange.end(), key) != kMayChange.end()) {
@@ -253,7 +230,9 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
     broadcast_tensors(*comm, model->parameters());
     broadcast_tensors(*comm, model->buffers());
   }
-  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(config.lr));
+  TrainStep step(model, config, comm);
+  torch::optim::Adam& optimizer = step.optimizer();
+  log << "train step: " << step.describe() << '\n';
   std::unique_ptr<GradientReducer> reducer;
   if (comm != nullptr) {
     reducer = std::make_unique<GradientReducer>(*comm, model->parameters());
@@ -341,13 +320,10 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
       const Shard shard = comm != nullptr ? shard_of(rows, comm->rank(), world) : Shard{0, rows};
       const torch::Tensor x = train_batches.batch(i, shard.begin, shard.count);
       beta = config.kl.weight(state.step);
-      const ElboTerms terms = step_objective(model, config, x, rows, shard, beta, comm);
-      optimizer.zero_grad();
-      terms.loss.backward();
+      const StepTerms terms = step.gradient(x, rows, shard, beta);
       // The batch means of loss, recon and KL (this rank's parts of them
       // until the all-reduce, which sums them with the gradients).
-      torch::Tensor means =
-          torch::stack({terms.loss.detach(), terms.recon.detach(), terms.kl.detach()});
+      torch::Tensor means = torch::stack({terms.loss, terms.recon, terms.kl});
       bool stop = interrupt.requested();
       if (reducer) {
         // A signal on any rank stops every rank after this same step.

@@ -52,6 +52,8 @@ int64_t peak_rss_bytes();
 struct BenchOptions {
   int64_t steps = 0;  // timed training steps; 0 = one epoch
   int64_t warmup = 20;
+  int64_t repeats = 3;          // timed runs of `steps`; the median is reported
+  bool baseline = false;        // also time --train-step autograd, in turn with the step
   std::ostream* log = nullptr;  // the start-up line; nullptr: none
 };
 
@@ -61,8 +63,13 @@ struct BenchResult {
   std::vector<LayerProduct> layers;
   double flop_per_image = 0.0;
   int64_t train_set = 0, test_set = 0;
-  int64_t steps = 0, images = 0;
-  double train_seconds = 0.0;
+  std::string train_step;  // TrainStep::describe()
+  int64_t steps = 0, images = 0, repeats = 0;
+  double train_seconds = 0.0;  // median of the repeats
+  double train_seconds_min = 0.0, train_seconds_max = 0.0;
+  std::string baseline_step;          // with BenchOptions::baseline
+  double baseline_train_seconds = 0;  // median, the same steps
+  double baseline_epoch_seconds = 0;
   double images_per_s = 0.0, gflops = 0.0, epoch_seconds = 0.0;
   double matmul_seconds_per_step = 0.0;  // 0 on CUDA (not measured)
   double matmul_gflops = 0.0, matmul_epoch_seconds = 0.0;
@@ -73,7 +80,8 @@ struct BenchResult {
 };
 
 // Builds the model `config` describes on its data, trains `steps` steps after
-// `warmup` untimed ones (the trainer's step: ELBO, backward, Adam), then times
+// `warmup` untimed ones (the trainer's step, TrainStep: gradient, optimizer),
+// `repeats` times (and as many of the autograd baseline with `baseline`), then times
 // one test-set evaluation without and with the MI estimate, and encoding.
 BenchResult run_bench(TrainConfig config, const BenchOptions& options);
 

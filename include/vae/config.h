@@ -32,6 +32,9 @@ struct TrainConfig {
   double lr = 1e-3;
   int64_t seed = 1;
   double grad_clip = 0.0;  // max global gradient norm; 0 = off
+  // fused: the hand-derived MLP gradient (mlp_gradient.h) and FusedAdam
+  // where they apply; autograd: LibTorch's autograd and Adam everywhere.
+  std::string train_step = "fused";
 
   KlSchedule kl;  // total_steps is filled in by the trainer
   double free_bits = 0.0;

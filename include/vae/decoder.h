@@ -26,6 +26,9 @@ class DecoderImpl : public torch::nn::Module {
   const DecoderOptions& options() const { return options_; }
   // The layers, for the TorchScript exporter.
   const torch::nn::Sequential& body() const { return body_; }
+  // Gaussian: log sigma ([C, H, W] learned, or a scalar); undefined for
+  // Bernoulli.
+  const torch::Tensor& log_sigma() const { return log_sigma_; }
 
  private:
   DecoderOptions options_;
