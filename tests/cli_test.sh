@@ -314,13 +314,25 @@ expect_error "no CUDA" "--device cuda: no CUDA device is available" \
   "$vae" train "${small[@]}" --device cuda --out no-cuda
 
 # vae bench (issue 8): the report and its JSON.
-if "$vae" bench "${small[@]}" --train-size 1000 --test-size 300 --steps 3 --warmup 1 --json bench.json >bench.txt 2>&1 &&
-   grep -q "^training     3 steps, 384 images" bench.txt && grep -q "^matmul only" bench.txt &&
-   /usr/bin/python3 -c 'import json; j = json.load(open("bench.json")); assert j["train"]["images"] == 384 and j["flop_per_training_image"] > 0 and len(j["layers"]) == 4'; then
-  pass "vae bench reports training, matmul rate, evaluation, encoding and memory"
+if "$vae" bench "${small[@]}" --train-size 1000 --test-size 300 --steps 3 --warmup 1 --baseline --json bench.json >bench.txt 2>&1 &&
+   grep -q "^training     hand-derived MLP gradient + fused Adam" bench.txt &&
+   grep -q "^             3 steps, 384 images .* (median of 3;" bench.txt &&
+   grep -q "^baseline     autograd + LibTorch Adam, timed in turn" bench.txt && grep -q "^matmul only" bench.txt &&
+   /usr/bin/python3 -c 'import json; j = json.load(open("bench.json")); assert j["train"]["images"] == 384 and j["train"]["repeats"] == 3 and j["baseline"]["seconds"] > 0 and j["flop_per_training_image"] > 0 and len(j["layers"]) == 4'; then
+  pass "vae bench reports training (and the autograd baseline), matmul rate, evaluation, encoding and memory"
 else
-  fail "vae bench: $(head -c 600 bench.txt)"
+  fail "vae bench: $(head -c 900 bench.txt)"
 fi
+# --train-step autograd: the plain LibTorch step, and the conv model falls back to autograd.
+if "$vae" bench "${small[@]}" --train-size 500 --test-size 100 --steps 2 --warmup 1 --repeats 1 --train-step autograd >bench2.txt 2>&1 &&
+   grep -q "^training     autograd + LibTorch Adam" bench2.txt &&
+   "$vae" bench "${small[@]}" --model conv --channels 4,8 --train-size 300 --test-size 100 --steps 1 --warmup 1 --repeats 1 >bench3.txt 2>&1 &&
+   grep -q "^training     autograd + fused Adam" bench3.txt; then
+  pass "vae bench --train-step autograd and the conv model's autograd step"
+else
+  fail "vae bench --train-step: $(head -c 600 bench2.txt bench3.txt)"
+fi
+expect_error "bad --train-step" "--train-step must be fused or autograd" "$vae" bench --train-step magic
 expect_error "bench with a bad flag" "--steps must be" "$vae" bench --steps -2
 
 echo "$passed passed, $failed failed"

@@ -64,7 +64,10 @@ TEST(Diagnostics, MutualInformationMatchesBruteForce) {
   const double fast = mutual_information(mu, logvar);
   torch::manual_seed(9);
   const torch::Tensor z = reparameterize(mu, logvar);
-  EXPECT_NEAR(fast, brute_force_mi(mu, logvar, z), 1e-9);
+  // The products are double; the exponentials inside the log-sum-exp are
+  // float (relative error ~6e-8 each, see diagnostics.cpp): 1e-7 nats, four
+  // orders below the estimator's own Monte-Carlo error.
+  EXPECT_NEAR(fast, brute_force_mi(mu, logvar, z), 1e-7);
 }
 
 // The estimator is a Monte-Carlo average over one z per point; its noise comes

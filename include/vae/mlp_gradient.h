@@ -62,10 +62,14 @@ class MlpGradient {
     torch::Tensor bias;    // [out]
   };
   void reserve(int64_t rows);
-  // -log p(x|z) summed over the rows from the decoder's output y (bias not
-  // yet added); fills residual_ with d(-log p)/dy.
-  double bernoulli_terms(const torch::Tensor& y);
-  double gaussian_terms(const torch::Tensor& y);
+  // Columns [begin, begin + size) of the decoder's output y, one thread's
+  // share: their -log p(x|z) summed over the rows (the bias is added here),
+  // and that block of residual_ = d(-log p)/dy.
+  double bernoulli_terms(const torch::Tensor& y, int64_t begin, int64_t size);
+  double gaussian_terms(const torch::Tensor& y, int64_t begin, int64_t size);
+  // The block's contiguous share of scratch_.
+  torch::Tensor scratch_block(int64_t begin, int64_t size) const;
+  void prepare_gaussian();  // inv_var_ and gaussian_constant_
 
   VAE model_;
   std::vector<Layer> encoder_;  // the body's Linear layers, then the head
@@ -85,6 +89,8 @@ class MlpGradient {
   torch::Tensor scratch_;                 // [B, D]
   torch::Tensor sigma_grad_;              // Gaussian learned: d/dlog_sigma sums, [D]
   torch::Tensor inv_var_;                 // Gaussian: exp(-2 log_sigma) per pixel, [D]
+  double gaussian_constant_ = 0.0;        // Gaussian: rows * sum_j (ls_j + log(2 pi) / 2)
+  std::vector<double> partial_;           // per-thread sums of -log p
   std::vector<torch::Tensor> enc_delta_;  // gradients w.r.t. a_l's pre-activations
   std::vector<torch::Tensor> dec_delta_;
   torch::Tensor stats_delta_, z_delta_;  // [B, 2 latent], [B, latent]
