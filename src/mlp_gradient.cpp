@@ -285,22 +285,29 @@ double MlpGradient::bernoulli_terms(const torch::Tensor& y, int64_t begin, int64
     }
   }
   torch::exp_out(e, e);
-  double linear = 0.0;
+  // No sums inside these loops: the compiler may not reorder a floating-point
+  // sum, and one would keep the whole loop from being vectorized.
   for (int64_t i = 0; i < rows; ++i) {
     const float* yi = py + i * stride;
     const float* xi = px + i * stride;
     const float* ei = pe + i * n;
     float* ri = pr + i * stride;
-    float row = 0.0f;
     for (int64_t j = 0; j < n; ++j) {
-      const float inv = 1.0f / (1.0f + ei[j]);
-      ri[j] = (yi[j] >= 0.0f ? inv : ei[j] * inv) - xi[j];
-      row += std::max(yi[j], 0.0f) - xi[j] * yi[j];
+      // Both operands loaded and a plain select, so that it vectorizes.
+      const float e = ei[j];
+      const float numerator = yi[j] >= 0.0f ? 1.0f : e;
+      ri[j] = numerator / (1.0f + e) - xi[j];
     }
-    linear += row;
   }
   torch::log1p_out(e, e);
-  return linear + e.sum(torch::kFloat64).item<double>();
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* yi = py + i * stride;
+    const float* xi = px + i * stride;
+    float* ei = pe + i * n;
+    for (int64_t j = 0; j < n; ++j)
+      ei[j] += std::max(yi[j], 0.0f) - xi[j] * yi[j];
+  }
+  return e.sum(torch::kFloat64).item<double>();
 }
 
 // Gaussian with mean m = sigmoid(y) and log sigma ls (per pixel or shared):
@@ -329,26 +336,27 @@ double MlpGradient::gaussian_terms(const torch::Tensor& y, int64_t begin, int64_
   torch::Tensor m = scratch_block(begin, n);
   torch::sigmoid_out(m, y);
   const float* inv = inv_var_.data_ptr<float>() + begin;
-  const float* pm = m.data_ptr<float>();
   const float* px = x_.data_ptr<float>() + begin;
   float* pr = residual_.data_ptr<float>() + begin;
   float* psg = sigma_grad_.data_ptr<float>() + begin;
   std::fill(psg, psg + n, 0.0f);
-  double squares = 0.0;
+  // m is read, then overwritten by the element's 0.5 (x - m)^2 / s^2, summed
+  // at the end (no sum inside the loop, which would stop vectorization).
+  float* sq_out = m.data_ptr<float>();
   for (int64_t i = 0; i < rows; ++i) {
     const float* xi = px + i * stride;
-    const float* mi = pm + i * n;
+    float* mi = sq_out + i * n;
     float* ri = pr + i * stride;
-    float row = 0.0f;
     for (int64_t j = 0; j < n; ++j) {
-      const float diff = xi[j] - mi[j];
+      const float mean = mi[j];
+      const float diff = xi[j] - mean;
       const float sq = diff * diff * inv[j];
-      row += sq;
       psg[j] += 1.0f - sq;
-      ri[j] = -diff * inv[j] * mi[j] * (1.0f - mi[j]);
+      ri[j] = -diff * inv[j] * mean * (1.0f - mean);
+      mi[j] = 0.5f * sq;
     }
-    squares += 0.5 * row;
   }
+  const double squares = m.sum(torch::kFloat64).item<double>();
   return squares;
 }
 

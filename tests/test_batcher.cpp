@@ -102,3 +102,25 @@ TEST(Batcher, ShardsOfABatchMakeTheBatch) {
 }
 }  // namespace
 }  // namespace vae
+
+namespace vae {
+namespace {
+
+TEST(Batcher, CpuBatchesEqualTheGenericConversionBitForBit) {
+  // The CPU path gathers and converts in one pass; it must give exactly what
+  // index_select + to_model_input give (the path every other device takes).
+  torch::manual_seed(4);
+  const torch::Tensor images = torch::randint(0, 256, {300, 7, 5}, torch::kUInt8);
+  Batcher batcher(images, 64, Binarize::kNone, torch::kCPU);
+  batcher.shuffle();
+  for (int64_t i = 0; i < batcher.num_batches(); ++i) {
+    const torch::Tensor rows = batcher.order().narrow(0, i * 64, batcher.batch_rows(i));
+    const torch::Tensor expected = to_model_input(images.index_select(0, rows), torch::kCPU);
+    EXPECT_TRUE(torch::equal(batcher.batch(i), expected)) << "batch " << i;
+  }
+  // A shard of a batch is the same rows.
+  EXPECT_TRUE(torch::equal(batcher.batch(2, 10, 5), batcher.batch(2).narrow(0, 10, 5)));
+}
+
+}  // namespace
+}  // namespace vae
