@@ -159,18 +159,19 @@ void MlpGradient::reserve(int64_t rows) {
   if (rows <= capacity_) return;
   capacity_ = rows;
   const auto buffer = [rows](int64_t cols) { return torch::empty({rows, cols}); };
-  enc_act_.clear();
-  enc_delta_.clear();
-  for (const Layer& layer : encoder_) {
-    enc_act_.push_back(buffer(layer.weight.size(0)));
-    enc_delta_.push_back(buffer(layer.weight.size(0)));
-  }
-  dec_act_.clear();
-  dec_delta_.clear();
-  for (const Layer& layer : decoder_) {
-    dec_act_.push_back(buffer(layer.weight.size(0)));
-    dec_delta_.push_back(buffer(layer.weight.size(0)));
-  }
+  // Every layer's output; a delta only for the hidden ones (the head's is
+  // stats_delta_, and the decoder's output needs none beyond residual_).
+  const auto allocate = [&](const std::vector<Layer>& layers, std::vector<torch::Tensor>& act,
+                            std::vector<torch::Tensor>& delta) {
+    act.clear();
+    delta.clear();
+    for (size_t l = 0; l < layers.size(); ++l) {
+      act.push_back(buffer(layers[l].weight.size(0)));
+      if (l + 1 < layers.size()) delta.push_back(buffer(layers[l].weight.size(0)));
+    }
+  };
+  allocate(encoder_, enc_act_, enc_delta_);
+  allocate(decoder_, dec_act_, dec_delta_);
   std_ = buffer(latent_);
   z_ = buffer(latent_);
   z_delta_ = buffer(latent_);

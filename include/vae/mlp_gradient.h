@@ -91,9 +91,9 @@ class MlpGradient {
   torch::Tensor inv_var_;                 // Gaussian: exp(-2 log_sigma) per pixel, [D]
   double gaussian_constant_ = 0.0;        // Gaussian: rows * sum_j (ls_j + log(2 pi) / 2)
   std::vector<double> partial_;           // per-thread sums of -log p
-  std::vector<torch::Tensor> enc_delta_;  // gradients w.r.t. a_l's pre-activations
-  std::vector<torch::Tensor> dec_delta_;
-  torch::Tensor stats_delta_, z_delta_;  // [B, 2 latent], [B, latent]
+  std::vector<torch::Tensor> enc_delta_;  // dL/d(pre-activation of a_l), l = 1 .. L
+  std::vector<torch::Tensor> dec_delta_;  // the same for g_l
+  torch::Tensor stats_delta_, z_delta_;   // [B, 2 latent], [B, latent]
 };
 
 }  // namespace vae
