@@ -87,20 +87,22 @@ double training_flop_per_image(const std::vector<LayerProduct>& layers) {
 }
 
 double matmul_seconds_per_step(const std::vector<LayerProduct>& layers, int64_t batch,
-                               int repeats) {
+                               GemmBackend gemm, int repeats) {
   torch::NoGradGuard no_grad;
   double total = 0.0;
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerProduct& l = layers[i];
     const int64_t m = batch * l.rows;
-    // As autograd computes a Linear layer with weight [out, in]:
+    // As a Linear layer with weight [out, in] is computed:
     // y = x W^T, dx = dy W, dW = dy^T x.
     const torch::Tensor x = torch::randn({m, l.inner});
     const torch::Tensor w = torch::randn({l.cols, l.inner});
     const torch::Tensor dy = torch::randn({m, l.cols});
-    total += median_seconds([&] { torch::mm(x, w.t()); }, repeats);
-    if (i > 0) total += median_seconds([&] { torch::mm(dy, w); }, repeats);
-    total += median_seconds([&] { torch::mm(dy.t(), x); }, repeats);
+    const torch::Tensor y = torch::empty({m, l.cols}), dx = torch::empty({m, l.inner});
+    const torch::Tensor dw = torch::empty({l.cols, l.inner});
+    total += median_seconds([&] { gemm_out(gemm, y, x, w.t()); }, repeats);
+    if (i > 0) total += median_seconds([&] { gemm_out(gemm, dx, dy, w); }, repeats);
+    total += median_seconds([&] { gemm_out(gemm, dw, dy.t(), x); }, repeats);
   }
   return total;
 }
@@ -206,11 +208,18 @@ BenchResult run_bench(TrainConfig config, const BenchOptions& options) {
         r.baseline_train_seconds * static_cast<double>(r.train_set) / static_cast<double>(r.images);
   }
   if (!device.is_cuda()) {
-    r.matmul_seconds_per_step = matmul_seconds_per_step(r.layers, config.batch_size);
-    r.matmul_gflops =
-        r.flop_per_image * static_cast<double>(config.batch_size) / r.matmul_seconds_per_step / 1e9;
-    r.matmul_epoch_seconds =
-        r.flop_per_image * static_cast<double>(r.train_set) / (r.matmul_gflops * 1e9);
+    // GFLOP/s and seconds per epoch of the products alone on `gemm`.
+    const auto probe = [&](GemmBackend gemm, double& gflops, double& epoch_seconds) {
+      const double seconds = matmul_seconds_per_step(r.layers, config.batch_size, gemm);
+      gflops = r.flop_per_image * static_cast<double>(config.batch_size) / seconds / 1e9;
+      epoch_seconds = r.flop_per_image * static_cast<double>(r.train_set) / (gflops * 1e9);
+      return seconds;
+    };
+    r.matmul_gemm = describe_gemm(step.gemm());
+    r.matmul_seconds_per_step = probe(step.gemm(), r.matmul_gflops, r.matmul_epoch_seconds);
+    if (step.gemm() != GemmBackend::kLibTorch) {
+      probe(GemmBackend::kLibTorch, r.blas_matmul_gflops, r.blas_matmul_epoch_seconds);
+    }
   }
 
   const EvalOptions plain{config.active_threshold, false}, with_mi{config.active_threshold, true};
@@ -265,9 +274,16 @@ std::string bench_report(const BenchResult& r) {
   }
   if (r.matmul_gflops > 0.0) {
     std::snprintf(line, sizeof(line),
-                  "matmul only  the same products timed alone: %.1f GFLOP/s, %.3f s per epoch; "
-                  "training reaches %.0f%% of that rate\n",
-                  r.matmul_gflops, r.matmul_epoch_seconds, 100.0 * r.gflops / r.matmul_gflops);
+                  "matmul only  the same products timed alone (%s): %.1f GFLOP/s, %.3f s per "
+                  "epoch; training reaches %.0f%% of that rate\n",
+                  r.matmul_gemm.c_str(), r.matmul_gflops, r.matmul_epoch_seconds,
+                  100.0 * r.gflops / r.matmul_gflops);
+    out << line;
+  }
+  if (r.blas_matmul_gflops > 0.0) {
+    std::snprintf(line, sizeof(line),
+                  "             on LibTorch's BLAS instead: %.1f GFLOP/s, %.3f s per epoch\n",
+                  r.blas_matmul_gflops, r.blas_matmul_epoch_seconds);
     out << line;
   }
   std::snprintf(line, sizeof(line),
@@ -310,10 +326,13 @@ nlohmann::json to_json(const BenchResult& r) {
             {"seconds", r.baseline_train_seconds},
             {"epoch_seconds", r.baseline_epoch_seconds}}},
           {"matmul",
-           {{"seconds_per_step", r.matmul_seconds_per_step},
+           {{"gemm", r.matmul_gemm},
+            {"seconds_per_step", r.matmul_seconds_per_step},
             {"gflops", r.matmul_gflops},
             {"epoch_seconds", r.matmul_epoch_seconds},
-            {"training_fraction", r.matmul_gflops > 0.0 ? r.gflops / r.matmul_gflops : 0.0}}},
+            {"training_fraction", r.matmul_gflops > 0.0 ? r.gflops / r.matmul_gflops : 0.0},
+            {"libtorch_blas_gflops", r.blas_matmul_gflops},
+            {"libtorch_blas_epoch_seconds", r.blas_matmul_epoch_seconds}}},
           {"eval",
            {{"images", r.test_set},
             {"seconds", r.eval_seconds},

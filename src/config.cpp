@@ -8,6 +8,7 @@
 
 #include "vae/atomic_file.h"
 #include "vae/error.h"
+#include "vae/gemm.h"
 
 namespace vae {
 namespace {
@@ -101,6 +102,12 @@ const std::vector<Binding>& bindings() {
         true},
        [](const C& c) { return json(c.train_step); },
        [](C& c, const json& v) { c.train_step = v.get<std::string>(); }},
+      {{"gemm", K::kString,
+        "matrix products of the fused CPU step: auto (oneDNN where built in) | onednn | "
+        "libtorch (LibTorch's BLAS)",
+        true},
+       [](const C& c) { return json(c.gemm); },
+       [](C& c, const json& v) { c.gemm = v.get<std::string>(); }},
       {{"seed", K::kInt, "random seed (initialisation, data order, sampling)", true},
        [](const C& c) { return json(c.seed); },
        [](C& c, const json& v) { c.seed = v.get<int64_t>(); }},
@@ -260,6 +267,7 @@ void validate(const TrainConfig& c) {
           "--device must be auto, cpu or cuda, not '" + c.device + "'");
   require(c.train_step == "fused" || c.train_step == "autograd",
           "--train-step must be fused or autograd, not '" + c.train_step + "'");
+  parse_gemm(c.gemm);  // throws for an unknown name, or onednn without it
   require(c.kl.warmup_steps >= 0, "--kl-warmup-steps must be >= 0");
   require(c.objective == "elbo" || c.objective == "iwae",
           "--objective must be elbo or iwae, not '" + c.objective + "'");

@@ -36,12 +36,12 @@ torch::Tensor& grad_of(const torch::Tensor& p) {
 }
 
 // Products in per-thread blocks. Each of the T intra-op threads computes one
-// block of a layer's product, calling the BLAS from inside the parallel
-// region (where OpenBLAS and LibTorch run on one thread), and finishes its
-// block (bias, ReLU, loss) while it is in that core's cache. At these shapes
-// (a side of 128) this beats letting OpenBLAS split each product itself:
-// the forward products ran at 185 instead of 164 GFLOP/s on 2 cores here,
-// and the step has one parallel region per layer instead of three or four.
+// block of a layer's product, calling the GEMM from inside the parallel
+// region (where oneDNN and OpenBLAS run on the calling thread alone), and
+// finishes its block (bias, ReLU, loss) while it is in that core's cache.
+// The step has one parallel region per layer instead of three or four, and
+// every elementwise pass runs on all threads. (at::parallel_for splits the
+// range only in code compiled with OpenMP: see CMakeLists.txt.)
 struct Block {
   int64_t begin, size;
 };
@@ -54,6 +54,9 @@ template <typename F>
 void for_each_thread(const F& f) {
   const int64_t threads = at::get_num_threads();
   at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
+    // Grad mode is per thread and on in a fresh worker: the LibTorch calls
+    // below work on parameters and must record nothing.
+    const torch::NoGradGuard no_grad;
     for (int64_t t = begin; t < end; ++t)
       f(t, threads);
   });
@@ -62,13 +65,13 @@ void for_each_thread(const F& f) {
 // y = u W^T for a linear layer into `out` [B, out_features], in blocks of
 // output columns; `finish(columns)` runs on each block right after.
 template <typename F>
-void linear_forward(const torch::Tensor& weight, const torch::Tensor& input,
+void linear_forward(GemmBackend gemm, const torch::Tensor& weight, const torch::Tensor& input,
                     const torch::Tensor& out, const F& finish) {
   for_each_thread([&](int64_t t, int64_t threads) {
     const Block b = block_of(weight.size(0), t, threads);
     if (b.size == 0) return;
-    torch::Tensor columns = out.narrow(1, b.begin, b.size);
-    torch::mm_out(columns, input, weight.narrow(0, b.begin, b.size).t());
+    const torch::Tensor columns = out.narrow(1, b.begin, b.size);
+    gemm_out(gemm, columns, input, weight.narrow(0, b.begin, b.size).t());
     finish(columns, b, t);
   });
 }
@@ -80,7 +83,7 @@ void linear_forward(const torch::Tensor& weight, const torch::Tensor& input,
 //                                   times the ReLU's derivative [u > 0] when
 //                                   u is a ReLU's output),
 // the scale riding in the products' alpha instead of a pass of its own.
-void linear_backward(const torch::Tensor& weight, const torch::Tensor& bias,
+void linear_backward(GemmBackend gemm, const torch::Tensor& weight, const torch::Tensor& bias,
                      const torch::Tensor& delta, const torch::Tensor& input, double scale,
                      const torch::Tensor* input_delta, bool input_is_relu) {
   torch::Tensor& gw = grad_of(weight);
@@ -92,10 +95,8 @@ void linear_backward(const torch::Tensor& weight, const torch::Tensor& bias,
   for_each_thread([&](int64_t t, int64_t threads) {
     const Block w = block_of(weight.size(0), t, threads);
     if (w.size > 0) {
-      torch::Tensor gw_rows = gw.narrow(0, w.begin, w.size);
-      // addmm with beta = 0 ignores the output's old values.
-      torch::addmm_out(gw_rows, gw_rows, delta.narrow(1, w.begin, w.size).t(), input,
-                       /*beta=*/0.0, /*alpha=*/scale);
+      // beta = 0: the output's old values are ignored.
+      gemm_out(gemm, gw.narrow(0, w.begin, w.size), delta.narrow(1, w.begin, w.size).t(), input, s);
       float* sums = pgb + w.begin;
       std::fill(sums, sums + w.size, 0.0f);
       for (int64_t i = 0; i < rows; ++i) {
@@ -109,9 +110,8 @@ void linear_backward(const torch::Tensor& weight, const torch::Tensor& bias,
     if (input_delta == nullptr) return;
     const Block r = block_of(rows, t, threads);
     if (r.size == 0) return;
-    torch::Tensor du = input_delta->narrow(0, r.begin, r.size);
-    torch::addmm_out(du, du, delta.narrow(0, r.begin, r.size), weight, /*beta=*/0.0,
-                     /*alpha=*/scale);
+    const torch::Tensor du = input_delta->narrow(0, r.begin, r.size);
+    gemm_out(gemm, du, delta.narrow(0, r.begin, r.size), weight, s);
     if (input_is_relu) {
       // [u > 0]: the ReLU's derivative, read off its output u.
       float* d = du.data_ptr<float>();
@@ -132,7 +132,7 @@ bool MlpGradient::covers(const VAE& model) {
   return true;
 }
 
-MlpGradient::MlpGradient(VAE model) : model_(std::move(model)) {
+MlpGradient::MlpGradient(VAE model, GemmBackend gemm) : model_(std::move(model)), gemm_(gemm) {
   if (!covers(model_)) {
     throw Error("internal: the hand-derived gradient covers float32 mlp models on the CPU only");
   }
@@ -207,9 +207,10 @@ ElboSums MlpGradient::forward(const torch::Tensor& x, const torch::Tensor& eps) 
     const torch::Tensor out = first(enc_act_[l]);
     const float* bias = encoder_[l].bias.data_ptr<float>();
     const bool relu = l + 1 < encoder_.size();
-    linear_forward(encoder_[l].weight, a, out, [&](const torch::Tensor& columns, Block b, int64_t) {
-      add_bias(columns, bias + b.begin, relu);
-    });
+    linear_forward(gemm_, encoder_[l].weight, a, out,
+                   [&](const torch::Tensor& columns, Block b, int64_t) {
+                     add_bias(columns, bias + b.begin, relu);
+                   });
     a = out;
   }
 
@@ -239,15 +240,16 @@ ElboSums MlpGradient::forward(const torch::Tensor& x, const torch::Tensor& eps) 
   for (size_t l = 0; l + 1 < decoder_.size(); ++l) {
     const torch::Tensor out = first(dec_act_[l]);
     const float* bias = decoder_[l].bias.data_ptr<float>();
-    linear_forward(decoder_[l].weight, g, out, [&](const torch::Tensor& columns, Block b, int64_t) {
-      add_bias(columns, bias + b.begin, /*relu=*/true);
-    });
+    linear_forward(gemm_, decoder_[l].weight, g, out,
+                   [&](const torch::Tensor& columns, Block b, int64_t) {
+                     add_bias(columns, bias + b.begin, /*relu=*/true);
+                   });
     g = out;
   }
   partial_.assign(at::get_num_threads(), 0.0);
   const bool gaussian = log_sigma_.defined();
   if (gaussian) prepare_gaussian();
-  linear_forward(decoder_.back().weight, g, first(dec_act_.back()),
+  linear_forward(gemm_, decoder_.back().weight, g, first(dec_act_.back()),
                  [&](const torch::Tensor& columns, Block b, int64_t t) {
                    partial_[t] = gaussian ? gaussian_terms(columns, b.begin, b.size)
                                           : bernoulli_terms(columns, b.begin, b.size);
@@ -374,7 +376,7 @@ void MlpGradient::backward(double recon_weight, const torch::Tensor& kl_weight) 
   for (size_t k = decoder_.size(); k-- > 0;) {
     const torch::Tensor input = k == 0 ? first(z_) : first(dec_act_[k - 1]);
     const torch::Tensor next = k == 0 ? first(z_delta_) : first(dec_delta_[k - 1]);
-    linear_backward(decoder_[k].weight, decoder_[k].bias, delta, input, scale, &next,
+    linear_backward(gemm_, decoder_[k].weight, decoder_[k].bias, delta, input, scale, &next,
                     /*input_is_relu=*/k > 0);
     delta = next;
     scale = 1.0;
@@ -407,7 +409,7 @@ void MlpGradient::backward(double recon_weight, const torch::Tensor& kl_weight) 
   for (size_t k = encoder_.size(); k-- > 0;) {
     const torch::Tensor input = k == 0 ? x_ : first(enc_act_[k - 1]);
     const torch::Tensor next = k == 0 ? torch::Tensor() : first(enc_delta_[k - 1]);
-    linear_backward(encoder_[k].weight, encoder_[k].bias, delta, input, 1.0,
+    linear_backward(gemm_, encoder_[k].weight, encoder_[k].bias, delta, input, 1.0,
                     k == 0 ? nullptr : &next, /*input_is_relu=*/k > 0);
     delta = next;
   }

@@ -12,7 +12,7 @@ TrainStep::TrainStep(VAE model, const TrainConfig& config, Communicator* comm)
   const torch::optim::AdamOptions adam(config.lr);
   if (config.train_step == "fused") {
     if (config.objective == "elbo" && MlpGradient::covers(model_)) {
-      mlp_ = std::make_unique<MlpGradient>(model_);
+      mlp_ = std::make_unique<MlpGradient>(model_, parse_gemm(config.gemm));
     }
     optimizer_ = std::make_unique<FusedAdam>(model_->parameters(), adam);
   } else {
@@ -24,7 +24,12 @@ std::string TrainStep::describe() const {
   if (config_.train_step != "fused") return "autograd + LibTorch Adam";
   const bool cpu = model_->parameters().front().device().is_cpu();
   return std::string(mlp_ ? "hand-derived MLP gradient" : "autograd") +
-         (cpu ? " + fused Adam" : " + LibTorch Adam");
+         (cpu ? " + fused Adam" : " + LibTorch Adam") +
+         (mlp_ ? "; products: " + describe_gemm(gemm()) : std::string());
+}
+
+GemmBackend TrainStep::gemm() const {
+  return mlp_ ? parse_gemm(config_.gemm) : GemmBackend::kLibTorch;
 }
 
 StepTerms TrainStep::gradient(const torch::Tensor& x, int64_t batch, const Shard& shard,

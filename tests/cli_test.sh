@@ -333,6 +333,16 @@ else
   fail "vae bench --train-step: $(head -c 600 bench2.txt bench3.txt)"
 fi
 expect_error "bad --train-step" "--train-step must be fused or autograd" "$vae" bench --train-step magic
+# --gemm: the products of the fused step on LibTorch's BLAS; the default names its library.
+if "$vae" bench "${small[@]}" --train-size 500 --test-size 100 --steps 2 --warmup 1 --repeats 1 --gemm libtorch >bench4.txt 2>&1 &&
+   grep -q "^training     hand-derived MLP gradient + fused Adam; products: LibTorch's BLAS$" bench4.txt &&
+   grep -q "^matmul only  the same products timed alone (LibTorch's BLAS)" bench4.txt &&
+   grep -q "^training     hand-derived MLP gradient + fused Adam; products: " bench.txt; then
+  pass "vae bench --gemm libtorch, and the products' library in the report"
+else
+  fail "vae bench --gemm: $(head -c 600 bench4.txt)"
+fi
+expect_error "bad --gemm" "--gemm must be auto, onednn or libtorch, not 'mkl'" "$vae" bench --gemm mkl
 expect_error "bench with a bad flag" "--steps must be" "$vae" bench --steps -2
 
 echo "$passed passed, $failed failed"

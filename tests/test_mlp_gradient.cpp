@@ -1,5 +1,6 @@
 #include "vae/mlp_gradient.h"
 
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -32,8 +33,17 @@ double relative_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a - b).abs().max().item<double>() / scale;
 }
 
-void expect_matches_autograd(const Case& c, int64_t rows, uint64_t seed) {
-  SCOPED_TRACE(std::string(c.name) + ", " + std::to_string(rows) + " rows");
+// The backends this build has for the products: LibTorch always, oneDNN
+// where it was found.
+std::vector<GemmBackend> backends() {
+  std::vector<GemmBackend> all = {GemmBackend::kLibTorch};
+  if (onednn_available()) all.push_back(GemmBackend::kOneDnn);
+  return all;
+}
+
+void expect_matches_autograd(const Case& c, int64_t rows, uint64_t seed, GemmBackend gemm) {
+  SCOPED_TRACE(std::string(c.name) + ", " + std::to_string(rows) + " rows, " + to_string(gemm) +
+               ", " + std::to_string(at::get_num_threads()) + " threads");
   torch::manual_seed(seed);
   VAE model(c.options);
   if (c.options.learn_sigma()) {
@@ -62,7 +72,7 @@ void expect_matches_autograd(const Case& c, int64_t rows, uint64_t seed) {
   // The hand-derived one; the grads are overwritten, not added to.
   for (const auto& p : model->parameters())
     p.mutable_grad().fill_(123.0);
-  MlpGradient gradient(model);
+  MlpGradient gradient(model, gemm);
   const ElboSums got = gradient.forward(x, eps);
   gradient.backward(r, w);
 
@@ -82,8 +92,22 @@ void expect_matches_autograd(const Case& c, int64_t rows, uint64_t seed) {
 }
 
 TEST(MlpGradient, EqualsAutogradForEveryParameter) {
-  for (const Case& c : cases())
-    expect_matches_autograd(c, 17, 1);
+  for (GemmBackend gemm : backends()) {
+    for (const Case& c : cases())
+      expect_matches_autograd(c, 17, 1, gemm);
+  }
+}
+
+TEST(MlpGradient, EqualsAutogradWithBlocksOnSeveralThreads) {
+  // Three threads: every product and loss block is split unevenly (17 rows,
+  // 400 and 40 columns), and the blocks run concurrently.
+  const int previous = at::get_num_threads();
+  at::set_num_threads(3);
+  for (GemmBackend gemm : backends()) {
+    for (const Case& c : cases())
+      expect_matches_autograd(c, 17, 5, gemm);
+  }
+  at::set_num_threads(previous);
 }
 
 TEST(MlpGradient, BuffersServeBatchesOfChangingSize) {

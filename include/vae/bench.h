@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "vae/config.h"
+#include "vae/gemm.h"
 #include "vae/vae_model.h"
 
 namespace vae {
@@ -41,10 +42,11 @@ std::vector<LayerProduct> layer_products(VAE& model);
 double training_flop_per_image(const std::vector<LayerProduct>& layers);
 
 // The three products of each layer (forward, input gradient, weight gradient)
-// at batch size `batch`, timed alone with torch::mm: their median times
-// summed, in seconds per step. `repeats` timings per product.
+// at batch size `batch`, timed alone on `gemm` (whole products, the library's
+// own threads): their median times summed, in seconds per step. `repeats`
+// timings per product.
 double matmul_seconds_per_step(const std::vector<LayerProduct>& layers, int64_t batch,
-                               int repeats = 15);
+                               GemmBackend gemm, int repeats = 15);
 
 // Peak resident memory of this process so far (VmHWM), bytes; 0 if unknown.
 int64_t peak_rss_bytes();
@@ -71,8 +73,12 @@ struct BenchResult {
   double baseline_train_seconds = 0;  // median, the same steps
   double baseline_epoch_seconds = 0;
   double images_per_s = 0.0, gflops = 0.0, epoch_seconds = 0.0;
-  double matmul_seconds_per_step = 0.0;  // 0 on CUDA (not measured)
+  // The products alone on the library the step uses (0 on CUDA: not
+  // measured), and on LibTorch's BLAS when that is another one.
+  std::string matmul_gemm;  // describe_gemm()
+  double matmul_seconds_per_step = 0.0;
   double matmul_gflops = 0.0, matmul_epoch_seconds = 0.0;
+  double blas_matmul_gflops = 0.0, blas_matmul_epoch_seconds = 0.0;
   double eval_seconds = 0.0;          // -ELBO, KL per dimension, active units
   double eval_seconds_with_mi = 0.0;  // and the mutual-information estimate
   double encode_seconds = 0.0;        // the test set through the encoder

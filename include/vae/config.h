@@ -35,6 +35,8 @@ struct TrainConfig {
   // fused: the hand-derived MLP gradient (mlp_gradient.h) and FusedAdam
   // where they apply; autograd: LibTorch's autograd and Adam everywhere.
   std::string train_step = "fused";
+  // The fused step's matrix products: auto | onednn | libtorch (gemm.h).
+  std::string gemm = "auto";
 
   KlSchedule kl;  // total_steps is filled in by the trainer
   double free_bits = 0.0;

@@ -2,11 +2,11 @@
 // (llm.c's way: the maths beside each loop) instead of recorded by autograd.
 //
 // Why: for the default 784-400-20 model on a 2-core CPU the matrix products
-// need ~2.2 ms per step of 128 images and autograd's graph, its temporaries
-// and ~150 operator dispatches added another ~2.5 ms. Here every product
-// writes into a buffer kept from step to step (torch::mm_out / addmm_out, so
-// the BLAS is LibTorch's), the bias, ReLU and loss terms are fused loops, and
-// no graph is built. The numbers are autograd's up to float rounding
+// need ~2.2 ms per step of 128 images (OpenBLAS) and autograd's graph, its
+// temporaries and ~150 operator dispatches added another ~2.5 ms. Here every
+// product writes into a buffer kept from step to step (gemm_out: oneDNN's
+// sgemm or LibTorch's BLAS, gemm.h), the bias, ReLU and loss terms are fused
+// loops, and no graph is built. The numbers are autograd's up to float rounding
 // (tests/test_mlp_gradient.cpp compares every gradient).
 //
 // Notation (one row per image, B rows):
@@ -28,6 +28,7 @@
 
 #include <vector>
 
+#include "vae/gemm.h"
 #include "vae/vae_model.h"
 
 namespace vae {
@@ -38,9 +39,9 @@ class MlpGradient {
   // (any hidden sizes, any likelihood) with float32 parameters on the CPU.
   static bool covers(const VAE& model);
 
-  // Holds `model` (its parameters are shared, not copied). Throws
-  // vae::Error when !covers(model).
-  explicit MlpGradient(VAE model);
+  // Holds `model` (its parameters are shared, not copied); the products run
+  // on `gemm`. Throws vae::Error when !covers(model).
+  explicit MlpGradient(VAE model, GemmBackend gemm = parse_gemm("auto"));
 
   // The forward pass for x ([B, C, H, W] or [B, D], float, in [0, 1]) with
   // the reparameterization noise eps [B, latent]: the sums over the rows of
@@ -72,6 +73,7 @@ class MlpGradient {
   void prepare_gaussian();  // inv_var_ and gaussian_constant_
 
   VAE model_;
+  GemmBackend gemm_;
   std::vector<Layer> encoder_;  // the body's Linear layers, then the head
   std::vector<Layer> decoder_;  // the body's Linear layers; the last one outputs y
   torch::Tensor log_sigma_;     // Gaussian only

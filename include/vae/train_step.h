@@ -37,8 +37,12 @@ class TrainStep {
 
   // True when the hand-derived gradient serves this model.
   bool hand_derived() const { return mlp_ != nullptr; }
-  // "hand-derived MLP gradient + fused Adam" or "autograd + LibTorch Adam".
+  // "hand-derived MLP gradient + fused Adam; products: oneDNN ..." or
+  // "autograd + LibTorch Adam".
   std::string describe() const;
+  // The library that computes the step's matrix products: --gemm's for the
+  // hand-derived gradient, LibTorch's (autograd) otherwise.
+  GemmBackend gemm() const;
 
   // x: rows `shard` of a global batch of `batch` rows; beta: the KL weight.
   // Draws the reparameterization noise for the whole global batch.
