@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "vae/error.h"
+#include "vae/fast_math.h"
 
 namespace vae {
 namespace {
@@ -177,7 +178,6 @@ void MlpGradient::reserve(int64_t rows) {
   z_delta_ = buffer(latent_);
   stats_delta_ = buffer(2 * latent_);
   residual_ = buffer(pixels_);
-  scratch_ = buffer(pixels_);
   sigma_grad_ = torch::empty({pixels_});
   inv_var_ = torch::empty({pixels_});
 }
@@ -251,8 +251,7 @@ ElboSums MlpGradient::forward(const torch::Tensor& x, const torch::Tensor& eps) 
   if (gaussian) prepare_gaussian();
   linear_forward(gemm_, decoder_.back().weight, g, first(dec_act_.back()),
                  [&](const torch::Tensor& columns, Block b, int64_t t) {
-                   partial_[t] = gaussian ? gaussian_terms(columns, b.begin, b.size)
-                                          : bernoulli_terms(columns, b.begin, b.size);
+                   partial_[t] = likelihood_terms(columns, b.begin, b.size);
                  });
   double recon = 0.0;
   for (double p : partial_)
@@ -261,63 +260,99 @@ ElboSums MlpGradient::forward(const torch::Tensor& x, const torch::Tensor& eps) 
   return {torch::full({}, recon, torch::kFloat32), kl_sum};
 }
 
-// This block's contiguous share of scratch_ [rows * columns].
-torch::Tensor MlpGradient::scratch_block(int64_t begin, int64_t size) const {
-  return scratch_.view({-1}).narrow(0, rows_ * begin, rows_ * size).view({rows_, size});
+// The likelihood's terms for one block of the decoder's output columns, one
+// pass per element while the block is in cache. Free functions so that each
+// has an AVX-512, an AVX2 and a generic clone, picked at load time.
+namespace {
+
+struct LossBlock {
+  float* y;           // logits, [rows, n] at row stride `stride`; the bias is added here
+  const float* bias;  // [n]
+  const float* x;     // data, same layout as y
+  float* residual;    // d(-log p)/dy, same layout as y
+  int64_t rows, n, stride;
+};
+
+// -log Bernoulli(x; sigmoid(y)) = softplus(y) - x y and its derivative
+// sigmoid(y) - x. With e = exp(-|y|) both come from one exponential:
+// softplus(y) = max(y, 0) + log1p(e); sigmoid(y) = 1 / (1 + e) for y >= 0
+// and e / (1 + e) below. Returns the block's sum of -log p.
+__attribute__((target_clones("avx512f", "avx2", "default"))) double bernoulli_block(
+    const LossBlock& b) {
+  double total = 0.0;
+  for (int64_t i = 0; i < b.rows; ++i) {
+    float* __restrict y = b.y + i * b.stride;
+    const float* __restrict x = b.x + i * b.stride;
+    float* __restrict r = b.residual + i * b.stride;
+    const float* __restrict bias = b.bias;
+    float row = 0.0f;  // a row's few hundred terms in float, rows summed in double
+#pragma omp simd reduction(+ : row)
+    for (int64_t j = 0; j < b.n; ++j) {
+      const float v = y[j] + bias[j];
+      y[j] = v;
+      const float e = fast_math::exp_minus(std::fabs(v));
+      const float numerator = v >= 0.0f ? 1.0f : e;
+      r[j] = numerator / (1.0f + e) - x[j];
+      row += std::max(v, 0.0f) + fast_math::log1p_unit(e) - x[j] * v;
+    }
+    total += row;
+  }
+  return total;
 }
 
-// -log Bernoulli(x; sigmoid(y)) = softplus(y) - x y, and its derivative
-// sigmoid(y) - x (kept in residual_), for a block of output columns. With
-// e = exp(-|y|) both come from one exponential: softplus(y) = max(y, 0) +
-// log1p(e), sigmoid(y) = 1 / (1 + e) for y >= 0 and e / (1 + e) below. exp
-// and log1p are LibTorch's vectorized kernels.
-double MlpGradient::bernoulli_terms(const torch::Tensor& y, int64_t begin, int64_t n) {
-  const int64_t rows = rows_, stride = pixels_;
-  const float* bias = decoder_.back().bias.data_ptr<float>() + begin;
-  float* py = y.data_ptr<float>();
-  const float* px = x_.data_ptr<float>() + begin;
-  float* pr = residual_.data_ptr<float>() + begin;
-  torch::Tensor e = scratch_block(begin, n);
-  float* pe = e.data_ptr<float>();
-  for (int64_t i = 0; i < rows; ++i) {
-    float* yi = py + i * stride;
-    float* ei = pe + i * n;
-    for (int64_t j = 0; j < n; ++j) {
-      yi[j] += bias[j];
-      ei[j] = -std::fabs(yi[j]);
+// Gaussian with mean m = sigmoid(y) and inverse variance w = exp(-2 ls) per
+// pixel (a shared sigma repeated):
+//   -log p = (x - m)^2 w / 2 + ls + log(2 pi) / 2,
+//   d/dy   = (m - x) w m (1 - m)     (into residual),
+//   d/dls  = 1 - (x - m)^2 w         (summed over rows into sigma_grad [n]).
+// The terms in ls and log(2 pi) add up to a constant the caller adds;
+// returns the block's sum of the squares' halves.
+__attribute__((target_clones("avx512f", "avx2", "default"))) double gaussian_block(
+    const LossBlock& b, const float* __restrict inv_var, float* __restrict sigma_grad) {
+  for (int64_t j = 0; j < b.n; ++j)
+    sigma_grad[j] = 0.0f;
+  double total = 0.0;
+  for (int64_t i = 0; i < b.rows; ++i) {
+    float* __restrict y = b.y + i * b.stride;
+    const float* __restrict x = b.x + i * b.stride;
+    float* __restrict r = b.residual + i * b.stride;
+    const float* __restrict bias = b.bias;
+    float row = 0.0f;
+#pragma omp simd reduction(+ : row)
+    for (int64_t j = 0; j < b.n; ++j) {
+      const float v = y[j] + bias[j];
+      y[j] = v;
+      const float e = fast_math::exp_minus(std::fabs(v));
+      const float mean = (v >= 0.0f ? 1.0f : e) / (1.0f + e);
+      const float diff = x[j] - mean;
+      const float sq = diff * diff * inv_var[j];
+      sigma_grad[j] += 1.0f - sq;
+      r[j] = -diff * inv_var[j] * mean * (1.0f - mean);
+      row += 0.5f * sq;
     }
+    total += row;
   }
-  torch::exp_out(e, e);
-  // No sums inside these loops: the compiler may not reorder a floating-point
-  // sum, and one would keep the whole loop from being vectorized.
-  for (int64_t i = 0; i < rows; ++i) {
-    const float* yi = py + i * stride;
-    const float* xi = px + i * stride;
-    const float* ei = pe + i * n;
-    float* ri = pr + i * stride;
-    for (int64_t j = 0; j < n; ++j) {
-      // Both operands loaded and a plain select, so that it vectorizes.
-      const float e = ei[j];
-      const float numerator = yi[j] >= 0.0f ? 1.0f : e;
-      ri[j] = numerator / (1.0f + e) - xi[j];
-    }
-  }
-  torch::log1p_out(e, e);
-  for (int64_t i = 0; i < rows; ++i) {
-    const float* yi = py + i * stride;
-    const float* xi = px + i * stride;
-    float* ei = pe + i * n;
-    for (int64_t j = 0; j < n; ++j)
-      ei[j] += std::max(yi[j], 0.0f) - xi[j] * yi[j];
-  }
-  return e.sum(torch::kFloat64).item<double>();
+  return total;
 }
 
-// Gaussian with mean m = sigmoid(y) and log sigma ls (per pixel or shared):
-//   -log p = (x - m)^2 / 2 exp(-2 ls) + ls + log(2 pi) / 2,
-//   d/dy   = (m - x) exp(-2 ls) m (1 - m)     (kept in residual_),
-//   d/dls  = 1 - (x - m)^2 exp(-2 ls)         (summed over rows, learned only).
-// The terms in ls and log(2 pi) add up to a constant, gaussian_constant_.
+}  // namespace
+
+// Columns [begin, begin + n) of y = the decoder's output, in place.
+double MlpGradient::likelihood_terms(const torch::Tensor& y, int64_t begin, int64_t n) {
+  const LossBlock block{y.data_ptr<float>(),
+                        decoder_.back().bias.data_ptr<float>() + begin,
+                        x_.data_ptr<float>() + begin,
+                        residual_.data_ptr<float>() + begin,
+                        rows_,
+                        n,
+                        pixels_};
+  if (!log_sigma_.defined()) return bernoulli_block(block);
+  return gaussian_block(block, inv_var_.data_ptr<float>() + begin,
+                        sigma_grad_.data_ptr<float>() + begin);
+}
+
+// inv_var_ = exp(-2 ls) per pixel, and gaussian_constant_ = the sum over the
+// batch of the terms ls + log(2 pi) / 2.
 void MlpGradient::prepare_gaussian() {
   static const double kHalfLog2Pi = 0.5 * std::log(2.0 * M_PI);
   const torch::Tensor ls = log_sigma_.reshape({-1}).contiguous();
@@ -331,36 +366,6 @@ void MlpGradient::prepare_gaussian() {
     sum += value;
   }
   gaussian_constant_ = static_cast<double>(rows_) * (sum + pixels_ * kHalfLog2Pi);
-}
-
-double MlpGradient::gaussian_terms(const torch::Tensor& y, int64_t begin, int64_t n) {
-  const int64_t rows = rows_, stride = pixels_;
-  add_bias(y, decoder_.back().bias.data_ptr<float>() + begin, /*relu=*/false);
-  torch::Tensor m = scratch_block(begin, n);
-  torch::sigmoid_out(m, y);
-  const float* inv = inv_var_.data_ptr<float>() + begin;
-  const float* px = x_.data_ptr<float>() + begin;
-  float* pr = residual_.data_ptr<float>() + begin;
-  float* psg = sigma_grad_.data_ptr<float>() + begin;
-  std::fill(psg, psg + n, 0.0f);
-  // m is read, then overwritten by the element's 0.5 (x - m)^2 / s^2, summed
-  // at the end (no sum inside the loop, which would stop vectorization).
-  float* sq_out = m.data_ptr<float>();
-  for (int64_t i = 0; i < rows; ++i) {
-    const float* xi = px + i * stride;
-    float* mi = sq_out + i * n;
-    float* ri = pr + i * stride;
-    for (int64_t j = 0; j < n; ++j) {
-      const float mean = mi[j];
-      const float diff = xi[j] - mean;
-      const float sq = diff * diff * inv[j];
-      psg[j] += 1.0f - sq;
-      ri[j] = -diff * inv[j] * mean * (1.0f - mean);
-      mi[j] = 0.5f * sq;
-    }
-  }
-  const double squares = m.sum(torch::kFloat64).item<double>();
-  return squares;
 }
 
 void MlpGradient::backward(double recon_weight, const torch::Tensor& kl_weight) {

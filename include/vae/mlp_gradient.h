@@ -64,12 +64,10 @@ class MlpGradient {
   };
   void reserve(int64_t rows);
   // Columns [begin, begin + size) of the decoder's output y, one thread's
-  // share: their -log p(x|z) summed over the rows (the bias is added here),
-  // and that block of residual_ = d(-log p)/dy.
-  double bernoulli_terms(const torch::Tensor& y, int64_t begin, int64_t size);
-  double gaussian_terms(const torch::Tensor& y, int64_t begin, int64_t size);
-  // The block's contiguous share of scratch_.
-  torch::Tensor scratch_block(int64_t begin, int64_t size) const;
+  // share: their -log p(x|z) summed over the rows (the bias is added here,
+  // and the Gaussian's constant terms are left to the caller), that block of
+  // residual_ = d(-log p)/dy, and for a Gaussian of sigma_grad_.
+  double likelihood_terms(const torch::Tensor& y, int64_t begin, int64_t size);
   void prepare_gaussian();  // inv_var_ and gaussian_constant_
 
   VAE model_;
@@ -88,7 +86,6 @@ class MlpGradient {
   std::vector<torch::Tensor> dec_act_;    // g_1 .. g_L, and y last
   torch::Tensor std_, z_;                 // [B, latent]
   torch::Tensor residual_;                // d(-log p)/dy per element, [B, D]
-  torch::Tensor scratch_;                 // [B, D]
   torch::Tensor sigma_grad_;              // Gaussian learned: d/dlog_sigma sums, [D]
   torch::Tensor inv_var_;                 // Gaussian: exp(-2 log_sigma) per pixel, [D]
   double gaussian_constant_ = 0.0;        // Gaussian: rows * sum_j (ls_j + log(2 pi) / 2)
