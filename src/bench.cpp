@@ -222,7 +222,9 @@ BenchResult run_bench(TrainConfig config, const BenchOptions& options) {
     }
   }
 
-  const EvalOptions plain{config.active_threshold, false}, with_mi{config.active_threshold, true};
+  const GemmBackend gemm = parse_gemm(config.gemm);
+  const EvalOptions plain{config.active_threshold, false, gemm},
+      with_mi{config.active_threshold, true, gemm};
   evaluate(model, test_batches, plain);  // warm-up
   sync();
   auto start = Clock::now();

@@ -3,9 +3,11 @@
 #include <torch/torch.h>
 
 #include <limits>
+#include <memory>
 
 #include "vae/diagnostics.h"
 #include "vae/gaussian.h"
+#include "vae/mlp_gradient.h"
 
 namespace vae {
 namespace {
@@ -35,6 +37,13 @@ EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options,
   torch::Tensor logvar = flat.narrow(0, n * d, n * d).view({n, d});
   torch::Tensor kl_dim_sum = flat.narrow(0, 2 * n * d, d);
   torch::Tensor recon_sum = flat.narrow(0, 2 * n * d + d, 1);
+  // The fully connected model's forward pass on the CPU: MlpGradient's
+  // (no autograd bookkeeping, products on options.gemm, the likelihood in
+  // one pass); the same sums as the modules' up to float rounding.
+  std::unique_ptr<MlpGradient> mlp;
+  if (device.is_cpu() && MlpGradient::covers(model)) {
+    mlp = std::make_unique<MlpGradient>(model, options.gemm);
+  }
   for (int64_t i = 0; i < data.num_batches(); ++i) {
     const int64_t rows = data.batch_rows(i);
     // Every rank draws every batch's noise (cheap), so that the generators
@@ -42,10 +51,18 @@ EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options,
     const torch::Tensor eps = torch::randn({rows, d}, torch::TensorOptions(device));
     if (i % world != rank) continue;
     const torch::Tensor x = data.batch(i);
-    const Posterior q = model->encode(x);
-    const torch::Tensor output = model->decode(reparameterize(q.mu, q.logvar, eps));
-    recon_sum.add_(model->decoder->log_likelihood_sum(x, output).neg());
-    kl_dim_sum.add_(kl_standard_normal(q.mu, q.logvar).sum(0));
+    Posterior q;
+    if (mlp) {
+      const ElboSums sums = mlp->forward(x, eps);
+      recon_sum.add_(sums.recon);
+      kl_dim_sum.add_(sums.kl_per_dim);
+      q = mlp->posterior();
+    } else {
+      q = model->encode(x);
+      const torch::Tensor output = model->decode(reparameterize(q.mu, q.logvar, eps));
+      recon_sum.add_(model->decoder->log_likelihood_sum(x, output).neg());
+      kl_dim_sum.add_(kl_standard_normal(q.mu, q.logvar).sum(0));
+    }
     mu.narrow(0, i * data.batch_size(), rows).copy_(q.mu);
     logvar.narrow(0, i * data.batch_size(), rows).copy_(q.logvar);
   }

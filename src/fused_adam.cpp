@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <type_traits>
 
@@ -48,12 +49,15 @@ bool fusable(const torch::Tensor& p, const torch::Tensor& grad) {
 }
 
 // The optimizer's state is keyed by the parameter's TensorImpl: as a string
-// in LibTorch 1.x, as the pointer itself in 2.x.
+// in LibTorch 1.x (the pointer printed, as c10::guts::to_string did; 2.x
+// has no such function), as the pointer itself in 2.x.
 template <typename Map>
 typename Map::key_type state_key(const torch::Tensor& p) {
   using Key = typename Map::key_type;
   if constexpr (std::is_same_v<Key, std::string>) {
-    return c10::guts::to_string(p.unsafeGetTensorImpl());
+    std::ostringstream printed;
+    printed << p.unsafeGetTensorImpl();
+    return printed.str();
   } else {
     return p.unsafeGetTensorImpl();
   }

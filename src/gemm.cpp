@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "vae/error.h"
+#include "vae/interrupt.h"
 
 #ifdef VAE_WITH_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
@@ -109,10 +110,14 @@ void gemm_out(GemmBackend backend, const torch::Tensor& out, const torch::Tensor
   }
   // Checked for both libraries, so that a bad operand fails alike on either.
   [[maybe_unused]] const Operand pa = operand(a, "a"), pb = operand(b, "b");
-  const int64_t m = out.size(0), n = out.size(1), k = a.size(1);
+  const int64_t m = out.size(0), n = out.size(1);
   if (m == 0 || n == 0) return;
 #ifdef VAE_WITH_ONEDNN
   if (backend == GemmBackend::kOneDnn) {
+    // Its kernel moves the stack pointer into the heap: signals must not
+    // push their frames there (interrupt.h).
+    use_alternate_signal_stack();
+    const int64_t k = a.size(1);
     const dnnl_status_t status = dnnl_sgemm(pa.trans, pb.trans, m, n, k, alpha, pa.data, pa.ld,
                                             pb.data, pb.ld, beta, const_cast<float*>(c.data), c.ld);
     if (status != dnnl_success) {

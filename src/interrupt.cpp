@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
 
 namespace vae {
 namespace {
@@ -24,14 +25,28 @@ void on_signal(int sig) {
 
 }  // namespace
 
+void use_alternate_signal_stack() {
+  // Freed when the thread ends, after its last signal.
+  thread_local std::unique_ptr<char[]> stack;
+  if (stack) return;
+  constexpr size_t kSize = 64 * 1024;  // ample for the handler above
+  stack = std::make_unique<char[]>(kSize);
+  stack_t alternate{};
+  alternate.ss_sp = stack.get();
+  alternate.ss_size = kSize;
+  sigaltstack(&alternate, nullptr);
+}
+
 InterruptGuard::InterruptGuard() {
   received = 0;
+  use_alternate_signal_stack();
   struct sigaction action;
   std::memset(&action, 0, sizeof(action));
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
-  // Blocking calls (file writes, collectives) resume after the handler.
-  action.sa_flags = SA_RESTART;
+  // Blocking calls (file writes, collectives) resume after the handler,
+  // which runs on the thread's alternate stack where it has one.
+  action.sa_flags = SA_RESTART | SA_ONSTACK;
   sigaction(SIGINT, &action, &previous_int);
   sigaction(SIGTERM, &action, &previous_term);
 }

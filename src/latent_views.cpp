@@ -76,7 +76,8 @@ torch::Tensor pca_project(const torch::Tensor& points, int64_t k) {
   const torch::Tensor x = points.to(torch::kFloat64);
   const torch::Tensor centred = x - x.mean(0, /*keepdim=*/true);
   const torch::Tensor cov = centred.t().mm(centred) / std::max<int64_t>(1, x.size(0) - 1);
-  auto [eigenvalues, eigenvectors] = torch::linalg::eigh(cov, "L");  // ascending
+  // The ATen operator, in LibTorch 1.13 and 2.x alike (2.11 ships no torch/linalg.h).
+  auto [eigenvalues, eigenvectors] = torch::linalg_eigh(cov, "L");  // ascending
   torch::Tensor components = eigenvectors.flip({1}).narrow(1, 0, k).clone();
   for (int64_t c = 0; c < k; ++c) {
     const torch::Tensor column = components.select(1, c);

@@ -1,6 +1,9 @@
 // vae: train variational autoencoders and serve amortized inference.
 #include "vae/cli.h"
+#include "vae/runtime.h"
 
 int main(int argc, char** argv) {
+  // Before any thread starts: LibTorch's and the BLAS's pools inherit it.
+  vae::flush_denormals();
   return vae::run_cli(argc, argv);
 }

@@ -1,6 +1,7 @@
 #include "vae/mlp_gradient.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -54,10 +55,12 @@ Block block_of(int64_t n, int64_t t, int64_t blocks) {
 template <typename F>
 void for_each_thread(const F& f) {
   const int64_t threads = at::get_num_threads();
+  // Grad and inference mode are per thread: a worker gets the caller's, so
+  // that its LibTorch calls record nothing and may write inference tensors
+  // (evaluation's buffers).
+  const at::ThreadLocalState caller;
   at::parallel_for(0, threads, 1, [&](int64_t begin, int64_t end) {
-    // Grad mode is per thread and on in a fresh worker: the LibTorch calls
-    // below work on parameters and must record nothing.
-    const torch::NoGradGuard no_grad;
+    const at::ThreadLocalStateGuard same_modes(caller);
     for (int64_t t = begin; t < end; ++t)
       f(t, threads);
   });

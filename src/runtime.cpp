@@ -51,6 +51,10 @@ int64_t available_cpus() {
   return hardware > 0 ? hardware : 1;
 }
 
+bool flush_denormals() {
+  return at::globalContext().setFlushDenormal(true);
+}
+
 int64_t configure_threads(int64_t requested) {
   const int64_t threads = requested > 0 ? requested : available_cpus();
   torch::set_num_threads(static_cast<int>(threads));

@@ -280,7 +280,8 @@ TrainResult train(TrainConfig config, const TrainOptions& options) {
       test_batches.batch(0).narrow(0, 0, std::min<int64_t>(kSnapshotImages, test_set.size()));
 
   const bool terminal = &log == &std::cout && is_terminal(1);
-  const EvalOptions eval_options{config.active_threshold, config.mutual_info};
+  const EvalOptions eval_options{config.active_threshold, config.mutual_info,
+                                 parse_gemm(config.gemm)};
   NonFiniteWatch watch(device);
 
   // Ctrl-C / SIGTERM: finish the step, save, say how to resume.

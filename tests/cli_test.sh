@@ -285,13 +285,14 @@ fi
 if "$launch" 0 2>/dev/null; then fail "launch_local.sh 0 accepted"; else pass "launch_local.sh refuses 0 processes"; fi
 
 # Signals and unwritable places (issue 7).
-sig=("${small[@]}" --train-size 20000 --epochs 2)
+# The signal goes out once the first progress line shows training under way
+# (a fixed delay raced a run that now ends within it), 450 steps before its end.
+sig=("${small[@]}" --train-size 20000 --epochs 3 --log-interval 20)
 "$vae" train "${sig[@]}" --out sig-whole >/dev/null 2>&1 || fail "signal reference run failed"
 for signal in INT TERM; do
-  "$vae" train "${sig[@]}" --out sig-$signal >/dev/null 2>sig.err &
+  "$vae" train "${sig[@]}" --out sig-$signal >sig.out 2>sig.err &
   pid=$!
-  for _ in $(seq 1 1000); do [ -f sig-$signal/config.json ] && break; sleep 0.01; done
-  sleep 0.3
+  for _ in $(seq 1 3000); do grep -q "step 20/157" sig.out 2>/dev/null && break; sleep 0.01; done
   kill -$signal $pid
   wait $pid
   rc=$?

@@ -4,7 +4,13 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
 #include <limits>
+#include <thread>
 
 #include "test_support.h"
 
@@ -127,6 +133,59 @@ TEST(Gemm, ParallelForRunsOnSeveralThreads) {
   });
   at::set_num_threads(previous);
   EXPECT_NE(thread_of[0], thread_of[1]);
+}
+
+// A handler that uses some stack, as a real one (printing, say) would.
+std::atomic<int64_t> handled{0};
+void busy_handler(int) {
+  volatile char scratch[2048];
+  for (size_t i = 0; i < sizeof(scratch); i += 64)
+    scratch[i] = 1;
+  handled.fetch_add(1);
+}
+
+TEST(Gemm, ProductsSurviveSignalsThatArriveDuringThem) {
+  // oneDNN's AVX-512 kernel points the stack pointer into the heap while it
+  // runs; a signal frame pushed there corrupts memory (here: a segfault or
+  // wrong results within a few thousand signals). gemm_out gives the thread
+  // an alternate signal stack, which handlers installed with SA_ONSTACK (as
+  // the trainer's are) use instead.
+  struct sigaction action {
+  }, previous{};
+  action.sa_handler = busy_handler;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART | SA_ONSTACK;
+  ASSERT_EQ(sigaction(SIGUSR1, &action, &previous), 0);
+  torch::manual_seed(5);
+  const torch::Tensor x = torch::randn({128, 784}), w = torch::randn({400, 784});
+  const torch::Tensor d = torch::randn({128, 400});
+  for (GemmBackend backend : backends()) {
+    SCOPED_TRACE(to_string(backend));
+    const torch::Tensor y0 = torch::mm(x, w.t()), g0 = torch::mm(d.t(), x);
+    const torch::Tensor y = torch::empty_like(y0), g = torch::empty_like(g0);
+    const pthread_t self = pthread_self();
+    std::atomic<bool> done{false};
+    handled = 0;
+    std::thread sender([&] {
+      while (!done) {
+        pthread_kill(self, SIGUSR1);
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+    });
+    int64_t differ = 0;
+    for (int i = 0; i < 400; ++i) {
+      gemm_out(backend, y, x, w.t());
+      gemm_out(backend, g, d.t(), x);
+      // Up to rounding (OpenBLAS splits its first call differently), where
+      // a corrupted product is garbage or a crash.
+      differ += !torch::allclose(y, y0, 1e-4, 1e-3) || !torch::allclose(g, g0, 1e-4, 1e-3);
+    }
+    done = true;
+    sender.join();
+    EXPECT_GT(handled.load(), 100);
+    EXPECT_EQ(differ, 0);
+  }
+  sigaction(SIGUSR1, &previous, nullptr);
 }
 
 TEST(Gemm, RejectsShapesThatDoNotFit) {

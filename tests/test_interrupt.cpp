@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <csignal>
+#include <thread>
 
 namespace vae {
 namespace {
@@ -33,6 +36,35 @@ TEST(Interrupt, FirstSignalIsRecordedAndHandlersComeBack) {
   struct sigaction term;
   sigaction(SIGTERM, nullptr, &term);
   EXPECT_EQ(term.sa_handler, SIG_DFL);
+}
+
+TEST(Interrupt, HandlersRunOnAnAlternateStackOfEachThread) {
+  {
+    InterruptGuard guard;
+    struct sigaction action;
+    sigaction(SIGINT, nullptr, &action);
+    EXPECT_TRUE(action.sa_flags & SA_ONSTACK);
+    sigaction(SIGTERM, nullptr, &action);
+    EXPECT_TRUE(action.sa_flags & SA_ONSTACK);
+    stack_t mine{};
+    sigaltstack(nullptr, &mine);
+    EXPECT_FALSE(mine.ss_flags & SS_DISABLE);
+    EXPECT_GE(mine.ss_size, static_cast<size_t>(MINSIGSTKSZ));
+    // Another thread: none until it asks, then its own; asking again keeps it.
+    std::thread([&] {
+      stack_t other{};
+      sigaltstack(nullptr, &other);
+      EXPECT_TRUE(other.ss_flags & SS_DISABLE);
+      use_alternate_signal_stack();
+      sigaltstack(nullptr, &other);
+      EXPECT_FALSE(other.ss_flags & SS_DISABLE);
+      EXPECT_NE(other.ss_sp, mine.ss_sp);
+      use_alternate_signal_stack();
+      stack_t again{};
+      sigaltstack(nullptr, &again);
+      EXPECT_EQ(again.ss_sp, other.ss_sp);
+    }).join();
+  }
 }
 
 TEST(Interrupt, SignalNames) {

@@ -4,6 +4,9 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include <cstring>
+#include <thread>
+
 #include "vae/error.h"
 
 namespace vae {
@@ -22,6 +25,22 @@ TEST(Runtime, SelectsDevices) {
     EXPECT_THROW(select_device("cuda"), Error);
   }
   EXPECT_THROW(select_device("gpu"), Error);
+}
+
+TEST(Runtime, FlushesDenormalsOnTheThreadAndThoseItStarts) {
+  // The modes are per thread: try it on a thread of its own, and on one
+  // that thread starts, leaving the test process as it was.
+  std::thread([] {
+    volatile float tiny = 1e-30f;
+    EXPECT_GT(tiny * 1e-10f, 0.0f);  // a denormal, before
+    ASSERT_TRUE(flush_denormals());  // every x86-64 CPU has the SSE modes
+    EXPECT_EQ(tiny * 1e-10f, 0.0f);
+    volatile float denormal_bits = 0.0f;
+    const uint32_t smallest = 1;  // the smallest positive denormal
+    std::memcpy(const_cast<float*>(&denormal_bits), &smallest, sizeof(smallest));
+    EXPECT_EQ(denormal_bits * 1.0f, 0.0f);  // denormal inputs read as 0
+    std::thread([&] { EXPECT_EQ(tiny * 1e-10f, 0.0f); }).join();
+  }).join();
 }
 
 TEST(Runtime, SetsTheThreadCount) {

@@ -8,6 +8,7 @@
 
 #include "vae/batcher.h"
 #include "vae/distributed.h"
+#include "vae/gemm.h"
 #include "vae/vae_model.h"
 
 namespace vae {
@@ -25,6 +26,9 @@ struct EvalResult {
 struct EvalOptions {
   double active_threshold = 0.01;
   bool mutual_info = true;
+  // The fully connected model on the CPU runs its forward pass on
+  // MlpGradient's buffers with this library's products (--gemm).
+  GemmBackend gemm = parse_gemm("auto");
 };
 
 // Evaluates `model` on every batch of `data` (in file order) in inference
