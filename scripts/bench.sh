@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The performance comparison of README's "Performance" section, in one run:
 #   1. vae bench --baseline: the default MLP's training epoch with vae's step
-#      (hand-derived gradient + fused Adam) and with the plain LibTorch step
-#      (autograd + LibTorch's Adam, the same data pipeline), timed in turn,
-#      the matrix products alone, evaluation, encoding, peak memory;
+#      (hand-derived gradient + fused Adam, products on oneDNN) and with the
+#      plain LibTorch step (autograd + LibTorch's Adam, the same data
+#      pipeline), timed in turn, the matrix products alone (on oneDNN and on
+#      LibTorch's BLAS), evaluation, encoding, peak memory;
 #   2. the PyTorch example's way of training the same model, in Python;
 #   3. vae bench again, so that a drift of the machine shows.
 # Usage: scripts/bench.sh [--threads N] [--epochs-python N]
@@ -39,7 +40,8 @@ py = json.load(open(f"{out}/python.json"))["median_seconds"]
 print("== summary (seconds of training per epoch of 60,000 images)")
 for i, r in enumerate(runs, 1):
     t, b, m = r["train"]["epoch_seconds"], r["baseline"]["epoch_seconds"], r["matmul"]["epoch_seconds"]
+    blas = r["matmul"]["libtorch_blas_epoch_seconds"] or m  # the same library when --gemm libtorch
     print(f"run {i}: vae {t:.3f} | plain LibTorch {b:.3f} ({b / t:.2f}x) | PyTorch example {py:.3f} "
-          f"({py / t:.2f}x) | matrix products alone {m:.3f} | eval {r['eval']['seconds']:.3f} "
-          f"| peak RSS {r['peak_rss_bytes'] / 1e6:.0f} MB")
+          f"({py / t:.2f}x) | products alone: vae's GEMM {m:.3f}, LibTorch's BLAS {blas:.3f} "
+          f"| eval {r['eval']['seconds']:.3f} | peak RSS {r['peak_rss_bytes'] / 1e6:.0f} MB")
 PY
