@@ -23,18 +23,38 @@ void on_signal(int sig) {
   ::_exit(128 + sig);
 }
 
+// One thread's alternate stack: installed unless the thread has one already
+// (AddressSanitizer gives every thread its own, and unmaps it at thread exit:
+// replacing it breaks that), switched off before its memory goes.
+class AlternateStack {
+ public:
+  AlternateStack() {
+    stack_t current{};
+    if (sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;
+    memory_ = std::make_unique<char[]>(kSize);
+    stack_t mine{};
+    mine.ss_sp = memory_.get();
+    mine.ss_size = kSize;
+    if (sigaltstack(&mine, nullptr) != 0) memory_.reset();
+  }
+  ~AlternateStack() {
+    if (!memory_) return;
+    stack_t off{};
+    off.ss_flags = SS_DISABLE;
+    sigaltstack(&off, nullptr);
+  }
+  AlternateStack(const AlternateStack&) = delete;
+  AlternateStack& operator=(const AlternateStack&) = delete;
+
+ private:
+  static constexpr size_t kSize = 64 * 1024;  // ample for the handler above
+  std::unique_ptr<char[]> memory_;
+};
+
 }  // namespace
 
 void use_alternate_signal_stack() {
-  // Freed when the thread ends, after its last signal.
-  thread_local std::unique_ptr<char[]> stack;
-  if (stack) return;
-  constexpr size_t kSize = 64 * 1024;  // ample for the handler above
-  stack = std::make_unique<char[]>(kSize);
-  stack_t alternate{};
-  alternate.ss_sp = stack.get();
-  alternate.ss_size = kSize;
-  sigaltstack(&alternate, nullptr);
+  thread_local AlternateStack stack;  // constructed on the thread's first call
 }
 
 InterruptGuard::InterruptGuard() {

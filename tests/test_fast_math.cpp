@@ -35,7 +35,10 @@ TEST(FastMath, ExpMinusIsWithinAFewUlps) {
 TEST(FastMath, ExpMinusOfHugeArgumentsIsTinyAndFinite) {
   // Saturated logits: e^-100 and e^-inf are 0 to float precision; the
   // result must be a tiny positive normal number, not NaN or a denormal.
-  for (float a : {87.3f, 100.0f, 1e30f, std::numeric_limits<float>::infinity()}) {
+  // NaN too: it must not reach the float-to-int conversion (undefined
+  // behaviour, which UBSan reports).
+  for (float a : {87.3f, 100.0f, 1e30f, std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::quiet_NaN()}) {
     const float e = fast_math::exp_minus(a);
     EXPECT_GT(e, 0.0f) << a;
     EXPECT_LT(e, 2e-38f) << a;

@@ -173,7 +173,7 @@ TEST(Gemm, ProductsSurviveSignalsThatArriveDuringThem) {
       }
     });
     int64_t differ = 0;
-    for (int i = 0; i < 400; ++i) {
+    for (int i = 0; i < 200; ++i) {
       gemm_out(backend, y, x, w.t());
       gemm_out(backend, g, d.t(), x);
       // Up to rounding (OpenBLAS splits its first call differently), where
@@ -182,7 +182,7 @@ TEST(Gemm, ProductsSurviveSignalsThatArriveDuringThem) {
     }
     done = true;
     sender.join();
-    EXPECT_GT(handled.load(), 100);
+    EXPECT_GT(handled.load(), 50);
     EXPECT_EQ(differ, 0);
   }
   sigaction(SIGUSR1, &previous, nullptr);

@@ -8,7 +8,6 @@
 // error below 3e-7 (2.5 float ulps near 1) for both.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -16,14 +15,17 @@ namespace vae::fast_math {
 
 // e^{-a} for a >= 0 (Cephes' expf scheme): a = n ln 2 + r with |r| <= ln 2 / 2,
 // e^{-a} = 2^{-n} e^{-r}, e^{-r} from its degree-6 minimax polynomial. Inputs
-// above 87.3 give ~1.2e-38 (the smallest normal float's neighbourhood)
+// above 87.3, and NaN, give ~1.2e-38 (the smallest normal float's neighbourhood)
 // instead of a denormal or 0: for a likelihood term that is 0 to float
 // precision.
 inline float exp_minus(float a) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f;  // ln 2 split in two, for an exact n ln 2
   constexpr float kLn2Lo = -2.12194440e-4f;
-  a = std::min(a, 87.3f);
+  // NaN compares false and takes the bound too: the conversion below must
+  // never see a NaN (undefined behaviour). A NaN logit still makes the loss
+  // NaN through the loss's other terms, which the trainer watches.
+  a = a < 87.3f ? a : 87.3f;
   const float n = static_cast<float>(static_cast<int32_t>(a * kLog2e + 0.5f));  // a >= 0: round
   const float x = n * kLn2Hi - a + n * kLn2Lo;  // -r, in [-ln2/2, ln2/2]
   // e^x = 1 + x + x^2 P(x) (Cephes expf coefficients).
