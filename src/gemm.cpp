@@ -99,17 +99,18 @@ std::string describe_gemm(GemmBackend backend) {
 
 void gemm_out(GemmBackend backend, const torch::Tensor& out, const torch::Tensor& a,
               const torch::Tensor& b, float alpha, float beta) {
+  // Each operand a 2-D float32 CPU matrix (checked for both libraries, so
+  // that a bad one fails alike on either), then shapes that fit.
   const Operand c = operand(out, "out");
-  if (c.trans != 'N' || a.dim() != 2 || b.dim() != 2 || a.size(0) != out.size(0) ||
-      b.size(1) != out.size(1) || a.size(1) != b.size(0)) {
-    throw Error("internal: gemm_out: shapes " + std::to_string(a.size(0)) + "x" +
-                std::to_string(a.dim() == 2 ? a.size(1) : -1) + " times " +
-                std::to_string(b.size(0)) + "x" + std::to_string(b.dim() == 2 ? b.size(1) : -1) +
-                " into a row-major " + std::to_string(out.size(0)) + "x" +
-                std::to_string(out.size(1)));
-  }
-  // Checked for both libraries, so that a bad operand fails alike on either.
   [[maybe_unused]] const Operand pa = operand(a, "a"), pb = operand(b, "b");
+  if (c.trans != 'N' || a.size(0) != out.size(0) || b.size(1) != out.size(1) ||
+      a.size(1) != b.size(0)) {
+    const auto dims = [](const torch::Tensor& t) {
+      return std::to_string(t.size(0)) + "x" + std::to_string(t.size(1));
+    };
+    throw Error("internal: gemm_out: shapes " + dims(a) + " times " + dims(b) +
+                " into a row-major " + dims(out));
+  }
   const int64_t m = out.size(0), n = out.size(1);
   if (m == 0 || n == 0) return;
 #ifdef VAE_WITH_ONEDNN
@@ -129,8 +130,8 @@ void gemm_out(GemmBackend backend, const torch::Tensor& out, const torch::Tensor
   }
 #endif
   (void)backend;
-  // Grad mode is per thread: a worker of a parallel region has it on, and
-  // out= operations refuse parameters that require grad.
+  // out= operations refuse inputs that require grad in grad mode; oneDNN's
+  // path does not care, and neither should a caller.
   const torch::NoGradGuard no_grad;
   torch::Tensor result = out;  // addmm_out takes a non-const reference
   torch::addmm_out(result, out, a, b, beta, alpha);

@@ -29,7 +29,7 @@ std::string TrainStep::describe() const {
 }
 
 GemmBackend TrainStep::gemm() const {
-  return mlp_ ? parse_gemm(config_.gemm) : GemmBackend::kLibTorch;
+  return mlp_ ? mlp_->gemm() : GemmBackend::kLibTorch;
 }
 
 StepTerms TrainStep::gradient(const torch::Tensor& x, int64_t batch, const Shard& shard,

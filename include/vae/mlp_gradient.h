@@ -43,6 +43,9 @@ class MlpGradient {
   // on `gemm`. Throws vae::Error when !covers(model).
   explicit MlpGradient(VAE model, GemmBackend gemm = parse_gemm("auto"));
 
+  // The library its products run on.
+  GemmBackend gemm() const { return gemm_; }
+
   // The forward pass for x ([B, C, H, W] or [B, D], float, in [0, 1]) with
   // the reparameterization noise eps [B, latent]: the sums over the rows of
   // -log p(x|z) and of the KL per dimension (as VAEImpl::elbo_sums). Keeps
