@@ -50,11 +50,4 @@ else
   echo "setup: all packages present"
 fi
 
-# Make OpenBLAS the active libblas.so.3 even if the reference BLAS was chosen by hand.
-openblas=$(update-alternatives --list libblas.so.3-x86_64-linux-gnu 2>/dev/null | grep openblas | head -n1 || true)
-if [ -n "$openblas" ]; then
-  current=$(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu || true)
-  if [ "$current" != "$(readlink -f "$openblas")" ]; then
-    $sudo update-alternatives --set libblas.so.3-x86_64-linux-gnu "$openblas"
-  fi
-fi
+bash "$(dirname "$0")/use_openblas_openmp.sh"
