@@ -58,9 +58,13 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 make_base() {
+  local old
+  old=$(podman image inspect --format '{{.Id}}' "$base" 2>/dev/null || true)
   bash "$repo/scripts/bootstrap_base.sh" "$work/base" &&
     tar -C "$work/base" -c . | podman import -q - "$base" >/dev/null &&
-    rm -rf --one-file-system "$work/base"
+    rm -rf --one-file-system "$work/base" || return 1
+  # The previous import, unless cached layers of an earlier build still use it.
+  if [ -n "$old" ]; then podman image rm "$old" >/dev/null 2>&1 || true; fi
 }
 if [ -z "$base" ]; then
   base=localhost/vae-base:bookworm

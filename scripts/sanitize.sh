@@ -7,17 +7,18 @@
 # still runs here; SANITIZE_ALL=1 runs them too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+source scripts/lib/phase.sh
+phase packages bash scripts/setup.sh
 build=${SANITIZE_BUILD_DIR:-build-sanitize}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVAE_WERROR=ON \
   -DVAE_SANITIZE=address,undefined >/dev/null
-cmake --build "$build" -j"$(nproc)"
+phase build cmake --build "$build" -j"$(nproc)"
 # LibTorch, OpenMP, OpenBLAS and OpenCV are not instrumented and keep some
 # allocations until exit: those are suppressed (tests/sanitizers/lsan.supp).
 export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_odr_violation=0}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-cd "$build"
 exclude=()
 if [ "${SANITIZE_ALL:-0}" != 1 ]; then exclude=(-E '^kill_resume$'); fi
-ctest -j"$(nproc)" --output-on-failure --timeout 1200 "${exclude[@]}"
+phase tests ctest --test-dir "$build" -j"$(nproc)" --output-on-failure --timeout 1200 "${exclude[@]}"
+phase_summary "sanitize.sh"
