@@ -67,8 +67,15 @@ make_base() {
   if [ -n "$old" ]; then podman image rm "$old" >/dev/null 2>&1 || true; fi
 }
 if [ -z "$base" ]; then
+  # Made again when older than bootstrap_base.sh's cache may be (7 days): a
+  # new import is a new image, and the build then starts from nothing.
   base=localhost/vae-base:bookworm
-  phase base make_base # bootstrap_base.sh's cache makes this quick when it is fresh
+  created=$(podman image inspect --format '{{.Created.Unix}}' "$base" 2>/dev/null || echo 0)
+  if [ $(($(date +%s) - created)) -gt $((${VAE_BASE_MAX_AGE_DAYS:-7} * 86400)) ]; then
+    phase base make_base
+  else
+    echo "docker_check: base image $base ($(( ($(date +%s) - created) / 3600 )) h old)"
+  fi
 fi
 
 # A runtime and limits that start a container here: podman's own defaults
