@@ -10,7 +10,7 @@ phase build bash scripts/build.sh
 
 data=""
 for dir in "${MNIST_DIR:-}" ../shared/data/mnist data/mnist; do
-  if [ -n "$dir" ] && [ -e "$dir/train-images-idx3-ubyte.gz" -o -e "$dir/train-images-idx3-ubyte" ]; then
+  if [ -n "$dir" ] && { [ -e "$dir/train-images-idx3-ubyte.gz" ] || [ -e "$dir/train-images-idx3-ubyte" ]; }; then
     data=$dir
     break
   fi

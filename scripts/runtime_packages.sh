@@ -11,9 +11,9 @@ owner() {
   # dpkg knows a file by the path its package ships it under: try the path
   # ldd found, where a symlink (update-alternatives) leads, and the /lib and
   # /usr/lib spellings of both (merged /usr).
-  local path=$1 candidate
-  for candidate in "$path" "$(readlink -f "$path")"; do
-    for candidate in "$candidate" "${candidate#/usr}" "/usr$candidate"; do
+  local path=$1 target candidate
+  for target in "$path" "$(readlink -f "$path")"; do
+    for candidate in "$target" "${target#/usr}" "/usr$target"; do
       dpkg -S "$candidate" 2>/dev/null | awk -F': ' '!/^diversion/ { sub(/:.*/, "", $1); print $1; exit }' |
         grep . && return 0
     done

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by bootstrap_base.sh and cleanroom.sh: the Debian archive this
 # machine's apt is configured with, read through apt itself (so both the
 # one-line sources.list and deb822 .sources files count; no host is written
@@ -5,6 +6,7 @@
 
 # apt_targets: "SITE RELEASE COMPONENT" for every configured binary index.
 apt_targets() {
+  # shellcheck disable=SC2016 # $(...) is apt's format syntax, not the shell's
   apt-get indextargets --format '$(TARGET_OF) $(IDENTIFIER) $(SITE) $(RELEASE) $(COMPONENT)' |
     awk '$1 == "deb" && $2 == "Packages" { print $3, $4, $5 }' | sort -u
 }

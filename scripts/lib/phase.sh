@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts: `phase NAME CMD...` runs CMD (a program, or a shell
 # function that returns its own status: `set -e` does not reach inside it),
 # prints "==> NAME" before it and "==> NAME: 1m23s" after it, and keeps the
