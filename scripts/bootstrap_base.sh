@@ -56,15 +56,16 @@ if [ $use_cache = 1 ] && [ -f "$cache" ] && [ "$(cat "$cache.source" 2>/dev/null
 else
   echo "bootstrap_base: debootstrap --variant=minbase $suite from $mirror"
   log=$(mktemp)
-  if ! debootstrap --variant=minbase --arch="$arch" "$suite" "$dir" "$mirror" >"$log" 2>&1; then
+  rc=0
+  debootstrap --variant=minbase --arch="$arch" "$suite" "$dir" "$mirror" >"$log" 2>&1 || rc=$?
+  # debootstrap mounts proc/sys inside the target while it works.
+  unmount_under "$dir"
+  if [ $rc -ne 0 ]; then
     tail -n 20 "$log" >&2
-    # debootstrap mounts proc/sys inside the target while it works.
-    for m in $(mounts_under "$dir"); do umount "$m" || umount -l "$m"; done
     echo "bootstrap_base: debootstrap failed (log above; full log: $log)" >&2
     exit 1
   fi
   rm -f "$log"
-  for m in $(mounts_under "$dir"); do umount "$m" || umount -l "$m"; done
   rm -rf "$dir/var/cache/apt/archives/"*.deb
   if [ $use_cache = 1 ]; then
     mkdir -p "$cache_dir"

@@ -71,11 +71,7 @@ cleanup() {
   trap - EXIT INT TERM
   if [ -n "$running" ]; then kill_tree "$running"; fi
   kill_inside
-  local m
-  for m in $(mounts_under "$root"); do
-    umount "$m" 2>/dev/null || { sleep 1; umount "$m" 2>/dev/null; } || umount -l "$m" || true
-  done
-  if [ -n "$(mounts_under "$root")" ]; then
+  if ! unmount_under "$root"; then
     echo "cleanroom: still mounted under $root, NOT deleting it:" >&2
     mounts_under "$root" >&2
     exit 1

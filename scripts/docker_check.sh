@@ -47,9 +47,8 @@ fi
 
 work=$(realpath "$(mktemp -d "${TMPDIR:-/var/tmp}/vae-docker.XXXXXX")")
 cleanup() {
-  local rc=$? m
-  for m in $(mounts_under "$work"); do umount "$m" || umount -l "$m" || true; done
-  if [ -z "$(mounts_under "$work")" ]; then rm -rf --one-file-system "$work"; fi
+  local rc=$?
+  if unmount_under "$work"; then rm -rf --one-file-system "$work"; fi
   if [ $keep = 0 ]; then podman image rm -f "$tag" >/dev/null 2>&1 || true; fi
   exit $rc
 }

@@ -34,6 +34,17 @@ debian_sources() {
     }'
 }
 
+# unmount_under DIR: unmounts everything at or below DIR, deepest first (a
+# busy one after a second's wait, else lazily). Returns non-zero when
+# something is still mounted there: never delete DIR then.
+unmount_under() {
+  local m
+  for m in $(mounts_under "$1"); do
+    umount "$m" 2>/dev/null || { sleep 1; umount "$m" 2>/dev/null; } || umount -l "$m" || true
+  done
+  [ -z "$(mounts_under "$1")" ]
+}
+
 # mounts_under DIR: mount points at or below DIR, deepest first.
 mounts_under() {
   local dir
