@@ -32,10 +32,16 @@ std::string csv_field(const std::string& text) {
 }  // namespace
 
 EncoderFn torchscript_encoder(torch::jit::Module& module) {
-  return [&module](const torch::Tensor& images) {
+  // Exports before the posterior attribute hold the diagonal Gaussian.
+  const PosteriorFamily& family =
+      *parse_posterior(module.hasattr("posterior") ? module.attr("posterior").toStringRef()
+                                                   : std::string("diagonal-gaussian"));
+  return [&module, &family](const torch::Tensor& images) {
     torch::NoGradGuard no_grad;
-    const auto out = module.forward({images.unsqueeze(1)}).toTuple();
-    return std::make_pair(out->elements()[0].toTensor(), out->elements()[1].toTensor());
+    std::vector<torch::Tensor> outputs;
+    for (const auto& element : module.forward({images.unsqueeze(1)}).toTuple()->elements())
+      outputs.push_back(element.toTensor());
+    return family.columns(outputs);
   };
 }
 
@@ -43,15 +49,22 @@ EncoderFn native_encoder(TrainedModel& trained) {
   return [&trained](const torch::Tensor& images) {
     c10::InferenceMode inference;
     const torch::Tensor x = to_model_input(images, trained.device);
-    const Posterior q = trained.model->encode(x);
-    return std::make_pair(q.mu.to(torch::kCPU), q.logvar.to(torch::kCPU));
+    const std::vector<torch::Tensor> outputs = trained.model->encode(x)->outputs();
+    std::vector<torch::Tensor> cpu;
+    for (const torch::Tensor& t : outputs)
+      cpu.push_back(t.to(torch::kCPU));
+    return trained.model->posterior_family().columns(cpu);
   };
 }
 
+const NameTable<OutputFormat>& output_formats() {
+  static const NameTable<OutputFormat> table(
+      "--format", {{OutputFormat::kCsv, "csv"}, {OutputFormat::kJsonLines, "jsonl"}});
+  return table;
+}
+
 OutputFormat parse_output_format(const std::string& name) {
-  if (name == "csv") return OutputFormat::kCsv;
-  if (name == "jsonl") return OutputFormat::kJsonLines;
-  throw Error("--format must be csv or jsonl, not '" + name + "'");
+  return output_formats().parse(name);
 }
 
 EncodeResult encode_items(const std::vector<InputItem>& items, const EncoderFn& encoder,
@@ -70,35 +83,34 @@ EncodeResult encode_items(const std::vector<InputItem>& items, const EncoderFn& 
     }
     const torch::Tensor images = torch::stack(batch);
     const auto encode_start = Clock::now();
-    auto [mu, logvar] = encoder(images);
+    const PosteriorColumns columns = encoder(images);
     result.encoder_seconds += std::chrono::duration<double>(Clock::now() - encode_start).count();
-    const torch::Tensor m = mu.to(torch::kCPU, torch::kFloat32).contiguous();
-    const torch::Tensor s = torch::exp(0.5 * logvar.to(torch::kCPU, torch::kFloat32)).contiguous();
-    const int64_t dims = m.size(1);
+    const int64_t dims = columns.at(0).second.size(1);
     if (header) {
       out << "name";
-      for (int64_t d = 0; d < dims; ++d)
-        out << ",mu_" << d;
-      for (int64_t d = 0; d < dims; ++d)
-        out << ",sigma_" << d;
+      for (const auto& [column, values] : columns) {
+        for (int64_t d = 0; d < dims; ++d)
+          out << ',' << column << '_' << d;
+      }
       out << '\n';
       header = false;
     }
-    const float* mp = m.data_ptr<float>();
-    const float* sp = s.data_ptr<float>();
     for (size_t k = 0; k < count; ++k) {
       const std::string& name = items[first + k].name;
       if (options.format == OutputFormat::kCsv) {
         out << csv_field(name);
-        for (int64_t d = 0; d < dims; ++d)
-          out << ',' << number(mp[k * dims + d]);
-        for (int64_t d = 0; d < dims; ++d)
-          out << ',' << number(sp[k * dims + d]);
+        for (const auto& [column, values] : columns) {
+          const float* v = values.data_ptr<float>() + k * dims;
+          for (int64_t d = 0; d < dims; ++d)
+            out << ',' << number(v[d]);
+        }
         out << '\n';
       } else {
-        nlohmann::json record = {{"name", name},
-                                 {"mu", std::vector<float>(mp + k * dims, mp + (k + 1) * dims)},
-                                 {"sigma", std::vector<float>(sp + k * dims, sp + (k + 1) * dims)}};
+        nlohmann::json record = {{"name", name}};
+        for (const auto& [column, values] : columns) {
+          const float* v = values.data_ptr<float>() + k * dims;
+          record[column] = std::vector<float>(v, v + dims);
+        }
         out << record.dump() << '\n';
       }
     }
@@ -106,7 +118,7 @@ EncodeResult encode_items(const std::vector<InputItem>& items, const EncoderFn& 
         std::min<int64_t>(options.keep - result.images, static_cast<int64_t>(count));
     if (keep > 0) {
       kept_images.push_back(images.narrow(0, 0, keep));
-      kept_mu.push_back(m.narrow(0, 0, keep));
+      kept_mu.push_back(columns.at(0).second.narrow(0, 0, keep));
     }
     result.images += static_cast<int64_t>(count);
   }

@@ -7,26 +7,21 @@
 
 namespace vae {
 
+const NameTable<KlScheduleType>& kl_schedules() {
+  static const NameTable<KlScheduleType> table("--kl-schedule",
+                                               {{KlScheduleType::kConstant, "constant"},
+                                                {KlScheduleType::kLinear, "linear"},
+                                                {KlScheduleType::kSigmoid, "sigmoid"},
+                                                {KlScheduleType::kCyclical, "cyclical"}});
+  return table;
+}
+
 KlScheduleType parse_kl_schedule(const std::string& name) {
-  if (name == "constant") return KlScheduleType::kConstant;
-  if (name == "linear") return KlScheduleType::kLinear;
-  if (name == "sigmoid") return KlScheduleType::kSigmoid;
-  if (name == "cyclical") return KlScheduleType::kCyclical;
-  throw Error("--kl-schedule must be constant, linear, sigmoid or cyclical, not '" + name + "'");
+  return kl_schedules().parse(name);
 }
 
 std::string to_string(KlScheduleType type) {
-  switch (type) {
-    case KlScheduleType::kConstant:
-      return "constant";
-    case KlScheduleType::kLinear:
-      return "linear";
-    case KlScheduleType::kSigmoid:
-      return "sigmoid";
-    case KlScheduleType::kCyclical:
-      return "cyclical";
-  }
-  return "constant";
+  return kl_schedules().name(type);
 }
 
 void KlSchedule::validate() const {

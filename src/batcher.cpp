@@ -7,27 +7,28 @@
 
 namespace vae {
 
+const NameTable<Binarize>& binarize_modes() {
+  static const NameTable<Binarize> table("--binarize",
+                                         {{Binarize::kNone, "none"},
+                                          {Binarize::kDynamic, "dynamic", "new draw per batch"},
+                                          {Binarize::kStatic, "static", "one fixed draw"}});
+  return table;
+}
+
 Binarize parse_binarize(const std::string& name) {
-  if (name == "none") return Binarize::kNone;
-  if (name == "dynamic") return Binarize::kDynamic;
-  if (name == "static") return Binarize::kStatic;
-  throw Error("--binarize must be none, dynamic or static, not '" + name + "'");
+  return binarize_modes().parse(name);
 }
 
 std::string to_string(Binarize mode) {
-  switch (mode) {
-    case Binarize::kNone:
-      return "none";
-    case Binarize::kDynamic:
-      return "dynamic";
-    case Binarize::kStatic:
-      return "static";
-  }
-  return "none";
+  return binarize_modes().name(mode);
 }
 
 torch::Tensor to_model_input(const torch::Tensor& images_u8, torch::Device device) {
   return images_u8.to(device).to(torch::kFloat32).div_(255.0).unsqueeze_(1);
+}
+
+Binarize test_binarization(Binarize train_mode) {
+  return train_mode == Binarize::kNone ? Binarize::kNone : Binarize::kStatic;
 }
 
 torch::Tensor binarize_once(const torch::Tensor& images_u8, uint64_t seed) {

@@ -11,6 +11,7 @@
 #include "vae/batcher.h"
 #include "vae/evaluation.h"
 #include "vae/mnist.h"
+#include "vae/run_setup.h"
 #include "vae/runtime.h"
 #include "vae/train_step.h"
 
@@ -121,42 +122,27 @@ int64_t peak_rss_bytes() {
   return 0;
 }
 
-BenchResult run_bench(TrainConfig config, const BenchOptions& options) {
-  const torch::Device device = select_device(config.device);
-  const int64_t threads = configure_threads(config.threads);
-  BenchResult r;
-  r.runtime = describe_runtime(device, threads, detect_blas());
-  const std::string data_dir = resolve_data_dir(config.data_dir);
-  const ImageDataset train_set = take_first(load_mnist(data_dir, Split::kTrain), config.train_size);
-  const ImageDataset test_set = take_first(load_mnist(data_dir, Split::kTest), config.test_size);
-  config.network.in_channels(1).height(train_set.height()).width(train_set.width());
-  config.network.validate();
-  r.config = to_json(config);
-  r.train_set = train_set.size();
-  r.test_set = test_set.size();
-  if (options.log != nullptr) *options.log << "vae bench | " << r.runtime << "\n";
+namespace {
 
-  torch::manual_seed(static_cast<uint64_t>(config.seed));
-  VAE model(config.network);
-  model->to(device);
-  Batcher train_batches(train_set.images, config.batch_size, config.binarize, device);
-  Batcher test_batches(test_set.images, 1000,
-                       config.binarize == Binarize::kNone ? Binarize::kNone : Binarize::kStatic,
-                       device);
-  r.layers = layer_products(model);
-  r.flop_per_image = training_flop_per_image(r.layers);
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
-  const auto sync = [&] {
+// What the timings share: the trainer's set-up (run_setup.h) for `config`.
+struct BenchRig {
+  TrainConfig config;
+  torch::Device device;
+  VAE model;
+  Batcher train_batches, test_batches;
+
+  // Waits for the device's queued work (CUDA), so that times are complete.
+  void sync() const {
     if (device.is_cuda()) torch::cuda::synchronize();
-  };
-  const auto since = [](Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-  };
-  r.steps = options.steps > 0 ? options.steps : train_batches.num_batches();
-  r.repeats = std::max<int64_t>(1, options.repeats);
+  }
   // A timed run: `steps` steps of the trainer's own step (TrainStep: the
-  // gradient, then the optimizer), from the start of an epoch.
-  const auto time_steps = [&](TrainStep& step, int64_t steps, int64_t* images) {
+  // gradient, then the optimizer), from the start of an epoch; the images
+  // seen go to `images`.
+  double time_steps(TrainStep& step, int64_t steps, int64_t* images) {
     const auto start = Clock::now();
     int64_t next = 0, count = 0;
     torch::Tensor loss;
@@ -172,29 +158,34 @@ BenchResult run_bench(TrainConfig config, const BenchOptions& options) {
     if (loss.defined()) loss.item<double>();  // the last step has finished
     sync();
     if (images != nullptr) *images = count;
-    return since(start);
-  };
-  TrainStep step(model, config);
+    return seconds_since(start);
+  }
+};
+
+// The training step (and with options.baseline the autograd step, in turn),
+// `r.repeats` timed runs each after the warm-up. Returns the step's GEMM.
+GemmBackend time_training(BenchRig& rig, const BenchOptions& options, BenchResult& r) {
+  r.steps = options.steps > 0 ? options.steps : rig.train_batches.num_batches();
+  r.repeats = std::max<int64_t>(1, options.repeats);
+  TrainStep step(rig.model, rig.config);
   r.train_step = step.describe();
   std::unique_ptr<TrainStep> baseline;
   VAE baseline_model{nullptr};
   if (options.baseline) {
-    TrainConfig plain = config;
-    plain.train_step = "autograd";
-    torch::manual_seed(static_cast<uint64_t>(config.seed));
-    baseline_model = VAE(config.network);
-    baseline_model->to(device);
+    TrainConfig plain = rig.config;
+    plain.train_step = StepEngine::kAutograd;
+    baseline_model = make_model(rig.config, rig.device);
     baseline = std::make_unique<TrainStep>(baseline_model, plain);
     r.baseline_step = baseline->describe();
-    time_steps(*baseline, options.warmup, nullptr);
+    rig.time_steps(*baseline, options.warmup, nullptr);
   }
-  time_steps(step, options.warmup, nullptr);
+  rig.time_steps(step, options.warmup, nullptr);
   // Repeats alternate with the baseline's, so that both see the same
   // machine; the medians are reported.
   std::vector<double> times, baseline_times;
   for (int64_t k = 0; k < r.repeats; ++k) {
-    times.push_back(time_steps(step, r.steps, &r.images));
-    if (baseline) baseline_times.push_back(time_steps(*baseline, r.steps, nullptr));
+    times.push_back(rig.time_steps(step, r.steps, &r.images));
+    if (baseline) baseline_times.push_back(rig.time_steps(*baseline, r.steps, nullptr));
   }
   r.train_seconds = median(times);
   r.train_seconds_min = *std::min_element(times.begin(), times.end());
@@ -207,46 +198,76 @@ BenchResult run_bench(TrainConfig config, const BenchOptions& options) {
     r.baseline_epoch_seconds =
         r.baseline_train_seconds * static_cast<double>(r.train_set) / static_cast<double>(r.images);
   }
-  if (!device.is_cuda()) {
-    // GFLOP/s and seconds per epoch of the products alone on `gemm`.
-    const auto probe = [&](GemmBackend gemm, double& gflops, double& epoch_seconds) {
-      const double seconds = matmul_seconds_per_step(r.layers, config.batch_size, gemm);
-      gflops = r.flop_per_image * static_cast<double>(config.batch_size) / seconds / 1e9;
-      epoch_seconds = r.flop_per_image * static_cast<double>(r.train_set) / (gflops * 1e9);
-      return seconds;
-    };
-    r.matmul_gemm = describe_gemm(step.gemm());
-    r.matmul_seconds_per_step = probe(step.gemm(), r.matmul_gflops, r.matmul_epoch_seconds);
-    if (step.gemm() != GemmBackend::kLibTorch) {
-      probe(GemmBackend::kLibTorch, r.blas_matmul_gflops, r.blas_matmul_epoch_seconds);
-    }
-  }
+  return step.gemm();
+}
 
-  const GemmBackend gemm = parse_gemm(config.gemm);
-  const EvalOptions plain{config.active_threshold, false, gemm},
-      with_mi{config.active_threshold, true, gemm};
-  evaluate(model, test_batches, plain);  // warm-up
-  sync();
+// GFLOP/s and seconds per epoch of the model's products alone on `gemm`
+// (and on LibTorch's BLAS when that is another library).
+void probe_matmul(const BenchRig& rig, GemmBackend gemm, BenchResult& r) {
+  const auto probe = [&](GemmBackend backend, double& gflops, double& epoch_seconds) {
+    const double seconds = matmul_seconds_per_step(r.layers, rig.config.batch_size, backend);
+    gflops = r.flop_per_image * static_cast<double>(rig.config.batch_size) / seconds / 1e9;
+    epoch_seconds = r.flop_per_image * static_cast<double>(r.train_set) / (gflops * 1e9);
+    return seconds;
+  };
+  r.matmul_gemm = describe_gemm(gemm);
+  r.matmul_seconds_per_step = probe(gemm, r.matmul_gflops, r.matmul_epoch_seconds);
+  if (gemm != GemmBackend::kLibTorch) {
+    probe(GemmBackend::kLibTorch, r.blas_matmul_gflops, r.blas_matmul_epoch_seconds);
+  }
+}
+
+// One test-set evaluation without and with the mutual information, then
+// encoding the test set (each after a warm-up pass).
+void time_evaluation(BenchRig& rig, BenchResult& r) {
+  const GemmBackend gemm = resolve_gemm(rig.config.gemm);
+  const EvalOptions plain{rig.config.active_threshold, false, gemm},
+      with_mi{rig.config.active_threshold, true, gemm};
+  evaluate(rig.model, rig.test_batches, plain);  // warm-up
+  rig.sync();
   auto start = Clock::now();
-  evaluate(model, test_batches, plain);
-  sync();
-  r.eval_seconds = since(start);
+  evaluate(rig.model, rig.test_batches, plain);
+  rig.sync();
+  r.eval_seconds = seconds_since(start);
   start = Clock::now();
-  evaluate(model, test_batches, with_mi);
-  sync();
-  r.eval_seconds_with_mi = since(start);
+  evaluate(rig.model, rig.test_batches, with_mi);
+  rig.sync();
+  r.eval_seconds_with_mi = seconds_since(start);
 
-  {
-    c10::InferenceMode inference;
-    model->eval();
-    for (int pass = 0; pass < 2; ++pass) {  // the first pass warms up
-      start = Clock::now();
-      for (int64_t i = 0; i < test_batches.num_batches(); ++i)
-        model->encode(test_batches.batch(i)).mu.sum().item<double>();
-      sync();
-      r.encode_seconds = since(start);
-    }
+  c10::InferenceMode inference;
+  rig.model->eval();
+  for (int pass = 0; pass < 2; ++pass) {  // the first pass warms up
+    start = Clock::now();
+    for (int64_t i = 0; i < rig.test_batches.num_batches(); ++i)
+      rig.model->encode(rig.test_batches.batch(i))->mean().sum().item<double>();
+    rig.sync();
+    r.encode_seconds = seconds_since(start);
   }
+}
+
+}  // namespace
+
+BenchResult run_bench(TrainConfig config, const BenchOptions& options) {
+  const torch::Device device = select_device(config.device);
+  const int64_t threads = configure_threads(config.threads);
+  BenchResult r;
+  r.runtime = describe_runtime(device, threads, detect_blas());
+  const RunData data = load_run_data(config);
+  fit_network_to_data(config, data.train);
+  r.config = to_json(config);
+  r.train_set = data.train.size();
+  r.test_set = data.test.size();
+  if (options.log != nullptr) *options.log << "vae bench | " << r.runtime << "\n";
+
+  // The trainer's set-up: the same model and batches.
+  VAE model = make_model(config, device);
+  BenchRig rig{config, device, model, training_batches(config, data.train, device),
+               evaluation_batches(config, data.test, device)};
+  r.layers = layer_products(model);
+  r.flop_per_image = training_flop_per_image(r.layers);
+  const GemmBackend gemm = time_training(rig, options, r);
+  if (!device.is_cuda()) probe_matmul(rig, gemm, r);
+  time_evaluation(rig, r);
   r.peak_rss_bytes = peak_rss_bytes();
   return r;
 }

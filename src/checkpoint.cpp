@@ -26,10 +26,6 @@ constexpr const char* kFormat = "vae-checkpoint";
 constexpr int kChildParsed = 0;
 constexpr int kChildThrew = 3;
 
-std::string first_line(const std::string& text) {
-  return text.substr(0, text.find('\n'));
-}
-
 const at::Generator& default_generator(torch::Device device) {
   return at::globalContext().defaultGenerator(device);
 }

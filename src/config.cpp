@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <type_traits>
 
 #include "vae/atomic_file.h"
 #include "vae/error.h"
@@ -15,157 +16,185 @@ namespace {
 
 using nlohmann::json;
 
+// A setting's place in TrainConfig and its JSON form.
 struct Binding {
   SettingInfo info;
   std::function<json(const TrainConfig&)> get;
   std::function<void(TrainConfig&, const json&)> set;
 };
 
-std::vector<int64_t> int_list(const json& value) {
-  if (value.is_number_integer()) return {value.get<int64_t>()};
-  return value.get<std::vector<int64_t>>();
+using K = SettingKind;
+
+// A plain value: a member of TrainConfig, or of its KlSchedule.
+template <typename T>
+Binding member(SettingInfo info, T TrainConfig::*field) {
+  return {std::move(info), [field](const TrainConfig& c) { return json(c.*field); },
+          [field](TrainConfig& c, const json& v) { c.*field = v.get<T>(); }};
+}
+template <typename T>
+Binding schedule(SettingInfo info, T KlSchedule::*field) {
+  return {std::move(info), [field](const TrainConfig& c) { return json(c.kl.*field); },
+          [field](TrainConfig& c, const json& v) { c.kl.*field = v.get<T>(); }};
+}
+// An enum member, written by its name in `table`.
+template <typename Owner, typename T>
+Binding named(SettingInfo info, T Owner::*field, const NameTable<T>& (*table)()) {
+  const auto owner = [](auto& c) -> auto& {
+    if constexpr (std::is_same_v<Owner, KlSchedule>) {
+      return c.kl;
+    } else {
+      return c;
+    }
+  };
+  return {std::move(info),
+          [=](const TrainConfig& c) { return json(table().name(owner(c).*field)); },
+          [=](TrainConfig& c, const json& v) {
+            owner(c).*field = table().parse(v.get<std::string>());
+          }};
+}
+// A NetworkOptions field (TORCH_ARG), through its accessor.
+template <typename T>
+Binding network(SettingInfo info, T& (NetworkOptions::*field)() noexcept) {
+  return {std::move(info),
+          [field](const TrainConfig& c) {
+            NetworkOptions copy = c.network;
+            return json((copy.*field)());
+          },
+          [field](TrainConfig& c, const json& v) {
+            if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+              // A list, or one integer for a list of one.
+              (c.network.*field)() =
+                  v.is_number_integer() ? T{v.get<int64_t>()} : v.get<std::vector<int64_t>>();
+            } else {
+              (c.network.*field)() = v.get<T>();
+            }
+          }};
+}
+// A NetworkOptions field naming an enum value or a registered model part.
+template <typename T>
+Binding network_named(SettingInfo info, T& (NetworkOptions::*field)() noexcept,
+                      T (*parse)(const std::string&)) {
+  return {std::move(info),
+          [field](const TrainConfig& c) {
+            NetworkOptions copy = c.network;
+            return json(to_string((copy.*field)()));
+          },
+          [field, parse](TrainConfig& c, const json& v) {
+            (c.network.*field)() = parse(v.get<std::string>());
+          }};
 }
 
-const std::vector<Binding>& bindings() {
-  using K = SettingKind;
+// The model's settings.
+std::vector<Binding> model_bindings() {
   using C = TrainConfig;
-  static const std::vector<Binding> table = {
-      // Model.
-      {{"model", K::kString, "preset: a name in models/ (mlp, conv) or a .json file", true},
-       [](const C& c) { return json(c.model); },
-       [](C& c, const json& v) { c.model = v.get<std::string>(); }},
-      {{"arch", K::kString, "architecture: mlp | conv", true},
-       [](const C& c) { return json(to_string(c.network.arch())); },
-       [](C& c, const json& v) { c.network.arch(parse_architecture(v.get<std::string>())); }},
-      {{"hidden", K::kIntList, "fully connected hidden sizes, encoder order (e.g. 400 or 512,256)",
-        true},
-       [](const C& c) { return json(c.network.hidden()); },
-       [](C& c, const json& v) { c.network.hidden(int_list(v)); }},
-      {{"channels", K::kIntList, "conv channels, encoder order (e.g. 32,64)", true},
-       [](const C& c) { return json(c.network.channels()); },
-       [](C& c, const json& v) { c.network.channels(int_list(v)); }},
-      {{"latent-dim", K::kInt, "latent dimensions", true},
-       [](const C& c) { return json(c.network.latent_dim()); },
-       [](C& c, const json& v) { c.network.latent_dim(v.get<int64_t>()); }},
-      {{"likelihood", K::kString, "observation model p(x|z): bernoulli | gaussian", true},
-       [](const C& c) { return json(to_string(c.network.likelihood())); },
-       [](C& c, const json& v) { c.network.likelihood(parse_likelihood(v.get<std::string>())); }},
-      {{"sigma", K::kDouble, "gaussian: fixed standard deviation (initial value if learned)", true},
-       [](const C& c) { return json(c.network.sigma()); },
-       [](C& c, const json& v) { c.network.sigma(v.get<double>()); }},
-      {{"learn-sigma", K::kBool, "gaussian: learn one standard deviation per pixel", true},
-       [](const C& c) { return json(c.network.learn_sigma()); },
-       [](C& c, const json& v) { c.network.learn_sigma(v.get<bool>()); }},
-      {{"image-channels", K::kInt, "set from the data", false},
-       [](const C& c) { return json(c.network.in_channels()); },
-       [](C& c, const json& v) { c.network.in_channels(v.get<int64_t>()); }},
-      {{"image-height", K::kInt, "set from the data", false},
-       [](const C& c) { return json(c.network.height()); },
-       [](C& c, const json& v) { c.network.height(v.get<int64_t>()); }},
-      {{"image-width", K::kInt, "set from the data", false},
-       [](const C& c) { return json(c.network.width()); },
-       [](C& c, const json& v) { c.network.width(v.get<int64_t>()); }},
-      // Data.
-      {{"data-dir", K::kString,
-        "directory of the four IDX files (default $MNIST_DIR, else data/mnist)", true},
-       [](const C& c) { return json(c.data_dir); },
-       [](C& c, const json& v) { c.data_dir = v.get<std::string>(); }},
-      {{"binarize", K::kString, "none | dynamic (new draw per batch) | static (one fixed draw)",
-        true},
-       [](const C& c) { return json(to_string(c.binarize)); },
-       [](C& c, const json& v) { c.binarize = parse_binarize(v.get<std::string>()); }},
-      {{"train-size", K::kInt, "use the first N training images (0 = all)", true},
-       [](const C& c) { return json(c.train_size); },
-       [](C& c, const json& v) { c.train_size = v.get<int64_t>(); }},
-      {{"test-size", K::kInt, "use the first N test images (0 = all)", true},
-       [](const C& c) { return json(c.test_size); },
-       [](C& c, const json& v) { c.test_size = v.get<int64_t>(); }},
-      // Optimisation.
-      {{"device", K::kString, "auto | cpu | cuda (auto: CUDA when available)", true},
-       [](const C& c) { return json(c.device); },
-       [](C& c, const json& v) { c.device = v.get<std::string>(); }},
-      {{"threads", K::kInt, "intra-op CPU threads (0 = all CPUs this process may use)", true},
-       [](const C& c) { return json(c.threads); },
-       [](C& c, const json& v) { c.threads = v.get<int64_t>(); }},
-      {{"epochs", K::kInt, "training epochs", true},
-       [](const C& c) { return json(c.epochs); },
-       [](C& c, const json& v) { c.epochs = v.get<int64_t>(); }},
-      {{"batch-size", K::kInt, "minibatch size", true},
-       [](const C& c) { return json(c.batch_size); },
-       [](C& c, const json& v) { c.batch_size = v.get<int64_t>(); }},
-      {{"lr", K::kDouble, "Adam learning rate", true},
-       [](const C& c) { return json(c.lr); },
-       [](C& c, const json& v) { c.lr = v.get<double>(); }},
-      {{"train-step", K::kString,
-        "fused (hand-derived MLP gradient and fused Adam where they apply, else autograd) | "
-        "autograd (LibTorch's autograd and Adam throughout)",
-        true},
-       [](const C& c) { return json(c.train_step); },
-       [](C& c, const json& v) { c.train_step = v.get<std::string>(); }},
-      {{"gemm", K::kString,
-        "matrix products of the fused CPU step: auto (oneDNN where built in) | onednn | "
-        "libtorch (LibTorch's BLAS)",
-        true},
-       [](const C& c) { return json(c.gemm); },
-       [](C& c, const json& v) { c.gemm = v.get<std::string>(); }},
-      {{"seed", K::kInt, "random seed (initialisation, data order, sampling)", true},
-       [](const C& c) { return json(c.seed); },
-       [](C& c, const json& v) { c.seed = v.get<int64_t>(); }},
-      {{"grad-clip", K::kDouble, "clip the global gradient norm to this value (0 = off)", true},
-       [](const C& c) { return json(c.grad_clip); },
-       [](C& c, const json& v) { c.grad_clip = v.get<double>(); }},
-      // KL weight and collapse remedies.
-      {{"kl-schedule", K::kString, "KL weight schedule: constant | linear | sigmoid | cyclical",
-        true},
-       [](const C& c) { return json(to_string(c.kl.type)); },
-       [](C& c, const json& v) { c.kl.type = parse_kl_schedule(v.get<std::string>()); }},
-      {{"beta", K::kDouble, "KL weight (the schedules' final value)", true},
-       [](const C& c) { return json(c.kl.beta); },
-       [](C& c, const json& v) { c.kl.beta = v.get<double>(); }},
-      {{"kl-warmup-steps", K::kInt, "linear/sigmoid: steps until the weight reaches beta", true},
-       [](const C& c) { return json(c.kl.warmup_steps); },
-       [](C& c, const json& v) { c.kl.warmup_steps = v.get<int64_t>(); }},
-      {{"kl-cycles", K::kInt, "cyclical: number of cycles M over the run", true},
-       [](const C& c) { return json(c.kl.cycles); },
-       [](C& c, const json& v) { c.kl.cycles = v.get<int64_t>(); }},
-      {{"kl-ratio", K::kDouble, "cyclical: share R of each cycle spent ramping up", true},
-       [](const C& c) { return json(c.kl.ratio); },
-       [](C& c, const json& v) { c.kl.ratio = v.get<double>(); }},
-      {{"free-bits", K::kDouble, "floor (nats) on each dimension's batch-mean KL (0 = off)", true},
-       [](const C& c) { return json(c.free_bits); },
-       [](C& c, const json& v) { c.free_bits = v.get<double>(); }},
-      {{"objective", K::kString, "training objective: elbo | iwae (Burda et al. 2015)", true},
-       [](const C& c) { return json(c.objective); },
-       [](C& c, const json& v) { c.objective = v.get<std::string>(); }},
-      {{"iw-samples", K::kInt, "iwae: importance samples k per image", true},
-       [](const C& c) { return json(c.iw_samples); },
-       [](C& c, const json& v) { c.iw_samples = v.get<int64_t>(); }},
-      // Collapse monitor.
-      {{"active-threshold", K::kDouble, "a unit is active when Cov_x(E_q[z_d]) exceeds this", true},
-       [](const C& c) { return json(c.active_threshold); },
-       [](C& c, const json& v) { c.active_threshold = v.get<double>(); }},
-      {{"warn-active-units", K::kInt, "warn when fewer latent units are active", true},
-       [](const C& c) { return json(c.warn_active_units); },
-       [](C& c, const json& v) { c.warn_active_units = v.get<int64_t>(); }},
-      {{"warn-kl", K::kDouble, "warn when the test KL falls below this many nats", true},
-       [](const C& c) { return json(c.warn_kl); },
-       [](C& c, const json& v) { c.warn_kl = v.get<double>(); }},
-      {{"mutual-info", K::kBool,
-        "estimate I(x;z) on the test set every epoch (--mutual-info=false: skip)", true},
-       [](const C& c) { return json(c.mutual_info); },
-       [](C& c, const json& v) { c.mutual_info = v.get<bool>(); }},
-      // Output.
-      {{"out", K::kString, "run directory (default runs/<model>)", true},
-       [](const C& c) { return json(c.out); },
-       [](C& c, const json& v) { c.out = v.get<std::string>(); }},
-      {{"log-interval", K::kInt, "steps between progress lines when output is not a terminal",
-        true},
-       [](const C& c) { return json(c.log_interval); },
-       [](C& c, const json& v) { c.log_interval = v.get<int64_t>(); }},
-      {{"samples", K::kInt, "images in samples.png written at the end (0 = none)", true},
-       [](const C& c) { return json(c.samples); },
-       [](C& c, const json& v) { c.samples = v.get<int64_t>(); }},
+  using N = NetworkOptions;
+  return {
+      member({"model", K::kString, "preset: a name in models/ (mlp, conv) or a .json file", true},
+             &C::model),
+      network_named({"arch", K::kString, "architecture: " + architectures().choices(), true},
+                    &N::arch, parse_architecture),
+      network({"hidden", K::kIntList,
+               "fully connected hidden sizes, encoder order (e.g. 400 or 512,256)", true},
+              &N::hidden),
+      network({"channels", K::kIntList, "conv channels, encoder order (e.g. 32,64)", true},
+              &N::channels),
+      network({"latent-dim", K::kInt, "latent dimensions", true}, &N::latent_dim),
+      network_named(
+          {"posterior", K::kString, "approximate posterior q(z|x): " + posteriors().help(), true},
+          &N::posterior, parse_posterior),
+      network_named({"prior", K::kString, "prior p(z): " + priors().help(), true}, &N::prior,
+                    parse_prior),
+      network_named(
+          {"likelihood", K::kString, "observation model p(x|z): " + likelihoods().help(), true},
+          &N::likelihood, parse_likelihood),
+      network({"sigma", K::kDouble, "gaussian: fixed standard deviation (initial value if learned)",
+               true},
+              &N::sigma),
+      network({"learn-sigma", K::kBool, "gaussian: learn one standard deviation per pixel", true},
+              &N::learn_sigma),
+      network({"image-channels", K::kInt, "set from the data", false}, &N::in_channels),
+      network({"image-height", K::kInt, "set from the data", false}, &N::height),
+      network({"image-width", K::kInt, "set from the data", false}, &N::width),
   };
+}
+
+// The data, optimisation, collapse-monitor and output settings.
+std::vector<Binding> run_bindings() {
+  using C = TrainConfig;
+  return {
+      // Data.
+      member({"data-dir", K::kString,
+              "directory of the four IDX files (default $MNIST_DIR, else data/mnist)", true},
+             &C::data_dir),
+      named({"binarize", K::kString, binarize_modes().choices(), true}, &C::binarize,
+            binarize_modes),
+      member({"train-size", K::kInt, "use the first N training images (0 = all)", true},
+             &C::train_size),
+      member({"test-size", K::kInt, "use the first N test images (0 = all)", true}, &C::test_size),
+      // Optimisation.
+      named({"device", K::kString, device_choices().choices(), true}, &C::device, device_choices),
+      member({"threads", K::kInt, "intra-op CPU threads (0 = all CPUs this process may use)", true},
+             &C::threads),
+      member({"epochs", K::kInt, "training epochs", true}, &C::epochs),
+      member({"batch-size", K::kInt, "minibatch size", true}, &C::batch_size),
+      member({"lr", K::kDouble, "Adam learning rate", true}, &C::lr),
+      named({"train-step", K::kString, step_engines().choices(), true}, &C::train_step,
+            step_engines),
+      named({"gemm", K::kString,
+             "matrix products of the fused CPU step: " + gemm_choices().choices(), true},
+            &C::gemm, gemm_choices),
+      member({"seed", K::kInt, "random seed (initialisation, data order, sampling)", true},
+             &C::seed),
+      member(
+          {"grad-clip", K::kDouble, "clip the global gradient norm to this value (0 = off)", true},
+          &C::grad_clip),
+      // KL weight and collapse remedies.
+      named({"kl-schedule", K::kString, "KL weight schedule: " + kl_schedules().choices(), true},
+            &KlSchedule::type, kl_schedules),
+      schedule({"beta", K::kDouble, "KL weight (the schedules' final value)", true},
+               &KlSchedule::beta),
+      schedule(
+          {"kl-warmup-steps", K::kInt, "linear/sigmoid: steps until the weight reaches beta", true},
+          &KlSchedule::warmup_steps),
+      schedule({"kl-cycles", K::kInt, "cyclical: number of cycles M over the run", true},
+               &KlSchedule::cycles),
+      schedule({"kl-ratio", K::kDouble, "cyclical: share R of each cycle spent ramping up", true},
+               &KlSchedule::ratio),
+      member({"free-bits", K::kDouble, "floor (nats) on each dimension's batch-mean KL (0 = off)",
+              true},
+             &C::free_bits),
+      named({"objective", K::kString, "training objective: " + objectives().choices(), true},
+            &C::objective, objectives),
+      member({"iw-samples", K::kInt, "iwae: importance samples k per image", true}, &C::iw_samples),
+      // Collapse monitor.
+      member({"active-threshold", K::kDouble, "a unit is active when Cov_x(E_q[z_d]) exceeds this",
+              true},
+             &C::active_threshold),
+      member({"warn-active-units", K::kInt, "warn when fewer latent units are active", true},
+             &C::warn_active_units),
+      member({"warn-kl", K::kDouble, "warn when the test KL falls below this many nats", true},
+             &C::warn_kl),
+      member({"mutual-info", K::kBool,
+              "estimate I(x;z) on the test set every epoch (--mutual-info=false: skip)", true},
+             &C::mutual_info),
+      // Output.
+      member({"out", K::kString, "run directory (default runs/<model>)", true}, &C::out),
+      member({"log-interval", K::kInt, "steps between progress lines when output is not a terminal",
+              true},
+             &C::log_interval),
+      member({"samples", K::kInt, "images in samples.png written at the end (0 = none)", true},
+             &C::samples),
+  };
+}
+
+// The table, in the order --help lists it.
+const std::vector<Binding>& bindings() {
+  static const std::vector<Binding> table = [] {
+    std::vector<Binding> all = model_bindings();
+    for (Binding& b : run_bindings())
+      all.push_back(std::move(b));
+    return all;
+  }();
   return table;
 }
 
@@ -263,19 +292,17 @@ void validate(const TrainConfig& c) {
   require(finite(c.warn_kl) && c.warn_kl >= 0.0, "--warn-kl must be >= 0");
   require(c.log_interval >= 1, "--log-interval must be at least 1");
   require(c.samples >= 0, "--samples must be >= 0");
-  require(c.device == "auto" || c.device == "cpu" || c.device == "cuda",
-          "--device must be auto, cpu or cuda, not '" + c.device + "'");
-  require(c.train_step == "fused" || c.train_step == "autograd",
-          "--train-step must be fused or autograd, not '" + c.train_step + "'");
-  parse_gemm(c.gemm);  // throws for an unknown name, or onednn without it
+  resolve_gemm(c.gemm);  // throws for onednn in a build without it
   require(c.kl.warmup_steps >= 0, "--kl-warmup-steps must be >= 0");
-  require(c.objective == "elbo" || c.objective == "iwae",
-          "--objective must be elbo or iwae, not '" + c.objective + "'");
   require(c.iw_samples >= 1, "--iw-samples must be at least 1");
-  require(c.objective != "iwae" ||
+  require(c.objective != Objective::kIwae ||
               (c.kl.type == KlScheduleType::kConstant && c.kl.beta == 1.0 && c.free_bits == 0.0),
           "--objective iwae has no KL weight: use it without --kl-schedule, --beta and "
           "--free-bits");
+  require(c.free_bits == 0.0 || c.network.posterior()->closed_form_kl(*c.network.prior()),
+          std::string("--free-bits needs the KL per dimension, which --posterior ") +
+              c.network.posterior()->name() + " has no closed form for with --prior " +
+              c.network.prior()->name());
   require(finite(c.network.sigma()), "--sigma must be a positive number");
   c.network.validate();
   c.kl.validate();

@@ -37,7 +37,7 @@ DecoderImpl::DecoderImpl(DecoderOptions options) : options_(std::move(options)) 
   }
   register_module("body", body_);
 
-  if (options_.likelihood() == Likelihood::kGaussian) {
+  if (options_.likelihood()->has_scale()) {
     const double log_sigma = std::log(options_.sigma());
     if (options_.learn_sigma()) {
       log_sigma_ = register_parameter(
@@ -55,12 +55,12 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& z) {
 
 torch::Tensor DecoderImpl::log_likelihood(const torch::Tensor& x,
                                           const torch::Tensor& output) const {
-  return vae::log_likelihood(options_.likelihood(), x.view_as(output), output, log_sigma_);
+  return options_.likelihood()->log_prob(x.view_as(output), output, log_sigma_);
 }
 
 torch::Tensor DecoderImpl::log_likelihood_sum(const torch::Tensor& x,
                                               const torch::Tensor& output) const {
-  return vae::log_likelihood_sum(options_.likelihood(), x.view_as(output), output, log_sigma_);
+  return options_.likelihood()->log_prob_sum(x.view_as(output), output, log_sigma_);
 }
 
 }  // namespace vae

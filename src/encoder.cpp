@@ -28,17 +28,16 @@ EncoderImpl::EncoderImpl(EncoderOptions options) : options_(std::move(options)) 
     features = size;
   }
   register_module("body", body_);
-  head_ = register_module("head", nn::Linear(features, 2 * options_.latent_dim()));
+  head_ = register_module(
+      "head", nn::Linear(features, options_.posterior()->stats_size(options_.latent_dim())));
 }
 
-std::pair<torch::Tensor, torch::Tensor> EncoderImpl::forward(const torch::Tensor& x) {
+torch::Tensor EncoderImpl::forward(const torch::Tensor& x) {
   torch::Tensor input = x;
   if (options_.arch() == Architecture::kConv && x.dim() == 2) {
     input = x.view({-1, options_.in_channels(), options_.height(), options_.width()});
   }
-  const torch::Tensor stats = head_(body_->forward(input));
-  auto halves = stats.chunk(2, /*dim=*/1);
-  return {halves[0], halves[1]};
+  return head_(body_->forward(input));
 }
 
 }  // namespace vae

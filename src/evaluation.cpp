@@ -6,8 +6,8 @@
 #include <memory>
 
 #include "vae/diagnostics.h"
-#include "vae/gaussian.h"
-#include "vae/mlp_gradient.h"
+#include "vae/engine.h"
+#include "vae/gaussian_mutual_information.h"
 
 namespace vae {
 namespace {
@@ -28,49 +28,38 @@ EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options,
   const int64_t rank = comm != nullptr ? comm->rank() : 0;
   const int64_t world = comm != nullptr ? comm->world_size() : 1;
   const int64_t n = data.size(), d = model->options().latent_dim();
-  // One flat buffer: mu [n, d], logvar [n, d], KL sums per dimension [d],
-  // reconstruction sum [1]; a rank fills its batches' rows and the zeros
-  // elsewhere make a sum all-reduce assemble the whole.
+  const PosteriorFamily& family = model->posterior_family();
+  const int64_t p = family.stats_size(d), noise = model->noise_size();
+  const int64_t kl_dims = family.closed_form_kl(model->prior()) ? d : 1;
+  // One flat buffer: the posterior's stats [n, p], KL sums per dimension
+  // [kl_dims], reconstruction sum [1]; a rank fills its batches' rows and
+  // the zeros elsewhere make a sum all-reduce assemble the whole.
   const torch::Device device = data.device();
-  torch::Tensor flat = torch::zeros({2 * n * d + d + 1}, torch::TensorOptions(device));
-  torch::Tensor mu = flat.narrow(0, 0, n * d).view({n, d});
-  torch::Tensor logvar = flat.narrow(0, n * d, n * d).view({n, d});
-  torch::Tensor kl_dim_sum = flat.narrow(0, 2 * n * d, d);
-  torch::Tensor recon_sum = flat.narrow(0, 2 * n * d + d, 1);
+  torch::Tensor flat = torch::zeros({n * p + kl_dims + 1}, torch::TensorOptions(device));
+  torch::Tensor stats = flat.narrow(0, 0, n * p).view({n, p});
+  torch::Tensor kl_dim_sum = flat.narrow(0, n * p, kl_dims);
+  torch::Tensor recon_sum = flat.narrow(0, n * p + kl_dims, 1);
   // The fully connected model's forward pass on the CPU: MlpGradient's
   // (no autograd bookkeeping, products on options.gemm, the likelihood in
   // one pass); the same sums as the modules' up to float rounding.
-  std::unique_ptr<MlpGradient> mlp;
-  if (device.is_cpu() && MlpGradient::covers(model)) {
-    mlp = std::make_unique<MlpGradient>(model, options.gemm);
-  }
+  const std::unique_ptr<MlpGradient> mlp = evaluation_engine(model, options.gemm);
   for (int64_t i = 0; i < data.num_batches(); ++i) {
     const int64_t rows = data.batch_rows(i);
     // Every rank draws every batch's noise (cheap), so that the generators
     // of all ranks advance alike.
-    const torch::Tensor eps = torch::randn({rows, d}, torch::TensorOptions(device));
+    const torch::Tensor eps = torch::randn({rows, noise}, torch::TensorOptions(device));
     if (i % world != rank) continue;
     const torch::Tensor x = data.batch(i);
-    Posterior q;
-    if (mlp) {
-      const ElboSums sums = mlp->forward(x, eps);
-      recon_sum.add_(sums.recon);
-      kl_dim_sum.add_(sums.kl_per_dim);
-      q = mlp->posterior();
-    } else {
-      q = model->encode(x);
-      const torch::Tensor output = model->decode(reparameterize(q.mu, q.logvar, eps));
-      recon_sum.add_(model->decoder->log_likelihood_sum(x, output).neg());
-      kl_dim_sum.add_(kl_standard_normal(q.mu, q.logvar).sum(0));
-    }
-    mu.narrow(0, i * data.batch_size(), rows).copy_(q.mu);
-    logvar.narrow(0, i * data.batch_size(), rows).copy_(q.logvar);
+    const ElboSums sums = mlp ? mlp->forward(x, eps) : model->elbo_sums(x, eps);
+    recon_sum.add_(sums.recon);
+    kl_dim_sum.add_(sums.kl_per_dim);
+    stats.narrow(0, i * data.batch_size(), rows).copy_(sums.stats);
   }
   model->train(was_training);
   if (comm != nullptr) comm->all_reduce(flat);
 
-  const torch::Tensor mu_cpu = mu.to(torch::kCPU);
-  const torch::Tensor logvar_cpu = logvar.to(torch::kCPU);
+  const torch::Tensor stats_cpu = stats.to(torch::kCPU);
+  const torch::Tensor mu_cpu = family.read(stats_cpu)->mean();
   EvalResult result;
   result.recon = recon_sum.item<double>() / static_cast<double>(n);
   result.kl_per_dim = to_vector(kl_dim_sum / static_cast<double>(n));
@@ -91,7 +80,7 @@ EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options,
       return t.item<double>();
     };
   }
-  result.mutual_info = options.mutual_info ? mutual_information(mu_cpu, logvar_cpu, split)
+  result.mutual_info = options.mutual_info ? family.mutual_information(stats_cpu, split)
                                            : std::numeric_limits<double>::quiet_NaN();
   return result;
 }

@@ -66,18 +66,33 @@ bool onednn_available() {
 #endif
 }
 
-GemmBackend parse_gemm(const std::string& name) {
-  if (name == "auto") return onednn_available() ? GemmBackend::kOneDnn : GemmBackend::kLibTorch;
-  if (name == "libtorch") return GemmBackend::kLibTorch;
-  if (name == "onednn") {
-    if (!onednn_available()) {
-      throw Error(
-          "--gemm onednn: this build has no oneDNN (install libdnnl-dev and rebuild); use "
-          "--gemm libtorch or auto");
-    }
-    return GemmBackend::kOneDnn;
+const NameTable<GemmChoice>& gemm_choices() {
+  static const NameTable<GemmChoice> table(
+      "--gemm", {{GemmChoice::kAuto, "auto", "oneDNN where built in"},
+                 {GemmChoice::kOneDnn, "onednn"},
+                 {GemmChoice::kLibTorch, "libtorch", "LibTorch's BLAS"}});
+  return table;
+}
+
+GemmBackend resolve_gemm(GemmChoice choice) {
+  switch (choice) {
+    case GemmChoice::kAuto:
+      return onednn_available() ? GemmBackend::kOneDnn : GemmBackend::kLibTorch;
+    case GemmChoice::kLibTorch:
+      return GemmBackend::kLibTorch;
+    case GemmChoice::kOneDnn:
+      break;
   }
-  throw Error("--gemm must be auto, onednn or libtorch, not '" + name + "'");
+  if (!onednn_available()) {
+    throw Error(
+        "--gemm onednn: this build has no oneDNN (install libdnnl-dev and rebuild); use "
+        "--gemm libtorch or auto");
+  }
+  return GemmBackend::kOneDnn;
+}
+
+GemmBackend parse_gemm(const std::string& name) {
+  return resolve_gemm(gemm_choices().parse(name));
 }
 
 std::string to_string(GemmBackend backend) {

@@ -26,11 +26,16 @@ bool is_picture(const fs::path& path) {
 
 }  // namespace
 
+const NameTable<Invert>& invert_modes() {
+  static const NameTable<Invert> table(
+      "--invert", {{Invert::kAuto, "auto", "dark-on-light pictures are inverted"},
+                   {Invert::kAlways, "always"},
+                   {Invert::kNever, "never"}});
+  return table;
+}
+
 Invert parse_invert(const std::string& name) {
-  if (name == "auto") return Invert::kAuto;
-  if (name == "always") return Invert::kAlways;
-  if (name == "never") return Invert::kNever;
-  throw Error("--invert must be auto, always or never, not '" + name + "'");
+  return invert_modes().parse(name);
 }
 
 std::vector<InputItem> expand_inputs(const std::vector<std::string>& inputs, int64_t height,

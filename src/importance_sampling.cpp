@@ -5,23 +5,20 @@
 #include <cmath>
 
 #include "vae/error.h"
-#include "vae/gaussian.h"
 
 namespace vae {
 
 LogJoint vae_log_joint(VAE& model) {
   return [&model](const torch::Tensor& x, const torch::Tensor& z) {
-    const torch::Tensor zeros = torch::zeros_like(z);
-    return model->decoder->log_likelihood(x, model->decode(z)) + log_normal_diag(z, zeros, zeros);
+    return model->decoder->log_likelihood(x, model->decode(z)) + model->prior().log_prob(z);
   };
 }
 
-torch::Tensor log_importance_weights(const torch::Tensor& x, const torch::Tensor& mu,
-                                     const torch::Tensor& logvar, int64_t k,
+torch::Tensor log_importance_weights(const torch::Tensor& x, const Posterior& q, int64_t k,
                                      const LogJoint& log_joint, int64_t max_rows,
                                      const torch::Tensor& eps) {
   if (k < 1) throw Error("the number of importance samples must be at least 1");
-  const int64_t n = x.size(0), d = mu.size(1);
+  const int64_t n = x.size(0), noise = q.noise_size();
   // Samples per chunk: all n data points times `per_chunk` codes each.
   const int64_t per_chunk =
       std::max<int64_t>(1, std::min<int64_t>(k, max_rows / std::max<int64_t>(n, 1)));
@@ -29,11 +26,12 @@ torch::Tensor log_importance_weights(const torch::Tensor& x, const torch::Tensor
   for (int64_t start = 0; start < k; start += per_chunk) {
     const int64_t c = std::min(per_chunk, k - start);
     // [n, c, d] codes, flattened row-major: data point i owns rows i*c .. i*c+c-1.
-    const torch::Tensor m = mu.unsqueeze(1).expand({n, c, d});
-    const torch::Tensor lv = logvar.unsqueeze(1).expand({n, c, d});
+    const std::unique_ptr<Posterior> qc = q.expand(c);
     const torch::Tensor z =
-        eps.defined() ? reparameterize(m, lv, eps.narrow(1, start, c)) : reparameterize(m, lv);
-    const torch::Tensor log_q = log_normal_diag(z, m, lv);  // [n, c]
+        qc->rsample(eps.defined() ? eps.narrow(1, start, c)
+                                  : torch::randn({n, c, noise}, qc->mean().options()));
+    const torch::Tensor log_q = qc->log_prob(z);  // [n, c]
+    const int64_t d = z.size(-1);
     std::vector<int64_t> rep_shape = {n, c};
     for (int64_t s = 1; s < x.dim(); ++s)
       rep_shape.push_back(x.size(s));
@@ -55,12 +53,19 @@ torch::Tensor log_mean_exp(const torch::Tensor& log_w, int64_t k) {
 ElboTerms iwae_terms(VAE& model, const torch::Tensor& x, int64_t k, const torch::Tensor& eps,
                      int64_t batch) {
   const double b = static_cast<double>(batch > 0 ? batch : x.size(0));
-  const Posterior q = model->encode(x);
+  const std::unique_ptr<Posterior> q = model->encode(x);
   const torch::Tensor log_w =
-      log_importance_weights(x, q.mu, q.logvar, k, vae_log_joint(model), x.size(0) * k, eps);
+      log_importance_weights(x, *q, k, vae_log_joint(model), x.size(0) * k, eps);
   ElboTerms terms;
   terms.loss = -log_mean_exp(log_w, k).sum() / b;
-  terms.kl_per_dim = (kl_standard_normal(q.mu, q.logvar).sum(0) / b).detach();
+  torch::Tensor kl = q->kl_per_dim(model->prior());
+  if (!kl.defined()) {
+    // No closed form: log q(z|x) - log p(z) at one more draw per image.
+    const torch::Tensor z =
+        q->rsample(torch::randn({x.size(0), q->noise_size()}, q->mean().options()));
+    kl = (q->log_prob(z) - model->prior().log_prob(z)).unsqueeze(1);
+  }
+  terms.kl_per_dim = (kl.sum(0) / b).detach();
   terms.kl = terms.kl_per_dim.sum();
   // -E_q[log p(x|z)] = -(ELBO) - KL, with the ELBO estimated by the mean log weight.
   terms.recon = (-log_w.mean(1).sum() / b - terms.kl).detach();

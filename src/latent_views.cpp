@@ -10,10 +10,10 @@
 
 namespace vae {
 
-torch::Tensor prior_codes(int64_t n, int64_t dim, double temperature, uint64_t seed) {
+torch::Tensor prior_codes(const Prior& prior, int64_t n, int64_t dim, double temperature,
+                          uint64_t seed) {
   auto generator = at::detail::createCPUGenerator(seed);
-  return at::randn({n, dim}, generator, torch::TensorOptions().dtype(torch::kFloat32)) *
-         temperature;
+  return prior.sample(n, dim, temperature, generator);
 }
 
 torch::Tensor interpolate_codes(const torch::Tensor& a, const torch::Tensor& b, int64_t steps,

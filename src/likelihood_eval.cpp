@@ -65,10 +65,9 @@ LikelihoodEvalResult evaluate_log_likelihood(VAE& model, const torch::Tensor& im
     const int64_t first = i * options.batch_size;
     const int64_t count = std::min(options.batch_size, n - first);
     const torch::Tensor x = to_model_input(images.narrow(0, first, count), device);
-    const Posterior q = model->encode(x);
+    const std::unique_ptr<Posterior> q = model->encode(x);
     const torch::Tensor log_w =
-        log_importance_weights(x, q.mu, q.logvar, options.k, joint, options.max_rows)
-            .to(torch::kFloat64);
+        log_importance_weights(x, *q, options.k, joint, options.max_rows).to(torch::kFloat64);
     log_px.push_back(log_mean_exp(log_w, options.k).to(torch::kCPU));
     elbo.push_back(log_w.mean(1).to(torch::kCPU));
     for (size_t c = 0; c < options.k_curve.size(); ++c) {

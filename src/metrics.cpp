@@ -1,6 +1,7 @@
 #include "vae/metrics.h"
 
 #include <cstdio>
+#include <iomanip>
 #include <sstream>
 
 namespace vae {
@@ -89,6 +90,28 @@ std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double acti
     }
   }
   return out.str();
+}
+
+namespace {
+
+std::string fixed(double value, int digits) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(digits) << value;
+  return out.str();
+}
+
+}  // namespace
+
+std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim) {
+  std::string text = "epoch " + std::to_string(m.epoch) + "  beta " + fixed(m.beta, 3) +
+                     "  train -ELBO " + fixed(m.train_neg_elbo, 2) + "  test -ELBO " +
+                     fixed(m.test_neg_elbo, 2) + " (recon " + fixed(m.test_recon, 2) + ", KL " +
+                     fixed(m.test_kl, 2) + ")  active " + std::to_string(m.active_units) + "/" +
+                     std::to_string(latent_dim);
+  if (m.mutual_info == m.mutual_info) text += "  MI " + fixed(m.mutual_info, 2);
+  text += "  " + fixed(m.seconds, 1) + "s  " + fixed(m.images_per_s, 0) + " img/s";
+  if (m.world_size > 1) text += "  all-reduce " + fixed(m.allreduce_ms, 2) + " ms/step";
+  return text;
 }
 
 }  // namespace vae

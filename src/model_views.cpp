@@ -5,7 +5,6 @@
 #include <cstdio>
 
 #include "vae/batcher.h"
-#include "vae/checkpoint.h"
 #include "vae/error.h"
 #include "vae/latent_views.h"
 #include "vae/runtime.h"
@@ -27,55 +26,15 @@ std::string kl_label(int64_t dim, double kl, bool active) {
 
 }  // namespace
 
-std::vector<double> TrainedModel::kl_per_dim() const {
-  if (history.empty()) return std::vector<double>(config.network.latent_dim(), 0.0);
-  return history.back().kl_per_dim;
-}
-
-std::vector<double> TrainedModel::mean_variance() const {
-  if (history.empty()) return std::vector<double>(config.network.latent_dim(), 0.0);
-  return history.back().mean_variance;
-}
-
-TrainedModel load_trained_model(const std::string& checkpoint_path, const nlohmann::json& expected,
-                                const std::string& device_name) {
-  TrainedModel trained;
-  trained.device = select_device(device_name);
-  const Checkpoint checkpoint(checkpoint_path, trained.device);
-  apply_settings(trained.config, checkpoint.state().config, checkpoint_path);
-  const nlohmann::json saved = to_json(trained.config);
-  for (const auto& [key, value] : expected.items()) {
-    if (saved.contains(key) && saved[key] != value) {
-      throw Error("checkpoint " + checkpoint_path + " holds a model with " + key + " " +
-                  saved[key].dump() + ", not " + value.dump() + " as --" + key + " says");
-    }
-  }
-  trained.model = load_model_from_checkpoint(checkpoint, trained.device);
-  trained.model->eval();
-  trained.history = checkpoint.state().history;
-  return trained;
-}
-
-ImageDataset load_test_images(const TrainedModel& trained, const std::string& data_dir) {
-  ImageDataset test = load_mnist(
-      resolve_data_dir(data_dir.empty() ? trained.config.data_dir : data_dir), Split::kTest);
-  if (test.height() != trained.config.network.height() ||
-      test.width() != trained.config.network.width()) {
-    throw Error("the model was trained on " + std::to_string(trained.config.network.height()) +
-                "x" + std::to_string(trained.config.network.width()) +
-                " images, the test set holds " + std::to_string(test.height()) + "x" +
-                std::to_string(test.width()));
-  }
-  if (trained.config.binarize != Binarize::kNone) {
-    test.images = binarize_once(test.images, kBinarizeSeed);
-  }
-  return test;
+const NameTable<SampleMode>& sample_modes() {
+  static const NameTable<SampleMode> table("--mode",
+                                           {{SampleMode::kMean, "mean", "pixel probabilities"},
+                                            {SampleMode::kSample, "sample", "drawn pixels"}});
+  return table;
 }
 
 SampleMode parse_sample_mode(const std::string& name) {
-  if (name == "mean") return SampleMode::kMean;
-  if (name == "sample") return SampleMode::kSample;
-  throw Error("--mode must be mean or sample, not '" + name + "'");
+  return sample_modes().parse(name);
 }
 
 cv::Mat sample_view(TrainedModel& trained, int64_t n, double temperature, SampleMode mode,
@@ -83,21 +42,17 @@ cv::Mat sample_view(TrainedModel& trained, int64_t n, double temperature, Sample
   if (n < 1) throw Error("--n must be positive");
   if (!(temperature > 0.0)) throw Error("--temperature must be positive");
   c10::InferenceMode inference;
-  const torch::Tensor z = prior_codes(n, trained.config.network.latent_dim(), temperature, seed);
-  torch::Tensor images = decode_means(trained.model, z, trained.device);
-  if (mode == SampleMode::kSample) {
-    auto generator = at::detail::createCPUGenerator(seed + 1);
-    if (trained.config.network.likelihood() == Likelihood::kBernoulli) {
-      images = at::bernoulli(images, generator);
-    } else {
-      const torch::Tensor sigma =
-          trained.model->decoder->named_buffers().contains("log_sigma")
-              ? trained.model->decoder->named_buffers()["log_sigma"].exp().to(torch::kCPU)
-              : trained.model->decoder->named_parameters()["log_sigma"].exp().to(torch::kCPU);
-      images = images + sigma * at::randn(images.sizes(), generator, images.options());
-    }
-  }
-  return make_grid(images, grid);
+  const NetworkOptions& network = trained.config.network;
+  const torch::Tensor z = prior_codes(*network.prior(), n, network.latent_dim(), temperature, seed);
+  if (mode == SampleMode::kMean)
+    return make_grid(decode_means(trained.model, z, trained.device), grid);
+  const torch::Tensor output = trained.model->decode(z.to(trained.device)).to(torch::kCPU);
+  const torch::Tensor log_sigma = trained.model->decoder->log_sigma();
+  auto generator = at::detail::createCPUGenerator(seed + 1);
+  return make_grid(
+      network.likelihood()->sample(
+          output, log_sigma.defined() ? log_sigma.to(torch::kCPU) : log_sigma, generator),
+      grid);
 }
 
 cv::Mat reconstruction_view(TrainedModel& trained, const torch::Tensor& images,
@@ -105,7 +60,7 @@ cv::Mat reconstruction_view(TrainedModel& trained, const torch::Tensor& images,
   c10::InferenceMode inference;
   const torch::Tensor x = to_model_input(images, trained.device);
   const torch::Tensor recon =
-      decode_means(trained.model, trained.model->encode(x).mu, trained.device);
+      decode_means(trained.model, trained.model->encode(x)->mean(), trained.device);
   const torch::Tensor originals = x.to(torch::kCPU);
   // Interleave rows: originals of row r, then their reconstructions.
   const int64_t columns = std::max<int64_t>(1, grid.columns);
@@ -126,7 +81,7 @@ cv::Mat interpolation_view(TrainedModel& trained, const torch::Tensor& from,
                            const GridOptions& grid) {
   c10::InferenceMode inference;
   const torch::Tensor x = to_model_input(torch::stack({from, to}), trained.device);
-  const torch::Tensor mu = trained.model->encode(x).mu.to(torch::kCPU);
+  const torch::Tensor mu = trained.model->encode(x)->mean().to(torch::kCPU);
   const torch::Tensor z = interpolate_codes(mu[0], mu[1], steps, spherical);
   const torch::Tensor decoded = decode_means(trained.model, z, trained.device);
   const torch::Tensor originals = x.to(torch::kCPU);
@@ -140,7 +95,8 @@ cv::Mat traversal_view(TrainedModel& trained, const torch::Tensor& image, int64_
                        double range, GridOptions grid) {
   c10::InferenceMode inference;
   const torch::Tensor mu = trained.model->encode(to_model_input(image.unsqueeze(0), trained.device))
-                               .mu.to(torch::kCPU)[0];
+                               ->mean()
+                               .to(torch::kCPU)[0];
   const std::vector<double> kl = trained.kl_per_dim();
   const std::vector<double> variance = trained.mean_variance();
   const std::vector<int64_t> order = dims_by_kl(kl);
@@ -171,7 +127,8 @@ cv::Mat scatter_view(TrainedModel& trained, const ImageDataset& test, bool pca, 
     const int64_t count = std::min<int64_t>(1000, test.size() - start);
     means.push_back(
         trained.model->encode(to_model_input(test.images.narrow(0, start, count), trained.device))
-            .mu.to(torch::kCPU));
+            ->mean()
+            .to(torch::kCPU));
   }
   const torch::Tensor mu = torch::cat(means);
   ScatterOptions options;
@@ -199,7 +156,7 @@ cv::Mat training_snapshot(VAE& model, const torch::Tensor& z, const torch::Tenso
   const bool was_training = model->is_training();
   model->eval();
   const torch::Tensor samples = model->generate(z).to(torch::kCPU);
-  const torch::Tensor recon = model->generate(model->encode(x).mu).to(torch::kCPU);
+  const torch::Tensor recon = model->generate(model->encode(x)->mean()).to(torch::kCPU);
   model->train(was_training);
   GridOptions options = grid;
   options.columns = x.size(0);

@@ -4,14 +4,18 @@
 
 namespace vae {
 
+const NameTable<Architecture>& architectures() {
+  static const NameTable<Architecture> table(
+      "--arch", {{Architecture::kMlp, "mlp"}, {Architecture::kConv, "conv"}});
+  return table;
+}
+
 Architecture parse_architecture(const std::string& name) {
-  if (name == "mlp") return Architecture::kMlp;
-  if (name == "conv") return Architecture::kConv;
-  throw Error("--arch must be mlp or conv, not '" + name + "'");
+  return architectures().parse(name);
 }
 
 std::string to_string(Architecture arch) {
-  return arch == Architecture::kMlp ? "mlp" : "conv";
+  return architectures().name(arch);
 }
 
 void NetworkOptions::validate() const {
@@ -33,7 +37,7 @@ void NetworkOptions::validate() const {
                   std::to_string(height()) + "x" + std::to_string(width()) + " does not");
     }
   }
-  if (likelihood() == Likelihood::kGaussian && !(sigma() > 0.0)) {
+  if (likelihood()->has_scale() && !(sigma() > 0.0)) {
     throw Error("--sigma must be positive");
   }
 }

@@ -22,22 +22,35 @@ bool contains(const std::string& text, const std::string& part) {
 
 }  // namespace
 
+const NameTable<DeviceChoice>& device_choices() {
+  static const NameTable<DeviceChoice> table("--device",
+                                             {{DeviceChoice::kAuto, "auto", "CUDA when available"},
+                                              {DeviceChoice::kCpu, "cpu"},
+                                              {DeviceChoice::kCuda, "cuda"}});
+  return table;
+}
+
+torch::Device select_device(DeviceChoice choice, std::string* note) {
+  switch (choice) {
+    case DeviceChoice::kCpu:
+      return torch::kCPU;
+    case DeviceChoice::kCuda:
+      if (!torch::cuda::is_available()) {
+        throw Error(
+            "--device cuda: no CUDA device is available (this LibTorch build has no CUDA "
+            "support, or no GPU is visible); use --device cpu or auto");
+      }
+      return torch::Device(torch::kCUDA, 0);
+    case DeviceChoice::kAuto:
+      break;
+  }
+  if (torch::cuda::is_available()) return torch::Device(torch::kCUDA, 0);
+  if (note != nullptr) *note = "no CUDA device available, training on the CPU";
+  return torch::kCPU;
+}
+
 torch::Device select_device(const std::string& name, std::string* note) {
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda") {
-    if (!torch::cuda::is_available()) {
-      throw Error(
-          "--device cuda: no CUDA device is available (this LibTorch build has no CUDA "
-          "support, or no GPU is visible); use --device cpu or auto");
-    }
-    return torch::Device(torch::kCUDA, 0);
-  }
-  if (name == "auto") {
-    if (torch::cuda::is_available()) return torch::Device(torch::kCUDA, 0);
-    if (note != nullptr) *note = "no CUDA device available, training on the CPU";
-    return torch::kCPU;
-  }
-  throw Error("--device must be auto, cpu or cuda, not '" + name + "'");
+  return select_device(device_choices().parse(name), note);
 }
 
 int64_t available_cpus() {

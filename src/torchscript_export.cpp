@@ -14,10 +14,6 @@ namespace {
 
 namespace nn = torch::nn;
 
-std::string first_line(const std::string& text) {
-  return text.substr(0, text.find('\n'));
-}
-
 std::string pair_text(const torch::ExpandingArray<2>& value) {
   return "[" + std::to_string((*value)[0]) + ", " + std::to_string((*value)[1]) + "]";
 }
@@ -102,6 +98,14 @@ void register_common_attributes(torch::jit::Module& module, const NetworkOptions
   module.register_attribute("export_version", c10::IntType::get(), kExportVersion);
 }
 
+// "(mu [N, D], logvar [N, D])": what the exported encoder's forward returns.
+std::string describe_outputs(const PosteriorFamily& family) {
+  std::string out;
+  for (const std::string& name : family.output_names())
+    out += (out.empty() ? "" : ", ") + name + " [N, D]";
+  return "(" + out + ")";
+}
+
 void save_module(const torch::jit::Module& module, const std::string& path) {
   std::ostringstream bytes;
   module.save(bytes);
@@ -112,8 +116,10 @@ void save_module(const torch::jit::Module& module, const std::string& path) {
 
 torch::jit::Module export_encoder(const VAE& model) {
   const NetworkOptions& o = model->options();
+  const PosteriorFamily& family = *o.posterior();
   torch::jit::Module module("VaeEncoder");
   register_common_attributes(module, o);
+  module.register_attribute("posterior", c10::StringType::get(), std::string(family.name()));
   const std::string body = script_layers(module, model->encoder->body(), "layer");
   const auto [head_w, head_b] = register_layer(module, *model->encoder->head(), "head");
   const std::string pixels = std::to_string(o.input_size());
@@ -128,16 +134,8 @@ torch::jit::Module export_encoder(const VAE& model) {
         h = x.float().reshape()" +
                 shape + R"()
 )" + body + R"(        stats = torch.linear(h, )" +
-                head_w + ", " + head_b + R"()
-        mu = stats.narrow(1, 0, self.latent_dim)
-        logvar = stats.narrow(1, self.latent_dim, self.latent_dim)
-        return (mu, logvar)
-
-    def sample(self, x, n: int):
-        mu, logvar = self.forward(x)
-        eps = torch.randn([mu.size(0), n, mu.size(1)], dtype=mu.dtype, device=mu.device)
-        return mu.unsqueeze(1) + torch.exp(0.5 * logvar).unsqueeze(1) * eps
-)");
+                head_w + ", " + head_b + ")\n" + family.script_forward() +
+                "\n    def sample(self, x, n: int):\n" + family.script_sample());
   return module;
 }
 
@@ -146,17 +144,19 @@ torch::jit::Module export_decoder(const VAE& model) {
   torch::jit::Module module("VaeDecoder");
   register_common_attributes(module, o);
   module.register_attribute("likelihood", c10::StringType::get(), to_string(o.likelihood()));
+  module.register_attribute("prior", c10::StringType::get(), to_string(o.prior()));
   const std::string body = script_layers(module, model->decoder->body(), "layer");
   module.define(R"(
     def forward(self, z):
         assert z.dim() == 2 and z.size(1) == self.latent_dim, "the decoder expects codes [N, latent_dim]"
         h = z.float()
-)" + body + R"(        return torch.sigmoid(h)
+)" + body + o.likelihood()->script_mean() +
+                R"(        return h
 
     def generate(self, n: int, seed: int):
         torch.manual_seed(seed)
-        z = torch.randn([n, self.latent_dim], device=self.layer0_weight.device)
-        return self.forward(z)
+)" + o.prior()->script_sample() +
+                R"(        return self.forward(z)
 )");
   return module;
 }
@@ -182,15 +182,17 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
     const torch::Tensor x_uint8 = reference_images.to(torch::kCPU, torch::kUInt8).clone();
     const torch::Tensor x = to_model_input(x_uint8, torch::kCPU);
     const torch::Device device = m->parameters().front().device();
-    const Posterior q = m->encode(x.to(device));
-    const torch::Tensor z = q.mu.to(torch::kCPU);
-    const torch::Tensor decoded = m->generate(q.mu).to(torch::kCPU);
+    const std::unique_ptr<Posterior> q = m->encode(x.to(device));
+    const torch::Tensor z = q->mean().to(torch::kCPU);
+    const torch::Tensor decoded = m->generate(q->mean()).to(torch::kCPU);
     m->train(was_training);
     torch::jit::Module reference("VaeReference");
     reference.register_buffer("x", x);
     reference.register_buffer("x_uint8", x_uint8);
-    reference.register_buffer("mu", q.mu.to(torch::kCPU));
-    reference.register_buffer("logvar", q.logvar.to(torch::kCPU));
+    const std::vector<std::string> names = m->posterior_family().output_names();
+    const std::vector<torch::Tensor> outputs = q->outputs();
+    for (size_t i = 0; i < names.size(); ++i)
+      reference.register_buffer(names[i], outputs.at(i).to(torch::kCPU));
     reference.register_buffer("z", z);
     reference.register_buffer("decoded", decoded);
     save_module(reference, files.reference);
@@ -206,6 +208,8 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
         {"hidden", o.hidden()},
         {"channels", o.channels()},
         {"latent_dim", o.latent_dim()},
+        {"posterior", to_string(o.posterior())},
+        {"prior", to_string(o.prior())},
         {"likelihood", to_string(o.likelihood())}}},
       {"input",
        {{"shape", {o.in_channels(), o.height(), o.width()}},
@@ -214,7 +218,7 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
         {"binarize", run_config.is_object() ? run_config.value("binarize", "none") : "none"}}},
       {"encoder",
        {{"file", "encoder.pt"},
-        {"forward", "x [N, C, H, W] or [N, C*H*W] -> (mu [N, D], logvar [N, D])"},
+        {"forward", "x [N, C, H, W] or [N, C*H*W] -> " + describe_outputs(*o.posterior())},
         {"sample", "sample(x, n) -> [N, n, D] reparameterized draws"}}},
       {"decoder",
        {{"file", "decoder.pt"},

@@ -2,8 +2,6 @@
 
 #include <torch/torch.h>
 
-#include "vae/gaussian.h"
-
 namespace vae {
 
 VAEImpl::VAEImpl(NetworkOptions options) : options_(std::move(options)) {
@@ -11,9 +9,8 @@ VAEImpl::VAEImpl(NetworkOptions options) : options_(std::move(options)) {
   decoder = register_module("decoder", Decoder(options_));
 }
 
-Posterior VAEImpl::encode(const torch::Tensor& x) {
-  auto [mu, logvar] = encoder->forward(x);
-  return {mu, logvar};
+std::unique_ptr<Posterior> VAEImpl::encode(const torch::Tensor& x) {
+  return posterior_family().read(encoder->forward(x));
 }
 
 torch::Tensor VAEImpl::decode(const torch::Tensor& z) {
@@ -21,22 +18,29 @@ torch::Tensor VAEImpl::decode(const torch::Tensor& z) {
 }
 
 torch::Tensor VAEImpl::generate(const torch::Tensor& z) {
-  return likelihood_mean(options_.likelihood(), decode(z));
+  return likelihood().mean(decode(z));
 }
 
 ElboSums VAEImpl::elbo_sums(const torch::Tensor& x, const torch::Tensor& eps) {
-  const Posterior q = encode(x);
-  const torch::Tensor output = decode(reparameterize(q.mu, q.logvar, eps));
-  return {decoder->log_likelihood_sum(x, output).neg(), kl_standard_normal(q.mu, q.logvar).sum(0)};
+  const torch::Tensor stats = encoder->forward(x);
+  const std::unique_ptr<Posterior> q = posterior_family().read(stats);
+  const torch::Tensor z = q->rsample(eps);
+  const torch::Tensor recon = decoder->log_likelihood_sum(x, decode(z)).neg();
+  torch::Tensor kl = q->kl_per_dim(prior());
+  if (!kl.defined()) kl = (q->log_prob(z) - prior().log_prob(z)).unsqueeze(1);
+  return {recon, kl.sum(0), stats};
 }
 
 ElboTerms VAEImpl::elbo(const torch::Tensor& x, double beta, double free_bits) {
   const int64_t batch = x.size(0);
-  const torch::Tensor eps =
-      torch::randn({batch, options_.latent_dim()}, x.options().dtype(torch::kFloat32));
+  const torch::Tensor eps = torch::randn({batch, noise_size()}, x.options().dtype(torch::kFloat32));
   const ElboSums sums = elbo_sums(x, eps);
   return elbo_terms(sums, batch, batch, beta, free_bits,
                     sums.kl_per_dim.detach() / static_cast<double>(batch));
+}
+
+torch::Tensor free_bits_held(const torch::Tensor& batch_kl_per_dim, double free_bits) {
+  return batch_kl_per_dim.lt(free_bits);
 }
 
 ElboTerms elbo_terms(const ElboSums& sums, int64_t shard_rows, int64_t batch, double beta,
@@ -48,13 +52,13 @@ ElboTerms elbo_terms(const ElboSums& sums, int64_t shard_rows, int64_t batch, do
   terms.kl = terms.kl_per_dim.sum();
   torch::Tensor kl_objective = terms.kl;
   if (free_bits > 0.0) {
-    // Free bits (Kingma et al. 2016, eq. 15): max(floor, KL_d) per dimension
-    // of the batch-mean KL; the gradient passes where KL_d >= floor, as for
-    // clamp_min.
+    // max(floor, KL_d) per dimension of the batch-mean KL; the gradient
+    // passes where KL_d >= floor, as for clamp_min.
     const torch::Tensor floor_share =
         torch::full_like(terms.kl_per_dim, free_bits * static_cast<double>(shard_rows) / b);
     kl_objective =
-        torch::where(batch_kl_per_dim.ge(free_bits), terms.kl_per_dim, floor_share).sum();
+        torch::where(free_bits_held(batch_kl_per_dim, free_bits), floor_share, terms.kl_per_dim)
+            .sum();
   }
   terms.loss = terms.recon + beta * kl_objective;
   return terms;

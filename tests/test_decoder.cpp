@@ -24,12 +24,12 @@ TEST(Decoder, MlpAndConvProduceImages) {
 }
 
 TEST(Decoder, GaussianSigmaIsFixedOrLearned) {
-  Decoder fixed(DecoderOptions().likelihood(Likelihood::kGaussian).sigma(0.2).latent_dim(2));
+  Decoder fixed(DecoderOptions().likelihood(parse_likelihood("gaussian")).sigma(0.2).latent_dim(2));
   int64_t fixed_params = 0;
   for (const auto& p : fixed->parameters())
     fixed_params += p.numel();
   Decoder learned(DecoderOptions()
-                      .likelihood(Likelihood::kGaussian)
+                      .likelihood(parse_likelihood("gaussian"))
                       .sigma(0.2)
                       .learn_sigma(true)
                       .latent_dim(2));

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "vae/gaussian.h"
+#include "vae/gaussian_mutual_information.h"
 
 namespace vae {
 namespace {

@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include "test_support.h"
+
 namespace vae {
 namespace {
 
@@ -22,7 +24,8 @@ TEST(Evaluation, AveragesOverEveryImageAndLeavesTrainingMode) {
 
   // The KL is deterministic: compare with one pass over all 25 images.
   torch::NoGradGuard no_grad;
-  const Posterior q = model->encode(images.to(torch::kFloat32).div(255.0).unsqueeze(1));
+  const testing::MuLogvar q =
+      testing::encode_gaussian(model, images.to(torch::kFloat32).div(255.0).unsqueeze(1));
   const torch::Tensor kl = (0.5 * (q.mu.pow(2) + q.logvar.exp() - 1.0 - q.logvar)).mean(0);
   for (int d = 0; d < 3; ++d)
     EXPECT_NEAR(result.kl_per_dim[d], kl[d].item<double>(), 1e-4);
@@ -52,7 +55,7 @@ TEST(Evaluation, TheMlpForwardPassGivesTheModulesSums) {
     for (int64_t i = 0; i < batches.num_batches(); ++i) {
       const torch::Tensor eps = torch::randn({batches.batch_rows(i), 4});
       const torch::Tensor x = batches.batch(i);
-      const Posterior q = model->encode(x);
+      const testing::MuLogvar q = testing::encode_gaussian(model, x);
       const torch::Tensor out = model->decode(q.mu + (0.5 * q.logvar).exp() * eps);
       recon -= model->decoder->log_likelihood_sum(x, out).item<double>();
       mus.push_back(q.mu);

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "test_support.h"
 #include "vae/batcher.h"
 #include "vae/gaussian.h"
 
@@ -54,7 +55,8 @@ TEST(ProofPpca, ExactPosteriorMakesEveryWeightEqualToPx) {
   const Ppca model;
   const torch::Tensor x = model.sample(50);
   const auto [mu, logvar] = model.exact_posterior(x);
-  const torch::Tensor log_w = log_importance_weights(x, mu, logvar, 16, model.log_joint());
+  const torch::Tensor log_w =
+      log_importance_weights(x, *testing::gaussian_posterior(mu, logvar), 16, model.log_joint());
   const torch::Tensor exact = model.exact_log_px(x).unsqueeze(1);
   EXPECT_LT((log_w - exact).abs().max().item<double>(), 1e-9);  // gap = 0
 }
@@ -67,7 +69,8 @@ TEST(ProofPpca, ElboBelowAndIwaeConvergesToTheExactLikelihood) {
   mu = mu + 0.4;          // a wrong mean and too wide a variance:
   logvar = logvar + 1.0;  // the gap KL(q || p(z|x)) is about 0.4 nats
   const torch::Tensor exact = model.exact_log_px(x);
-  const torch::Tensor log_w = log_importance_weights(x, mu, logvar, 20000, model.log_joint());
+  const torch::Tensor log_w =
+      log_importance_weights(x, *testing::gaussian_posterior(mu, logvar), 20000, model.log_joint());
   const torch::Tensor elbo = log_w.mean(1);
   const torch::Tensor elbo_se = log_w.std(1) / std::sqrt(20000.0);
   // ELBO <= log p(x) for every point, by more than the Monte-Carlo error.
@@ -99,8 +102,8 @@ TEST(ProofMinibatch, ScaledMinibatchElboIsUnbiased) {
   const torch::Tensor images = torch::randint(0, 256, {n, 28, 28}).to(torch::kUInt8);
   // Full data: sum over points of each point's ELBO, E_q[log w], from 400 samples each.
   const torch::Tensor x = images.to(torch::kFloat32).div(255.0).unsqueeze(1);
-  const Posterior q = model->encode(x);
-  const torch::Tensor log_w = log_importance_weights(x, q.mu, q.logvar, 400, vae_log_joint(model));
+  const torch::Tensor log_w =
+      log_importance_weights(x, *model->encode(x), 400, vae_log_joint(model));
   const double full = log_w.mean(1).sum().item<double>();
   const double full_se = std::sqrt((log_w.var(1) / 400.0).sum().item<double>());
   // Minibatches through the project's batcher and objective (beta = 1).

@@ -18,12 +18,13 @@ struct Case {
 // loops over layers, which the default model (one layer) would not.
 std::vector<Case> cases() {
   const NetworkOptions small = NetworkOptions().height(12).width(10).hidden({48, 24}).latent_dim(6);
-  return {{"bernoulli", small},
-          {"default-sizes", NetworkOptions()},
-          {"gaussian-fixed", NetworkOptions(small).likelihood(Likelihood::kGaussian).sigma(0.3)},
-          {"gaussian-learned",
-           NetworkOptions(small).likelihood(Likelihood::kGaussian).sigma(0.2).learn_sigma(true)},
-          {"no-hidden", NetworkOptions(small).hidden({})}};
+  return {
+      {"bernoulli", small},
+      {"default-sizes", NetworkOptions()},
+      {"gaussian-fixed", NetworkOptions(small).likelihood(parse_likelihood("gaussian")).sigma(0.3)},
+      {"gaussian-learned",
+       NetworkOptions(small).likelihood(parse_likelihood("gaussian")).sigma(0.2).learn_sigma(true)},
+      {"no-hidden", NetworkOptions(small).hidden({})}};
 }
 
 // Largest |a - b| relative to the largest |b| (gradients differ in scale by
@@ -79,9 +80,10 @@ void expect_matches_autograd(const Case& c, int64_t rows, uint64_t seed, GemmBac
   EXPECT_NEAR(got.recon.item<double>(), expected.recon.item<double>(),
               1e-5 * std::abs(expected.recon.item<double>()));
   EXPECT_LT(relative_diff(got.kl_per_dim, expected.kl_per_dim.detach()), 1e-5);
-  const Posterior q = model->encode(x);
-  EXPECT_LT(relative_diff(gradient.posterior().mu, q.mu.detach()), 1e-5);
-  EXPECT_LT(relative_diff(gradient.posterior().logvar, q.logvar.detach()), 1e-5);
+  const testing::MuLogvar q = testing::encode_gaussian(model, x);
+  const testing::MuLogvar got_q = testing::halves(got.stats);
+  EXPECT_LT(relative_diff(got_q.mu, q.mu.detach()), 1e-5);
+  EXPECT_LT(relative_diff(got_q.logvar, q.logvar.detach()), 1e-5);
   const auto named = model->named_parameters();
   for (size_t i = 0; i < named.size(); ++i) {
     const torch::Tensor& grad = named[i].value().grad();
@@ -169,6 +171,46 @@ TEST(MlpGradient, CoversOnlyFloatMlpModelsOnTheCpu) {
               MlpGradient(VAE(NetworkOptions().arch(Architecture::kConv)));
             }).find("mlp"),
             std::string::npos);
+}
+
+// A likelihood the hand-derived gradient knows nothing of.
+class OtherLikelihood final : public LikelihoodFamily {
+ public:
+  const char* name() const override { return "other"; }
+  std::string help() const override { return ""; }
+  torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& output,
+                         const torch::Tensor&) const override {
+    return -(x - output).pow(2).flatten(1).sum(1);
+  }
+  torch::Tensor mean(const torch::Tensor& output) const override { return output; }
+  torch::Tensor sample(const torch::Tensor& output, const torch::Tensor&,
+                       at::Generator&) const override {
+    return output;
+  }
+  std::string script_mean() const override { return ""; }
+};
+
+// covers() reads the modules it would differentiate, not the config: a layer
+// or model part its derivation does not know sends the model to autograd.
+TEST(MlpGradient, CoversOnlyTheLayersItDifferentiates) {
+  const NetworkOptions small = NetworkOptions().hidden({8}).latent_dim(2);
+  VAE normed(small);
+  ASSERT_TRUE(MlpGradient::covers(normed));
+  torch::nn::Sequential encoder_body = normed->encoder->body();
+  encoder_body->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({8})));
+  EXPECT_FALSE(MlpGradient::covers(normed));
+
+  VAE tanh(small);
+  torch::nn::Sequential decoder_body = tanh->decoder->body();
+  decoder_body->push_back(torch::nn::Tanh());
+  EXPECT_FALSE(MlpGradient::covers(tanh));
+
+  VAE extra(small);
+  extra->register_module("extra", torch::nn::Linear(2, 2));
+  EXPECT_FALSE(MlpGradient::covers(extra));
+
+  const OtherLikelihood other;
+  EXPECT_FALSE(MlpGradient::covers(VAE(NetworkOptions(small).likelihood(&other))));
 }
 
 TEST(MlpGradient, RejectsInputOfTheWrongShape) {

@@ -27,7 +27,8 @@ TEST(NetworkOptions, RejectsImpossibleShapes) {
     EXPECT_NE(std::string(e.what()).find("must divide by 8"), std::string::npos) << e.what();
   }
   EXPECT_NO_THROW(NetworkOptions().arch(Architecture::kConv).channels({8, 16}).validate());
-  EXPECT_THROW(NetworkOptions().likelihood(Likelihood::kGaussian).sigma(0.0).validate(), Error);
+  EXPECT_THROW(NetworkOptions().likelihood(parse_likelihood("gaussian")).sigma(0.0).validate(),
+               Error);
   EXPECT_THROW(parse_architecture("resnet"), Error);
 }
 

@@ -183,4 +183,19 @@ void ChildProcess::kill(int signal) {
   if (!done_) ::kill(pid_, signal);
 }
 
+MuLogvar halves(const torch::Tensor& stats) {
+  auto parts = stats.chunk(2, /*dim=*/1);
+  return {parts[0], parts[1]};
+}
+
+MuLogvar encode_gaussian(VAE& model, const torch::Tensor& x) {
+  const std::vector<torch::Tensor> outputs = model->encode(x)->outputs();
+  return {outputs.at(0), outputs.at(1)};
+}
+
+std::unique_ptr<Posterior> gaussian_posterior(const torch::Tensor& mu,
+                                              const torch::Tensor& logvar) {
+  return parse_posterior("diagonal-gaussian")->read(torch::cat({mu, logvar}, 1));
+}
+
 }  // namespace vae::testing

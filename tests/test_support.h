@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "vae/vae_model.h"
+
 namespace vae::testing {
 
 // $MNIST_DIR, else ../shared/data/mnist beside the source tree. Tests that
@@ -42,6 +44,16 @@ std::string read_bytes(const std::string& path);
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0 and
 // released), for rendezvous stores.
 int free_port();
+
+// The diagonal Gaussian posterior's parameters, each [N, latent].
+struct MuLogvar {
+  torch::Tensor mu, logvar;
+};
+// The encoder's output split into them, and the model's q(z|x) read as them.
+MuLogvar halves(const torch::Tensor& stats);
+MuLogvar encode_gaussian(VAE& model, const torch::Tensor& x);
+// q(z|x) = N(mu, diag exp(logvar)) as the registered family's object.
+std::unique_ptr<Posterior> gaussian_posterior(const torch::Tensor& mu, const torch::Tensor& logvar);
 
 // The `vae` executable built beside the tests.
 std::string vae_binary();

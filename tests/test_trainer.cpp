@@ -230,7 +230,7 @@ TEST(Trainer, IwaeObjectiveTrainsAndBoundsTheElbo) {
   testing::ScratchDir dir;
   std::ostringstream log;
   TrainConfig config = small_config(dir.file("iwae"), 2);
-  config.objective = "iwae";
+  config.objective = Objective::kIwae;
   config.iw_samples = 5;
   const TrainResult result = train(config, quiet(log));
   ASSERT_EQ(result.history.size(), 2u);

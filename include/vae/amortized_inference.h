@@ -1,5 +1,6 @@
-// Amortized inference: one encoder pass gives q(z|x) = N(mu, diag sigma^2)
-// for every input image, in batches, written as CSV or JSON lines.
+// Amortized inference: one encoder pass gives q(z|x) for every input image,
+// in batches, written as CSV or JSON lines: the columns the posterior family
+// names (mu and sigma for the diagonal Gaussian).
 #pragma once
 
 #include <torch/script.h>
@@ -15,14 +16,18 @@
 
 namespace vae {
 
-// uint8 images [B, H, W] -> (mu [B, D], logvar [B, D]) on the CPU.
-using EncoderFn = std::function<std::pair<torch::Tensor, torch::Tensor>(const torch::Tensor&)>;
+// Named columns of q(z|x), each [B, D] on the CPU; the first is the posterior
+// mean.
+using PosteriorColumns = std::vector<std::pair<std::string, torch::Tensor>>;
+// uint8 images [B, H, W] -> their posterior's columns.
+using EncoderFn = std::function<PosteriorColumns(const torch::Tensor&)>;
 
 // The exported TorchScript encoder (encoder.pt), or the in-process model.
 EncoderFn torchscript_encoder(torch::jit::Module& module);
 EncoderFn native_encoder(TrainedModel& trained);
 
 enum class OutputFormat { kCsv, kJsonLines };
+const NameTable<OutputFormat>& output_formats();
 OutputFormat parse_output_format(const std::string& name);
 
 struct EncodeOptions {
@@ -40,9 +45,9 @@ struct EncodeResult {
   torch::Tensor kept_mu;         // [keep, D]
 };
 
-// Encodes every item and writes one record per image: name, mu_0..mu_{D-1},
-// sigma_0..sigma_{D-1} (CSV, with a header) or {"name", "mu", "sigma"}
-// (JSON lines).
+// Encodes every item and writes one record per image: name, then each column
+// (mu_0..mu_{D-1}, sigma_0..sigma_{D-1}) (CSV, with a header), or
+// {"name", "mu", "sigma"} (JSON lines).
 EncodeResult encode_items(const std::vector<InputItem>& items, const EncoderFn& encoder,
                           int64_t height, int64_t width, const EncodeOptions& options,
                           std::ostream& out);

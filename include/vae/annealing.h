@@ -12,10 +12,13 @@
 #include <cstdint>
 #include <string>
 
+#include "vae/name_table.h"
+
 namespace vae {
 
 enum class KlScheduleType { kConstant, kLinear, kSigmoid, kCyclical };
 
+const NameTable<KlScheduleType>& kl_schedules();
 KlScheduleType parse_kl_schedule(const std::string& name);
 std::string to_string(KlScheduleType type);
 

@@ -9,12 +9,15 @@
 #include <algorithm>
 #include <string>
 
+#include "vae/name_table.h"
+
 namespace vae {
 
 // none: grey levels as Bernoulli means; dynamic: a fresh Bernoulli draw per
 // batch (Salakhutdinov & Murray 2008); static: one draw with a fixed seed.
 enum class Binarize { kNone, kDynamic, kStatic };
 
+const NameTable<Binarize>& binarize_modes();
 Binarize parse_binarize(const std::string& name);
 std::string to_string(Binarize mode);
 
@@ -26,6 +29,11 @@ torch::Tensor to_model_input(const torch::Tensor& images_u8, torch::Device devic
 // draw used to evaluate dynamically binarized runs, so that every run is
 // scored on the same binary test set.
 constexpr uint64_t kBinarizeSeed = 20080101;
+
+// The test set's binarization for a run trained with `train_mode`: binarized
+// runs are scored on one fixed binary draw (kStatic, kBinarizeSeed), the
+// same for every run and epoch; grey-level runs on the grey levels.
+Binarize test_binarization(Binarize train_mode);
 
 // Draws x_b ~ Bernoulli(x) for uint8 images (0..255) with a private generator
 // seeded by `seed`; returns uint8 images holding 0 or 255.

@@ -12,7 +12,12 @@
 
 #include "vae/annealing.h"
 #include "vae/batcher.h"
+#include "vae/engine.h"
+#include "vae/gemm.h"
+#include "vae/name_table.h"
 #include "vae/network_options.h"
+#include "vae/objective.h"
+#include "vae/runtime.h"
 
 namespace vae {
 
@@ -25,24 +30,19 @@ struct TrainConfig {
   int64_t train_size = 0;  // first N training images; 0 = all
   int64_t test_size = 0;   // first N test images; 0 = all
 
-  std::string device = "auto";  // auto | cpu | cuda
-  int64_t threads = 0;          // intra-op threads; 0 = the CPUs this process may use
+  DeviceChoice device = DeviceChoice::kAuto;
+  int64_t threads = 0;  // intra-op threads; 0 = the CPUs this process may use
   int64_t epochs = 10;
   int64_t batch_size = 128;
   double lr = 1e-3;
   int64_t seed = 1;
   double grad_clip = 0.0;  // max global gradient norm; 0 = off
-  // fused: the hand-derived MLP gradient (mlp_gradient.h) and FusedAdam
-  // where they apply; autograd: LibTorch's autograd and Adam everywhere.
-  std::string train_step = "fused";
-  // The fused step's matrix products: auto | onednn | libtorch (gemm.h).
-  std::string gemm = "auto";
+  StepEngine train_step = StepEngine::kFused;
+  GemmChoice gemm = GemmChoice::kAuto;  // the fused step's matrix products
 
   KlSchedule kl;  // total_steps is filled in by the trainer
   double free_bits = 0.0;
-  // elbo: the (annealed) ELBO; iwae: the importance-weighted bound L_k with
-  // k = iw_samples (Burda et al. 2015), which has no KL weight.
-  std::string objective = "elbo";
+  Objective objective = Objective::kElbo;
   int64_t iw_samples = 5;
 
   double active_threshold = 0.01;

@@ -1,5 +1,6 @@
-// The generative network p(x|z): logits (Bernoulli) or pre-sigmoid means
-// (Gaussian) for every pixel, plus the Gaussian's log standard deviation.
+// The generative network p(x|z): an unconstrained output for every pixel,
+// which the likelihood family (model/likelihood.h) reads as a distribution,
+// plus the log standard deviation of families with a scale.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -26,15 +27,14 @@ class DecoderImpl : public torch::nn::Module {
   const DecoderOptions& options() const { return options_; }
   // The layers, for the TorchScript exporter.
   const torch::nn::Sequential& body() const { return body_; }
-  // Gaussian: log sigma ([C, H, W] learned, or a scalar); undefined for
-  // Bernoulli.
+  // Families with a scale: log sigma ([C, H, W] learned, or a scalar);
+  // else undefined.
   const torch::Tensor& log_sigma() const { return log_sigma_; }
 
  private:
   DecoderOptions options_;
   torch::nn::Sequential body_{nullptr};
-  // Gaussian: log sigma, a parameter [C, H, W] when learned, else a scalar
-  // buffer. Undefined for Bernoulli.
+  // A parameter [C, H, W] when learned, else a scalar buffer.
   torch::Tensor log_sigma_;
 };
 TORCH_MODULE(Decoder);

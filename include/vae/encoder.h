@@ -1,12 +1,11 @@
-// The inference network q(z|x) = N(mu(x), diag exp(logvar(x))).
+// The inference network: the statistics of q(z|x) for each image, which the
+// posterior family (model/posterior.h) reads as a distribution.
 #pragma once
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
-
-#include <utility>
 
 #include "vae/network_options.h"
 
@@ -18,8 +17,8 @@ class EncoderImpl : public torch::nn::Module {
  public:
   explicit EncoderImpl(EncoderOptions options = {});
 
-  // x: [N, C, H, W] (or [N, C*H*W] for mlp) -> (mu, logvar), each [N, latent].
-  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x);
+  // x: [N, C, H, W] (or [N, C*H*W] for mlp) -> stats [N, posterior's stats_size].
+  torch::Tensor forward(const torch::Tensor& x);
 
   const EncoderOptions& options() const { return options_; }
   // The layers, for the TorchScript exporter.
@@ -29,8 +28,8 @@ class EncoderImpl : public torch::nn::Module {
  private:
   EncoderOptions options_;
   torch::nn::Sequential body_{nullptr};
-  // mu and logvar come from one fused [hidden -> 2 * latent] product: one
-  // matrix multiply instead of two narrow ones.
+  // Every statistic (mu and logvar for the diagonal Gaussian) comes from one
+  // fused product: one matrix multiply instead of one per statistic.
   torch::nn::Linear head_{nullptr};
 };
 TORCH_MODULE(Encoder);

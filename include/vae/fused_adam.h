@@ -1,9 +1,9 @@
 // Adam (Kingma & Ba 2015, Algorithm 1) with one pass over memory per
 // parameter on the CPU. torch::optim::Adam runs eight tensor operations per
 // parameter (two of them allocating); each reads and writes the whole
-// parameter-sized arrays again, which for the default MLP's 650k parameters
-// cost ~0.85 ms per step here, a third of the step. The fused loop reads p,
-// g, m, v once and writes p, m, v once.
+// parameter-sized arrays again: for the default MLP a large share of the
+// step (docs/performance.md). The fused loop reads p, g, m, v once and
+// writes p, m, v once.
 //
 // The class is a torch::optim::Adam: the same options, the same per-parameter
 // state (step, exp_avg, exp_avg_sq), so save/load and checkpoints are

@@ -9,9 +9,9 @@
 //             active libblas.so.3, OpenBLAS; official builds: MKL).
 //
 // Why two: on this project's 2-core AMD EPYC machines the environment pins
-// OpenBLAS to its AVX2 kernels (OPENBLAS_CORETYPE=Haswell), which run the
-// model's products at 150-180 GFLOP/s; oneDNN's AVX-512 sgemm runs the same
-// shapes at 300-390 GFLOP/s (scripts/bench.sh, `vae bench`). oneDNN is
+// OpenBLAS to its AVX2 kernels (OPENBLAS_CORETYPE=Haswell), and oneDNN's
+// AVX-512 sgemm runs the model's products about twice as fast
+// (docs/performance.md; scripts/bench.sh, `vae bench`). oneDNN is
 // optional at build time (Debian's libdnnl-dev); without it every product
 // takes LibTorch's path.
 #pragma once
@@ -20,15 +20,23 @@
 
 #include <string>
 
+#include "vae/name_table.h"
+
 namespace vae {
 
 enum class GemmBackend { kLibTorch, kOneDnn };
 
+// What --gemm asks for: auto is oneDNN where built in, else LibTorch.
+enum class GemmChoice { kAuto, kOneDnn, kLibTorch };
+const NameTable<GemmChoice>& gemm_choices();
+
 // True when this build was compiled against oneDNN.
 bool onednn_available();
 
-// "auto" (oneDNN where built in, else LibTorch), "onednn" or "libtorch".
-// Throws vae::Error for another name, or for "onednn" in a build without it.
+// The library a choice runs on. Throws vae::Error for onednn in a build
+// without it.
+GemmBackend resolve_gemm(GemmChoice choice);
+// resolve_gemm of a name ("auto", "onednn" or "libtorch").
 GemmBackend parse_gemm(const std::string& name);
 
 // "onednn" | "libtorch".

@@ -23,9 +23,9 @@ namespace vae {
 class GradientReducer {
  public:
   // Buckets of at most `bucket_bytes` (a parameter larger than that gets a
-  // bucket of its own), in parameter order. The default is DDP's 25 MB:
-  // measured here with Gloo on loopback, the default MLP's 2.6 MB of
-  // gradients took 2.7 ms as one all-reduce and 5.2 ms as three.
+  // bucket of its own), in parameter order. The default is DDP's 25 MB: one
+  // all-reduce of the default MLP's gradients was faster than several
+  // smaller ones with Gloo on loopback (docs/performance.md).
   GradientReducer(Communicator& comm, std::vector<torch::Tensor> parameters,
                   int64_t bucket_bytes = int64_t{25} << 20);
 

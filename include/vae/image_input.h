@@ -9,11 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "vae/name_table.h"
+
 namespace vae {
 
 // auto: invert an image whose mean grey level is above the middle (a dark
 // digit on light paper); always / never: as said.
 enum class Invert { kAuto, kAlways, kNever };
+const NameTable<Invert>& invert_modes();
 Invert parse_invert(const std::string& name);
 
 // One image to encode: a picture file, or entry `index` of an IDX file

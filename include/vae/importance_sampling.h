@@ -18,15 +18,13 @@ namespace vae {
 // log p(x, z) for data x_rep [M, ...] and codes z [M, D] -> [M].
 using LogJoint = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& z)>;
 
-// The VAE's joint: log p(x|z) (the decoder's likelihood) + log N(z; 0, I).
+// The VAE's joint: log p(x|z) (the decoder's likelihood) + log p(z) (its prior).
 LogJoint vae_log_joint(VAE& model);
 
-// log w [N, k] for data x [N, ...] with diagonal Gaussian q(z|x) = N(mu, exp(logvar)),
-// drawing at most `max_rows` codes per call of `log_joint`.
-// `eps` [N, k, D], when given, is the standard normal noise of the k codes
-// (otherwise drawn here).
-torch::Tensor log_importance_weights(const torch::Tensor& x, const torch::Tensor& mu,
-                                     const torch::Tensor& logvar, int64_t k,
+// log w [N, k] for data x [N, ...] with proposal q(z|x), drawing at most
+// `max_rows` codes per call of `log_joint`. `eps` [N, k, noise], when given,
+// is the standard normal noise of the k codes (otherwise drawn here).
+torch::Tensor log_importance_weights(const torch::Tensor& x, const Posterior& q, int64_t k,
                                      const LogJoint& log_joint, int64_t max_rows = 8192,
                                      const torch::Tensor& eps = {});
 
@@ -38,7 +36,7 @@ torch::Tensor log_mean_exp(const torch::Tensor& log_w, int64_t k);
 // sum_j w_ij over the rows of x, with reparameterized samples so that
 // gradients reach the encoder and decoder. batch = 0 means x.size(0); a
 // data-parallel rank passes the global batch and its rows' noise eps
-// [N, k, D], so that the ranks' terms add up to the batch means (see
+// [N, k, noise], so that the ranks' terms add up to the batch means (see
 // elbo_terms). Also returns the KL and reconstruction of the samples, for
 // reporting.
 ElboTerms iwae_terms(VAE& model, const torch::Tensor& x, int64_t k, const torch::Tensor& eps = {},

@@ -8,10 +8,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "vae/model/prior.h"
+
 namespace vae {
 
-// n codes z ~ N(0, temperature^2 I) from a private generator seeded by `seed`.
-torch::Tensor prior_codes(int64_t n, int64_t dim, double temperature, uint64_t seed);
+// n codes z from the prior, the spread scaled by temperature (N(0, t^2 I)
+// for the standard normal), from a private generator seeded by `seed`.
+torch::Tensor prior_codes(const Prior& prior, int64_t n, int64_t dim, double temperature,
+                          uint64_t seed);
 
 // `steps` codes from a to b (both ends included). Linear: (1-t) a + t b.
 // Spherical (Shoemake 1985; White 2016, "Sampling Generative Networks"):

@@ -42,4 +42,7 @@ std::string metrics_csv(const std::vector<EpochMetrics>& history);
 // variance, active (long format: plots and spreadsheets read it directly).
 std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double active_threshold);
 
+// The line `vae train` prints after an epoch.
+std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim);
+
 }  // namespace vae

@@ -1,9 +1,9 @@
 // The fully connected VAE's negative ELBO and its gradient, derived by hand
 // (llm.c's way: the maths beside each loop) instead of recorded by autograd.
 //
-// Why: for the default 784-400-20 model on a 2-core CPU the matrix products
-// need ~2.2 ms per step of 128 images (OpenBLAS) and autograd's graph, its
-// temporaries and ~150 operator dispatches added another ~2.5 ms. Here every
+// Why: for the default 784-400-20 model on a 2-core CPU, autograd's graph,
+// its temporaries and ~150 operator dispatches per step cost as much again
+// as the matrix products themselves (docs/performance.md). Here every
 // product writes into a buffer kept from step to step (gemm_out: oneDNN's
 // sgemm or LibTorch's BLAS, gemm.h), the bias, ReLU and loss terms are fused
 // loops, and no graph is built. The numbers are autograd's up to float rounding
@@ -35,8 +35,10 @@ namespace vae {
 
 class MlpGradient {
  public:
-  // True when this class computes `model`'s gradient: the mlp architecture
-  // (any hidden sizes, any likelihood) with float32 parameters on the CPU.
+  // True when this class computes `model`'s gradient: read off the modules,
+  // fully connected layers with ReLUs (any sizes) as in the notation above, a
+  // diagonal Gaussian posterior, the N(0, I) prior, Bernoulli or Gaussian
+  // pixels, float32 parameters on the CPU and nothing else.
   static bool covers(const VAE& model);
 
   // Holds `model` (its parameters are shared, not copied); the products run
@@ -48,13 +50,11 @@ class MlpGradient {
 
   // The forward pass for x ([B, C, H, W] or [B, D], float, in [0, 1]) with
   // the reparameterization noise eps [B, latent]: the sums over the rows of
-  // -log p(x|z) and of the KL per dimension (as VAEImpl::elbo_sums). Keeps
+  // -log p(x|z) and of the KL per dimension, and the encoder's output
+  // [mu, logvar] (as VAEImpl::elbo_sums; the stats are a view into a buffer,
+  // valid until the next call). Keeps
   // what backward() needs; buffers grow to the largest B seen.
   ElboSums forward(const torch::Tensor& x, const torch::Tensor& eps);
-
-  // The posterior of the last forward() (views into its buffers, valid
-  // until the next call): mu and logvar [B, latent].
-  Posterior posterior() const;
 
   // The gradient of  recon_weight * recon_sum + sum_d kl_weight[d] * kl_sum[d]
   // for the last forward(), written (not added) to every parameter's .grad.

@@ -4,43 +4,21 @@
 #pragma once
 
 #include <torch/types.h>
-#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
 #include <string>
 #include <vector>
 
-#include "vae/config.h"
 #include "vae/image_grid.h"
 #include "vae/metrics.h"
 #include "vae/mnist.h"
+#include "vae/trained_model.h"
 #include "vae/vae_model.h"
 
 namespace vae {
 
-struct TrainedModel {
-  VAE model{nullptr};
-  TrainConfig config;
-  std::vector<EpochMetrics> history;  // the last entry has the test-set KL per dimension
-  torch::Device device = torch::kCPU;
-
-  // Test-set KL per dimension after the last epoch (zeros if none).
-  std::vector<double> kl_per_dim() const;
-  std::vector<double> mean_variance() const;
-};
-
-// Loads a checkpoint for inspection on `device` ("auto", "cpu", "cuda").
-// `expected` holds model settings given as flags (arch, hidden, channels,
-// latent-dim, likelihood); any that differ from the checkpoint's throw
-// vae::Error naming both values.
-TrainedModel load_trained_model(const std::string& checkpoint, const nlohmann::json& expected,
-                                const std::string& device);
-
-// The test set the model was evaluated on (binarized as in training), from
-// `data_dir` or else the directory saved in the run's config.
-ImageDataset load_test_images(const TrainedModel& trained, const std::string& data_dir);
-
 enum class SampleMode { kMean, kSample };
+const NameTable<SampleMode>& sample_modes();
 SampleMode parse_sample_mode(const std::string& name);
 
 // n decoded prior samples; kSample draws Bernoulli pixels (Gaussian: adds

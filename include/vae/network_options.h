@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "vae/likelihood.h"
+#include "vae/model/likelihood.h"
+#include "vae/model/posterior.h"
+#include "vae/model/prior.h"
 
 namespace vae {
 
@@ -17,6 +19,7 @@ namespace vae {
 // connected layers; the decoder mirrors it with transposed convolutions.
 enum class Architecture { kMlp, kConv };
 
+const NameTable<Architecture>& architectures();
 Architecture parse_architecture(const std::string& name);
 std::string to_string(Architecture arch);
 
@@ -35,9 +38,11 @@ struct NetworkOptions {
   // Convolution channels, encoder order (conv only).
   TORCH_ARG(std::vector<int64_t>, channels) = std::vector<int64_t>{32, 64};
   TORCH_ARG(int64_t, latent_dim) = 20;
-  // Observation model of the decoder.
-  TORCH_ARG(Likelihood, likelihood) = Likelihood::kBernoulli;
-  // Gaussian only: the fixed standard deviation, or its initial value when
+  // The model parts, registered families (src/model/).
+  TORCH_ARG(PosteriorRef, posterior) = parse_posterior("diagonal-gaussian");
+  TORCH_ARG(PriorRef, prior) = parse_prior("standard-normal");
+  TORCH_ARG(LikelihoodRef, likelihood) = parse_likelihood("bernoulli");
+  // Families with a scale (gaussian) only: the fixed standard deviation, or its initial value when
   // learned (one learned value per pixel).
   TORCH_ARG(double, sigma) = 0.1;
   TORCH_ARG(bool, learn_sigma) = false;

@@ -6,11 +6,18 @@
 
 #include <string>
 
+#include "vae/name_table.h"
+
 namespace vae {
 
-// "auto": CUDA when torch::cuda::is_available(), else CPU. "cuda" without a
+enum class DeviceChoice { kAuto, kCpu, kCuda };
+const NameTable<DeviceChoice>& device_choices();
+
+// auto: CUDA when torch::cuda::is_available(), else CPU. cuda without a
 // usable CUDA device throws vae::Error. `note` receives a message when auto
 // falls back to the CPU on a build that has CUDA support but no device.
+torch::Device select_device(DeviceChoice choice, std::string* note = nullptr);
+// The same for a --device name.
 torch::Device select_device(const std::string& name, std::string* note = nullptr);
 
 // The CPUs this process may run on (sched_getaffinity), at least 1.
@@ -27,9 +34,9 @@ int64_t configure_threads(int64_t requested);
 // pixel that is black in every image, a dead ReLU unit) shrinks by beta1 per
 // step through the denormal range: after 2 epochs of the default MLP a
 // quarter of the first layer's moments are denormal. Each operation on one
-// takes a microcode assist on Intel CPUs: on a Xeon the epoch went from
-// 1.6 s to 3.4 s by the third epoch, and back to 1.6 s with them flushed,
-// with the same losses to the printed digits. Called first thing in main().
+// takes a microcode assist on Intel CPUs, which doubled a Xeon's epoch time
+// by the third epoch (docs/performance.md); flushed, the losses are the same
+// to the printed digits. Called first thing in main().
 bool flush_denormals();
 
 struct BlasInfo {

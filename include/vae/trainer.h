@@ -13,6 +13,7 @@
 #include "vae/config.h"
 #include "vae/distributed.h"
 #include "vae/metrics.h"
+#include "vae/resume.h"
 #include "vae/vae_model.h"
 
 namespace vae {
@@ -45,11 +46,5 @@ struct TrainResult {
 // <run dir>/checkpoint.pt (config: see resume_config; with several ranks,
 // rank 0 reads it and sends it to the others). Throws vae::Error.
 TrainResult train(TrainConfig config, const TrainOptions& options = {});
-
-// The config of the run saved in `run_dir`, with `overrides` applied. Only
-// settings that do not change the numbers may differ: epochs (to extend a
-// run), device, threads, data-dir, log-interval, samples. Any other
-// override that differs from the saved value throws vae::Error.
-TrainConfig resume_config(const std::string& run_dir, const nlohmann::json& overrides);
 
 }  // namespace vae

@@ -1,22 +1,22 @@
-// The variational autoencoder: encoder q(z|x), decoder p(x|z), prior N(0, I),
-// and the evidence lower bound (Kingma & Welling 2013, eq. 10):
-//   ELBO(x) = E_q(z|x)[log p(x|z)] - KL(q(z|x) || N(0, I)),
-// estimated with one reparameterized sample, the KL in closed form.
+// The variational autoencoder: encoder q(z|x), decoder p(x|z), prior p(z),
+// each read through its registered family (model/), and the evidence lower
+// bound (Kingma & Welling 2013, eq. 10):
+//   ELBO(x) = E_q(z|x)[log p(x|z)] - KL(q(z|x) || p(z)),
+// estimated with one reparameterized sample, the KL in closed form where the
+// posterior family has one for the prior, else by log q(z|x) - log p(z) at
+// the sample.
 #pragma once
 
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
+
+#include <memory>
 
 #include "vae/decoder.h"
 #include "vae/encoder.h"
 #include "vae/network_options.h"
 
 namespace vae {
-
-struct Posterior {
-  torch::Tensor mu;      // [N, latent]
-  torch::Tensor logvar;  // [N, latent]
-};
 
 // One minibatch's objective and its parts, each averaged over the batch
 // (nats per image). The mean over a uniformly drawn minibatch is an unbiased
@@ -25,13 +25,14 @@ struct ElboTerms {
   torch::Tensor loss;        // scalar: recon + beta * sum_d max(free_bits, kl_d)
   torch::Tensor recon;       // scalar: -E_q[log p(x|z)]
   torch::Tensor kl;          // scalar: KL(q(z|x) || p(z)), all dimensions
-  torch::Tensor kl_per_dim;  // [latent]: the KL of each dimension
+  torch::Tensor kl_per_dim;  // [latent]: the KL of each dimension ([1]: no closed form)
 };
 
 // The ELBO's parts summed (not averaged) over the rows of a batch.
 struct ElboSums {
   torch::Tensor recon;       // scalar: -sum_i log p(x_i|z_i)
-  torch::Tensor kl_per_dim;  // [latent]: sum_i KL(q(z_d|x_i) || N(0, 1))
+  torch::Tensor kl_per_dim;  // [latent]: sum_i KL(q(z_d|x_i) || p(z_d)); [1]: no closed form
+  torch::Tensor stats;       // [N, stats_size]: the encoder's output, q(z|x)'s statistics
 };
 
 // The objective of a global batch of `batch` rows from the sums over a shard
@@ -41,6 +42,12 @@ struct ElboSums {
 // `batch_kl_per_dim` is the global batch-mean KL per dimension, which free
 // bits compare with the floor: a dimension below it contributes the constant
 // floor (its share shard_rows / batch of it) and no gradient.
+// Free bits (Kingma et al. 2016, eq. 15): the objective takes
+// max(free_bits, KL_d) of each dimension's batch-mean KL, so the dimensions
+// below the floor contribute a constant and no gradient. This is the mask
+// of those dimensions [latent] (bool).
+torch::Tensor free_bits_held(const torch::Tensor& batch_kl_per_dim, double free_bits);
+
 ElboTerms elbo_terms(const ElboSums& sums, int64_t shard_rows, int64_t batch, double beta,
                      double free_bits, const torch::Tensor& batch_kl_per_dim);
 
@@ -48,7 +55,13 @@ class VAEImpl : public torch::nn::Module {
  public:
   explicit VAEImpl(NetworkOptions options = {});
 
-  Posterior encode(const torch::Tensor& x);
+  // q(z|x) for x in [0, 1], [N, C, H, W] (views into the encoder's output).
+  std::unique_ptr<Posterior> encode(const torch::Tensor& x);
+  const PosteriorFamily& posterior_family() const { return *options_.posterior(); }
+  const Prior& prior() const { return *options_.prior(); }
+  const LikelihoodFamily& likelihood() const { return *options_.likelihood(); }
+  // The standard normal noise one reparameterized draw needs per image.
+  int64_t noise_size() const { return options_.posterior()->noise_size(options_.latent_dim()); }
   // Decoder output (logits or pre-sigmoid means) [N, C, H, W].
   torch::Tensor decode(const torch::Tensor& z);
   // Pixel means in [0, 1] for latent codes z.
@@ -62,7 +75,7 @@ class VAEImpl : public torch::nn::Module {
   ElboTerms elbo(const torch::Tensor& x, double beta = 1.0, double free_bits = 0.0);
 
   // The ELBO's parts summed over the rows of x, with the reparameterization
-  // noise eps [N, latent] given.
+  // noise eps [N, noise_size()] given.
   ElboSums elbo_sums(const torch::Tensor& x, const torch::Tensor& eps);
 
   const NetworkOptions& options() const { return options_; }

@@ -1,0 +1,81 @@
+// The approximate posterior q(z|x): one interface, one file per family under
+// src/model/, one table of them (posterior_table.cpp). The encoder emits
+// `stats` [N, stats_size(latent)] per image; a family reads them as a batch
+// of distributions (like torch.distributions' objects).
+#pragma once
+
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vae/name_table.h"
+
+namespace vae {
+
+class Prior;
+struct WorkSplit;
+
+// q(z|x) for a batch of N images, or N x S after expand(S).
+class Posterior {
+ public:
+  virtual ~Posterior() = default;
+  // Reparameterized draws z = g(stats, eps), differentiable in the stats:
+  // eps [N, noise] -> z [N, latent]; after expand(S), [N, S, noise] -> [N, S, latent].
+  virtual torch::Tensor rsample(const torch::Tensor& eps) const = 0;
+  // log q(z|x), summed over the latent dimensions: [N] (or [N, S]).
+  virtual torch::Tensor log_prob(const torch::Tensor& z) const = 0;
+  // KL(q(z|x) || prior) per image and dimension [N, latent] in closed form;
+  // an undefined tensor where there is none (the objective then uses the
+  // Monte Carlo estimate log q(z|x) - log p(z)).
+  virtual torch::Tensor kl_per_dim(const Prior& prior) const = 0;
+  // E_q[z] [N, latent]: the code drawn in pictures and counted by active units.
+  virtual torch::Tensor mean() const = 0;
+  // The standard normal noise one draw needs per image (eps's last size).
+  virtual int64_t noise_size() const = 0;
+  // The same distributions, S draws per image.
+  virtual std::unique_ptr<Posterior> expand(int64_t samples) const = 0;
+  // What the exported encoder's forward() returns, e.g. (mu, logvar).
+  virtual std::vector<torch::Tensor> outputs() const = 0;
+};
+
+class PosteriorFamily {
+ public:
+  virtual ~PosteriorFamily() = default;
+  virtual const char* name() const = 0;
+  virtual std::string help() const = 0;
+
+  // The encoder's output width and the noise one draw needs, per image.
+  virtual int64_t stats_size(int64_t latent) const = 0;
+  virtual int64_t noise_size(int64_t latent) const = 0;
+  // Reads stats [N, stats_size] (views into it, so gradients reach the encoder).
+  virtual std::unique_ptr<Posterior> read(const torch::Tensor& stats) const = 0;
+  // True when kl_per_dim() is defined for `prior` (free bits need it).
+  virtual bool closed_form_kl(const Prior& prior) const = 0;
+
+  // The columns `vae encode` writes for forward()'s outputs, each [N, latent]:
+  // e.g. {"mu", ...}, {"sigma", ...}.
+  virtual std::vector<std::pair<std::string, torch::Tensor>> columns(
+      const std::vector<torch::Tensor>& outputs) const = 0;
+  // I(x; z) of a data set from its stats [n, stats_size] (diagnostics.h);
+  // NaN where the family has no estimator.
+  virtual double mutual_information(const torch::Tensor& stats, const WorkSplit& split) const;
+
+  // The exported encoder (TorchScript, 8 spaces indented): statements that
+  // turn `stats` into forward()'s return, the names of its outputs (each
+  // [N, latent]), and sample(x, n)'s body returning [N, n, latent] draws.
+  virtual std::string script_forward() const = 0;
+  virtual std::vector<std::string> output_names() const = 0;
+  virtual std::string script_sample() const = 0;
+};
+
+// The registered families, in the order --help lists them.
+const PartTable<PosteriorFamily>& posteriors();
+// A configuration refers to a registered family by pointer.
+using PosteriorRef = const PosteriorFamily*;
+PosteriorRef parse_posterior(const std::string& name);
+std::string to_string(PosteriorRef family);
+
+}  // namespace vae

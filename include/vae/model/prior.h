@@ -1,0 +1,40 @@
+// The prior p(z): one interface, one file per prior under src/model/, one
+// table of them (prior_table.cpp).
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <torch/types.h>
+
+#include <string>
+
+#include "vae/name_table.h"
+
+namespace vae {
+
+class Prior {
+ public:
+  virtual ~Prior() = default;
+  virtual const char* name() const = 0;
+  virtual std::string help() const = 0;
+
+  // log p(z) summed over the last (latent) dimension: [..., D] -> [...].
+  virtual torch::Tensor log_prob(const torch::Tensor& z) const = 0;
+  // n codes [n, latent] (float32, CPU) drawn from `generator`; temperature
+  // scales the spread (1: the prior itself).
+  virtual torch::Tensor sample(int64_t n, int64_t latent, double temperature,
+                               at::Generator& generator) const = 0;
+  // TorchScript statements drawing `z` [n, self.latent_dim] for the
+  // exported decoder's generate(n, seed) (8 spaces indented).
+  virtual std::string script_sample() const = 0;
+  // True for N(0, I): posterior families with a closed-form KL to it use it.
+  virtual bool standard_normal() const { return false; }
+};
+
+// The registered priors, in the order --help lists them.
+const PartTable<Prior>& priors();
+// A configuration refers to a registered prior by pointer.
+using PriorRef = const Prior*;
+PriorRef parse_prior(const std::string& name);
+std::string to_string(PriorRef prior);
+
+}  // namespace vae

@@ -1,0 +1,84 @@
+// q(z|x) = N(mu(x), diag exp(logvar(x))), the mean-field Gaussian of Kingma &
+// Welling 2013 (sec. 2.4, app. B): stats = [mu, logvar], each [N, latent].
+#include <torch/torch.h>
+
+#include "vae/gaussian.h"
+#include "vae/gaussian_mutual_information.h"
+#include "vae/model/posterior.h"
+#include "vae/model/prior.h"
+
+namespace vae {
+namespace {
+
+class DiagonalGaussian final : public Posterior {
+ public:
+  DiagonalGaussian(torch::Tensor mu, torch::Tensor logvar)
+      : mu_(std::move(mu)), logvar_(std::move(logvar)) {}
+
+  torch::Tensor rsample(const torch::Tensor& eps) const override {
+    return reparameterize(mu_, logvar_, eps);
+  }
+  torch::Tensor log_prob(const torch::Tensor& z) const override {
+    return log_normal_diag(z, mu_, logvar_);
+  }
+  torch::Tensor kl_per_dim(const Prior& prior) const override {
+    return prior.standard_normal() ? kl_standard_normal(mu_, logvar_) : torch::Tensor();
+  }
+  torch::Tensor mean() const override { return mu_; }
+  int64_t noise_size() const override { return mu_.size(-1); }
+  std::unique_ptr<Posterior> expand(int64_t samples) const override {
+    const int64_t n = mu_.size(0), d = mu_.size(-1);
+    return std::make_unique<DiagonalGaussian>(mu_.unsqueeze(1).expand({n, samples, d}),
+                                              logvar_.unsqueeze(1).expand({n, samples, d}));
+  }
+  std::vector<torch::Tensor> outputs() const override { return {mu_, logvar_}; }
+
+ private:
+  torch::Tensor mu_, logvar_;
+};
+
+class DiagonalGaussianFamily final : public PosteriorFamily {
+ public:
+  const char* name() const override { return "diagonal-gaussian"; }
+  std::string help() const override { return "N(mu(x), diag sigma(x)^2)"; }
+  int64_t stats_size(int64_t latent) const override { return 2 * latent; }
+  int64_t noise_size(int64_t latent) const override { return latent; }
+  std::unique_ptr<Posterior> read(const torch::Tensor& stats) const override {
+    auto halves = stats.chunk(2, /*dim=*/1);
+    return std::make_unique<DiagonalGaussian>(halves[0], halves[1]);
+  }
+  bool closed_form_kl(const Prior& prior) const override { return prior.standard_normal(); }
+
+  std::vector<std::pair<std::string, torch::Tensor>> columns(
+      const std::vector<torch::Tensor>& outputs) const override {
+    return {
+        {"mu", outputs.at(0).to(torch::kCPU, torch::kFloat32).contiguous()},
+        {"sigma", torch::exp(0.5 * outputs.at(1).to(torch::kCPU, torch::kFloat32)).contiguous()}};
+  }
+  double mutual_information(const torch::Tensor& stats, const WorkSplit& split) const override {
+    auto halves = stats.chunk(2, /*dim=*/1);
+    return vae::mutual_information(halves[0].contiguous(), halves[1].contiguous(), split);
+  }
+
+  std::string script_forward() const override {
+    return "        mu = stats.narrow(1, 0, self.latent_dim)\n"
+           "        logvar = stats.narrow(1, self.latent_dim, self.latent_dim)\n"
+           "        return (mu, logvar)\n";
+  }
+  std::string script_sample() const override {
+    return "        mu, logvar = self.forward(x)\n"
+           "        eps = torch.randn([mu.size(0), n, mu.size(1)], dtype=mu.dtype, "
+           "device=mu.device)\n"
+           "        return mu.unsqueeze(1) + torch.exp(0.5 * logvar).unsqueeze(1) * eps\n";
+  }
+  std::vector<std::string> output_names() const override { return {"mu", "logvar"}; }
+};
+
+}  // namespace
+
+const PosteriorFamily& diagonal_gaussian_posterior() {
+  static const DiagonalGaussianFamily family;
+  return family;
+}
+
+}  // namespace vae

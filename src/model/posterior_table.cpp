@@ -1,0 +1,36 @@
+// The table of posterior families. A new family is a file under src/model/
+// defining `const PosteriorFamily& NAME_posterior()` and one entry in
+// VAE_POSTERIORS below.
+#include <limits>
+
+#include "vae/model/posterior.h"
+
+namespace vae {
+
+#define VAE_POSTERIORS(X) X(diagonal_gaussian)
+
+#define VAE_DECLARE(name) const PosteriorFamily& name##_posterior();
+VAE_POSTERIORS(VAE_DECLARE)
+#undef VAE_DECLARE
+
+const PartTable<PosteriorFamily>& posteriors() {
+#define VAE_ENTRY(name) &name##_posterior(),
+  static const PartTable<PosteriorFamily> table("--posterior", {VAE_POSTERIORS(VAE_ENTRY)});
+#undef VAE_ENTRY
+  return table;
+}
+
+PosteriorRef parse_posterior(const std::string& name) {
+  return &posteriors().get(name);
+}
+
+std::string to_string(PosteriorRef family) {
+  return family->name();
+}
+
+double PosteriorFamily::mutual_information(const torch::Tensor& /*stats*/,
+                                           const WorkSplit& /*split*/) const {
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace vae
