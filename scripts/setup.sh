@@ -15,7 +15,7 @@ packages=(
   libgloo-dev           # headers of c10d's Gloo process group (multi-process training)
   libopenblas0-openmp   # Debian's libtorch calls the active libblas.so.3;
                         # the reference BLAS makes training ~15x slower
-  libdnnl-dev           # oneDNN's sgemm for the training step (src/gemm.cpp);
+  libdnnl-dev           # oneDNN's sgemm for the training step (src/engine/gemm.cpp);
                         # its library is the one libtorch already links
 )
 if [ "${VAE_SETUP_MINIMAL:-0}" != 1 ]; then

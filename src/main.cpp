@@ -1,6 +1,6 @@
 // vae: train variational autoencoders and serve amortized inference.
-#include "vae/cli.h"
-#include "vae/runtime.h"
+#include "vae/cli/cli.h"
+#include "vae/runtime/runtime.h"
 
 int main(int argc, char** argv) {
   // Before any thread starts: LibTorch's and the BLAS's pools inherit it.

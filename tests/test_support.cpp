@@ -20,7 +20,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "vae/error.h"
+#include "vae/runtime/error.h"
 
 namespace vae::testing {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "vae/vae_model.h"
+#include "vae/model/vae_model.h"
 
 namespace vae::testing {
 

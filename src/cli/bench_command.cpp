@@ -3,8 +3,8 @@
 
 #include "command_line.h"
 #include "commands.h"
-#include "vae/atomic_file.h"
-#include "vae/bench.h"
+#include "vae/runtime/atomic_file.h"
+#include "vae/training/bench.h"
 
 namespace vae::cli {
 

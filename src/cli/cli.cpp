@@ -1,4 +1,4 @@
-#include "vae/cli.h"
+#include "vae/cli/cli.h"
 
 #include <c10/util/Exception.h>
 
@@ -9,7 +9,7 @@
 
 #include "command_line.h"
 #include "commands.h"
-#include "vae/interrupt.h"
+#include "vae/runtime/interrupt.h"
 
 namespace vae {
 namespace {

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "vae/config.h"
-#include "vae/error.h"
-#include "vae/image_grid.h"
+#include "vae/run/config.h"
+#include "vae/runtime/error.h"
+#include "vae/views/image_grid.h"
 
 namespace vae::cli {
 

@@ -7,12 +7,12 @@
 
 #include "command_line.h"
 #include "commands.h"
-#include "vae/atomic_file.h"
-#include "vae/image_input.h"
-#include "vae/likelihood_eval.h"
-#include "vae/model_views.h"
-#include "vae/progress.h"
-#include "vae/runtime.h"
+#include "vae/data/image_input.h"
+#include "vae/evaluation/likelihood_eval.h"
+#include "vae/runtime/atomic_file.h"
+#include "vae/runtime/progress.h"
+#include "vae/runtime/runtime.h"
+#include "vae/views/model_views.h"
 
 namespace vae::cli {
 namespace {

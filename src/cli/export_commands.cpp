@@ -9,12 +9,12 @@
 
 #include "command_line.h"
 #include "commands.h"
-#include "vae/amortized_inference.h"
-#include "vae/atomic_file.h"
-#include "vae/batcher.h"
-#include "vae/model_views.h"
-#include "vae/runtime.h"
-#include "vae/torchscript_export.h"
+#include "vae/data/batcher.h"
+#include "vae/export/amortized_inference.h"
+#include "vae/export/torchscript_export.h"
+#include "vae/runtime/atomic_file.h"
+#include "vae/runtime/runtime.h"
+#include "vae/views/model_views.h"
 
 namespace vae::cli {
 namespace {

@@ -7,9 +7,9 @@
 
 #include "command_line.h"
 #include "commands.h"
-#include "vae/distributed.h"
-#include "vae/runtime.h"
-#include "vae/trainer.h"
+#include "vae/runtime/distributed.h"
+#include "vae/runtime/runtime.h"
+#include "vae/training/trainer.h"
 
 namespace vae::cli {
 namespace {

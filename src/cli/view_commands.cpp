@@ -5,7 +5,7 @@
 
 #include "command_line.h"
 #include "commands.h"
-#include "vae/model_views.h"
+#include "vae/views/model_views.h"
 
 namespace vae::cli {
 namespace {

@@ -2,8 +2,8 @@
 // Welling 2013 (sec. 2.4, app. B): stats = [mu, logvar], each [N, latent].
 #include <torch/torch.h>
 
-#include "vae/gaussian.h"
-#include "vae/gaussian_mutual_information.h"
+#include "vae/model/gaussian.h"
+#include "vae/model/gaussian_mutual_information.h"
 #include "vae/model/posterior.h"
 #include "vae/model/prior.h"
 

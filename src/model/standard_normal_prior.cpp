@@ -1,7 +1,7 @@
 // p(z) = N(0, I), the prior of Kingma & Welling 2013.
 #include <torch/torch.h>
 
-#include "vae/gaussian.h"
+#include "vae/model/gaussian.h"
 #include "vae/model/prior.h"
 
 namespace vae {

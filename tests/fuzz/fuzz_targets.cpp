@@ -11,11 +11,11 @@
 
 #include <torch/torch.h>
 
-#include "vae/checkpoint.h"
-#include "vae/config.h"
-#include "vae/error.h"
-#include "vae/idx_reader.h"
-#include "vae/image_input.h"
+#include "vae/data/idx_reader.h"
+#include "vae/data/image_input.h"
+#include "vae/run/checkpoint.h"
+#include "vae/run/config.h"
+#include "vae/runtime/error.h"
 
 namespace vae::fuzz {
 namespace {

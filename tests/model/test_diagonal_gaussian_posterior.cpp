@@ -3,10 +3,10 @@
 
 #include <cmath>
 
-#include "vae/gaussian.h"
+#include "vae/model/gaussian.h"
 #include "vae/model/posterior.h"
 #include "vae/model/prior.h"
-#include "vae/vae_model.h"
+#include "vae/model/vae_model.h"
 
 namespace vae {
 namespace {

@@ -3,8 +3,8 @@
 
 #include <cmath>
 
-#include "vae/error.h"
 #include "vae/model/prior.h"
+#include "vae/runtime/error.h"
 
 namespace vae {
 namespace {

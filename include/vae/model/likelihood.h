@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "vae/name_table.h"
+#include "vae/runtime/name_table.h"
 
 namespace vae {
 

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "vae/name_table.h"
+#include "vae/runtime/name_table.h"
 
 namespace vae {
 

@@ -1,0 +1,90 @@
+// The variational autoencoder: encoder q(z|x), decoder p(x|z), prior p(z),
+// each read through its registered family (model/), and the evidence lower
+// bound (Kingma & Welling 2013, eq. 10):
+//   ELBO(x) = E_q(z|x)[log p(x|z)] - KL(q(z|x) || p(z)),
+// estimated with one reparameterized sample, the KL in closed form where the
+// posterior family has one for the prior, else by log q(z|x) - log p(z) at
+// the sample.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include <memory>
+
+#include "vae/model/decoder.h"
+#include "vae/model/encoder.h"
+#include "vae/model/network_options.h"
+
+namespace vae {
+
+// One minibatch's objective and its parts, each averaged over the batch
+// (nats per image). The mean over a uniformly drawn minibatch is an unbiased
+// estimate of the data set's mean ELBO (stochastic variational inference).
+struct ElboTerms {
+  torch::Tensor loss;        // scalar: recon + beta * sum_d max(free_bits, kl_d)
+  torch::Tensor recon;       // scalar: -E_q[log p(x|z)]
+  torch::Tensor kl;          // scalar: KL(q(z|x) || p(z)), all dimensions
+  torch::Tensor kl_per_dim;  // [latent]: the KL of each dimension ([1]: no closed form)
+};
+
+// The ELBO's parts summed (not averaged) over the rows of a batch.
+struct ElboSums {
+  torch::Tensor recon;       // scalar: -sum_i log p(x_i|z_i)
+  torch::Tensor kl_per_dim;  // [latent]: sum_i KL(q(z_d|x_i) || p(z_d)); [1]: no closed form
+  torch::Tensor stats;       // [N, stats_size]: the encoder's output, q(z|x)'s statistics
+};
+
+// The objective of a global batch of `batch` rows from the sums over a shard
+// of `shard_rows` of them (data-parallel training; a single process passes
+// shard_rows == batch). Every term is the shard's sum / batch, so the ranks'
+// terms add up to the batch means, and so do their gradients.
+// `batch_kl_per_dim` is the global batch-mean KL per dimension, which free
+// bits compare with the floor: a dimension below it contributes the constant
+// floor (its share shard_rows / batch of it) and no gradient.
+// Free bits (Kingma et al. 2016, eq. 15): the objective takes
+// max(free_bits, KL_d) of each dimension's batch-mean KL, so the dimensions
+// below the floor contribute a constant and no gradient. This is the mask
+// of those dimensions [latent] (bool).
+torch::Tensor free_bits_held(const torch::Tensor& batch_kl_per_dim, double free_bits);
+
+ElboTerms elbo_terms(const ElboSums& sums, int64_t shard_rows, int64_t batch, double beta,
+                     double free_bits, const torch::Tensor& batch_kl_per_dim);
+
+class VAEImpl : public torch::nn::Module {
+ public:
+  explicit VAEImpl(NetworkOptions options = {});
+
+  // q(z|x) for x in [0, 1], [N, C, H, W] (views into the encoder's output).
+  std::unique_ptr<Posterior> encode(const torch::Tensor& x);
+  const PosteriorFamily& posterior_family() const { return *options_.posterior(); }
+  const Prior& prior() const { return *options_.prior(); }
+  const LikelihoodFamily& likelihood() const { return *options_.likelihood(); }
+  // The standard normal noise one reparameterized draw needs per image.
+  int64_t noise_size() const { return options_.posterior()->noise_size(options_.latent_dim()); }
+  // Decoder output (logits or pre-sigmoid means) [N, C, H, W].
+  torch::Tensor decode(const torch::Tensor& z);
+  // Pixel means in [0, 1] for latent codes z.
+  torch::Tensor generate(const torch::Tensor& z);
+
+  // The negative-ELBO training objective for x in [0, 1], [N, C, H, W].
+  // beta weighs the KL (annealing; 1 is the true ELBO); free_bits (nats per
+  // dimension, Kingma et al. 2016) stops the optimiser from pushing a
+  // dimension's batch-mean KL below that floor. recon, kl and kl_per_dim are
+  // always the true, unweighted quantities.
+  ElboTerms elbo(const torch::Tensor& x, double beta = 1.0, double free_bits = 0.0);
+
+  // The ELBO's parts summed over the rows of x, with the reparameterization
+  // noise eps [N, noise_size()] given.
+  ElboSums elbo_sums(const torch::Tensor& x, const torch::Tensor& eps);
+
+  const NetworkOptions& options() const { return options_; }
+  Encoder encoder{nullptr};
+  Decoder decoder{nullptr};
+
+ private:
+  NetworkOptions options_;
+};
+TORCH_MODULE(VAE);
+
+}  // namespace vae

@@ -1,0 +1,93 @@
+// Every setting of a training run. One table of settings serves three
+// places with the same names: the command-line flags (--latent-dim), the
+// preset files in models/ ({"latent-dim": 20}) and the run's config.json.
+// Precedence: built-in defaults < preset < flags.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vae/data/batcher.h"
+#include "vae/engine/engine.h"
+#include "vae/engine/gemm.h"
+#include "vae/model/network_options.h"
+#include "vae/objective/annealing.h"
+#include "vae/objective/objective.h"
+#include "vae/runtime/name_table.h"
+#include "vae/runtime/runtime.h"
+
+namespace vae {
+
+struct TrainConfig {
+  std::string model = "mlp";  // preset the run started from (for the record)
+  NetworkOptions network;     // arch, sizes, likelihood; image size from the data
+
+  std::string data_dir;  // empty: $MNIST_DIR, else data/mnist
+  Binarize binarize = Binarize::kNone;
+  int64_t train_size = 0;  // first N training images; 0 = all
+  int64_t test_size = 0;   // first N test images; 0 = all
+
+  DeviceChoice device = DeviceChoice::kAuto;
+  int64_t threads = 0;  // intra-op threads; 0 = the CPUs this process may use
+  int64_t epochs = 10;
+  int64_t batch_size = 128;
+  double lr = 1e-3;
+  int64_t seed = 1;
+  double grad_clip = 0.0;  // max global gradient norm; 0 = off
+  StepEngine train_step = StepEngine::kFused;
+  GemmChoice gemm = GemmChoice::kAuto;  // the fused step's matrix products
+
+  KlSchedule kl;  // total_steps is filled in by the trainer
+  double free_bits = 0.0;
+  Objective objective = Objective::kElbo;
+  int64_t iw_samples = 5;
+
+  double active_threshold = 0.01;
+  int64_t warn_active_units = 1;  // warn when fewer units are active
+  double warn_kl = 0.5;           // warn when the test KL (nats) is lower
+  bool mutual_info = true;
+
+  std::string out;  // empty: runs/<model>
+  int64_t log_interval = 100;
+  int64_t samples = 64;  // images in samples.png at the end; 0 = none
+};
+
+// How a setting is typed, on the command line and in JSON.
+enum class SettingKind { kString, kInt, kDouble, kBool, kIntList };
+
+struct SettingInfo {
+  std::string key;  // flag and JSON name, e.g. "latent-dim"
+  SettingKind kind;
+  std::string help;  // one line, for --help
+  bool is_flag;      // false: recorded in config.json but not a flag
+};
+
+// The table, in the order --help lists it.
+const std::vector<SettingInfo>& settings();
+
+// Applies the keys of a JSON object to `config`. `source` names where the
+// object came from, for error messages. Unknown keys and wrongly typed values
+// throw vae::Error.
+void apply_settings(TrainConfig& config, const nlohmann::json& object, const std::string& source);
+
+// The whole config as a JSON object with every key of the table.
+nlohmann::json to_json(const TrainConfig& config);
+
+// Throws vae::Error with a one-line message for the first invalid value.
+void validate(const TrainConfig& config);
+
+// Resolves a preset: a path to a .json file, or a name looked up as
+// models/NAME.json in the working directory, then beside the executable,
+// then in the source tree. Throws vae::Error listing the places searched.
+std::string find_preset(const std::string& name_or_path);
+
+// Reads a preset file into `config` (on top of what it holds).
+void apply_preset_file(TrainConfig& config, const std::string& path);
+
+// The run directory: config.out, or runs/<model name>.
+std::string run_directory(const TrainConfig& config);
+
+}  // namespace vae

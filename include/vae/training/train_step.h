@@ -1,0 +1,61 @@
+// One training step's gradient and the optimizer that applies it, shared by
+// `vae train` and `vae bench` so that the benchmark times the trainer's own
+// step.
+//
+// The gradient is that of the minibatch objective (the annealed ELBO with
+// free bits, or the IWAE bound) over this rank's rows of a global batch,
+// left in every parameter's .grad. With --train-step fused (the default) an
+// MLP with the ELBO objective on the CPU takes the hand-derived path
+// (mlp_gradient.h) and the optimizer is FusedAdam; anything else, or
+// --train-step autograd, records autograd's graph and uses LibTorch's Adam.
+// Both paths draw the same noise from the same generators, so a run can
+// switch between them on --resume.
+#pragma once
+
+#include <torch/optim/adam.h>
+#include <torch/types.h>
+
+#include <memory>
+
+#include "vae/engine/mlp_gradient.h"
+#include "vae/model/vae_model.h"
+#include "vae/run/config.h"
+#include "vae/runtime/distributed.h"
+
+namespace vae {
+
+// The step's batch means (this rank's share of them in data-parallel runs),
+// detached: the objective, -E_q[log p(x|z)] and the KL.
+struct StepTerms {
+  torch::Tensor loss, recon, kl;
+};
+
+class TrainStep {
+ public:
+  // comm: the process group of a data-parallel run, else nullptr.
+  TrainStep(VAE model, const TrainConfig& config, Communicator* comm = nullptr);
+
+  // True when the hand-derived gradient serves this model.
+  bool hand_derived() const { return mlp_ != nullptr; }
+  // "hand-derived MLP gradient + fused Adam; products: oneDNN ..." or
+  // "autograd + LibTorch Adam".
+  std::string describe() const;
+  // The library that computes the step's matrix products: --gemm's for the
+  // hand-derived gradient, LibTorch's (autograd) otherwise.
+  GemmBackend gemm() const;
+
+  // x: rows `shard` of a global batch of `batch` rows; beta: the KL weight.
+  // Draws the reparameterization noise for the whole global batch.
+  StepTerms gradient(const torch::Tensor& x, int64_t batch, const Shard& shard, double beta);
+
+  torch::optim::Adam& optimizer() { return *optimizer_; }
+
+ private:
+  VAE model_;
+  TrainConfig config_;
+  Communicator* comm_;
+  std::unique_ptr<MlpGradient> mlp_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+};
+
+}  // namespace vae

@@ -1,0 +1,264 @@
+#include "vae/export/torchscript_export.h"
+
+#include <torch/torch.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "vae/data/batcher.h"
+#include "vae/runtime/atomic_file.h"
+#include "vae/runtime/error.h"
+
+namespace vae {
+namespace {
+
+namespace nn = torch::nn;
+
+std::string pair_text(const torch::ExpandingArray<2>& value) {
+  return "[" + std::to_string((*value)[0]) + ", " + std::to_string((*value)[1]) + "]";
+}
+
+// Conv2d's padding is a variant (explicit sizes, or "valid" / "same"): a
+// c10::variant in LibTorch 1.x, a std::variant in 2.x. The unqualified
+// visit finds the right one by argument-dependent lookup.
+template <typename Padding>
+std::string padding_text(const Padding& padding) {
+  return visit(
+      [](const auto& value) -> std::string {
+        if constexpr (std::is_same_v<std::decay_t<decltype(value)>, torch::ExpandingArray<2>>) {
+          return pair_text(value);
+        } else {
+          throw Error("export: only explicit convolution padding is supported");
+        }
+      },
+      padding);
+}
+
+std::string int_list(const std::vector<int64_t>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(values[i]);
+  return out + "]";
+}
+
+// Registers the parameters of `layer` as `prefix_weight` / `prefix_bias`
+// (copies on the CPU) and returns their names.
+std::pair<std::string, std::string> register_layer(torch::jit::Module& module,
+                                                   const nn::Module& layer,
+                                                   const std::string& prefix) {
+  const auto params = layer.named_parameters(/*recurse=*/false);
+  const std::string weight = prefix + "_weight", bias = prefix + "_bias";
+  module.register_parameter(weight, params["weight"].detach().to(torch::kCPU).clone(), false);
+  module.register_parameter(bias, params["bias"].detach().to(torch::kCPU).clone(), false);
+  return {"self." + weight, "self." + bias};
+}
+
+// TorchScript lines computing `h = layers(h)`, one line per layer.
+std::string script_layers(torch::jit::Module& module, const nn::Sequential& layers,
+                          const std::string& prefix) {
+  std::ostringstream code;
+  size_t index = 0;
+  for (const auto& child : layers->children()) {
+    const std::string name = prefix + std::to_string(index++);
+    if (auto linear = std::dynamic_pointer_cast<nn::LinearImpl>(child)) {
+      const auto [w, b] = register_layer(module, *linear, name);
+      code << "        h = torch.linear(h, " << w << ", " << b << ")\n";
+    } else if (auto conv = std::dynamic_pointer_cast<nn::Conv2dImpl>(child)) {
+      const auto [w, b] = register_layer(module, *conv, name);
+      const auto& o = conv->options;
+      code << "        h = torch.conv2d(h, " << w << ", " << b << ", " << pair_text(o.stride())
+           << ", " << padding_text(o.padding()) << ")\n";
+    } else if (auto deconv = std::dynamic_pointer_cast<nn::ConvTranspose2dImpl>(child)) {
+      const auto [w, b] = register_layer(module, *deconv, name);
+      const auto& o = deconv->options;
+      code << "        h = torch.conv_transpose2d(h, " << w << ", " << b << ", "
+           << pair_text(o.stride()) << ", " << padding_text(o.padding()) << ")\n";
+    } else if (std::dynamic_pointer_cast<nn::ReLUImpl>(child)) {
+      code << "        h = torch.relu(h)\n";
+    } else if (std::dynamic_pointer_cast<nn::FlattenImpl>(child)) {
+      code << "        h = torch.flatten(h, 1)\n";
+    } else if (auto unflatten = std::dynamic_pointer_cast<nn::UnflattenImpl>(child)) {
+      std::vector<int64_t> shape = {-1};
+      for (int64_t size : unflatten->options.sizes())
+        shape.push_back(size);
+      code << "        h = h.reshape(" << int_list(shape) << ")\n";
+    } else {
+      throw Error("export: no TorchScript translation for layer " + child->name());
+    }
+  }
+  return code.str();
+}
+
+void register_common_attributes(torch::jit::Module& module, const NetworkOptions& options) {
+  module.register_attribute("latent_dim", c10::IntType::get(), options.latent_dim());
+  module.register_attribute(
+      "image_shape", c10::ListType::ofInts(),
+      c10::List<int64_t>({options.in_channels(), options.height(), options.width()}));
+  module.register_attribute("vae_version", c10::StringType::get(), std::string(VAE_VERSION));
+  module.register_attribute("export_version", c10::IntType::get(), kExportVersion);
+}
+
+// "(mu [N, D], logvar [N, D])": what the exported encoder's forward returns.
+std::string describe_outputs(const PosteriorFamily& family) {
+  std::string out;
+  for (const std::string& name : family.output_names())
+    out += (out.empty() ? "" : ", ") + name + " [N, D]";
+  return "(" + out + ")";
+}
+
+void save_module(const torch::jit::Module& module, const std::string& path) {
+  std::ostringstream bytes;
+  module.save(bytes);
+  write_file_atomically(path, bytes.str());
+}
+
+}  // namespace
+
+torch::jit::Module export_encoder(const VAE& model) {
+  const NetworkOptions& o = model->options();
+  const PosteriorFamily& family = *o.posterior();
+  torch::jit::Module module("VaeEncoder");
+  register_common_attributes(module, o);
+  module.register_attribute("posterior", c10::StringType::get(), std::string(family.name()));
+  const std::string body = script_layers(module, model->encoder->body(), "layer");
+  const auto [head_w, head_b] = register_layer(module, *model->encoder->head(), "head");
+  const std::string pixels = std::to_string(o.input_size());
+  const std::string shape = int_list({-1, o.in_channels(), o.height(), o.width()});
+  module.define(R"(
+    def forward(self, x):
+        assert x.dim() >= 2 and x.numel() == x.size(0) * )" +
+                pixels + R"(, "the encoder expects N images of )" +
+                int_list({o.in_channels(), o.height(), o.width()}) + R"( pixels"
+        if not x.is_floating_point():
+            x = x.float() / 255.0
+        h = x.float().reshape()" +
+                shape + R"()
+)" + body + R"(        stats = torch.linear(h, )" +
+                head_w + ", " + head_b + ")\n" + family.script_forward() +
+                "\n    def sample(self, x, n: int):\n" + family.script_sample());
+  return module;
+}
+
+torch::jit::Module export_decoder(const VAE& model) {
+  const NetworkOptions& o = model->options();
+  torch::jit::Module module("VaeDecoder");
+  register_common_attributes(module, o);
+  module.register_attribute("likelihood", c10::StringType::get(), to_string(o.likelihood()));
+  module.register_attribute("prior", c10::StringType::get(), to_string(o.prior()));
+  const std::string body = script_layers(module, model->decoder->body(), "layer");
+  module.define(R"(
+    def forward(self, z):
+        assert z.dim() == 2 and z.size(1) == self.latent_dim, "the decoder expects codes [N, latent_dim]"
+        h = z.float()
+)" + body + o.likelihood()->script_mean() +
+                R"(        return h
+
+    def generate(self, n: int, seed: int):
+        torch.manual_seed(seed)
+)" + o.prior()->script_sample() +
+                R"(        return self.forward(z)
+)");
+  return module;
+}
+
+ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
+                           const std::vector<EpochMetrics>& history,
+                           const torch::Tensor& reference_images, const std::string& out_dir) {
+  create_directories(out_dir);
+  ExportedFiles files{out_dir + "/encoder.pt", out_dir + "/decoder.pt", out_dir + "/model.json",
+                      out_dir + "/reference.pt"};
+  torch::jit::Module encoder = export_encoder(model);
+  torch::jit::Module decoder = export_decoder(model);
+  save_module(encoder, files.encoder);
+  save_module(decoder, files.decoder);
+
+  // Reference outputs of the in-process model, for other programs to match.
+  {
+    torch::NoGradGuard no_grad;
+    VAE& m = const_cast<VAE&>(model);
+    const bool was_training = m->is_training();
+    m->eval();
+    // clone(): a view would save the whole storage it points into.
+    const torch::Tensor x_uint8 = reference_images.to(torch::kCPU, torch::kUInt8).clone();
+    const torch::Tensor x = to_model_input(x_uint8, torch::kCPU);
+    const torch::Device device = m->parameters().front().device();
+    const std::unique_ptr<Posterior> q = m->encode(x.to(device));
+    const torch::Tensor z = q->mean().to(torch::kCPU);
+    const torch::Tensor decoded = m->generate(q->mean()).to(torch::kCPU);
+    m->train(was_training);
+    torch::jit::Module reference("VaeReference");
+    reference.register_buffer("x", x);
+    reference.register_buffer("x_uint8", x_uint8);
+    const std::vector<std::string> names = m->posterior_family().output_names();
+    const std::vector<torch::Tensor> outputs = q->outputs();
+    for (size_t i = 0; i < names.size(); ++i)
+      reference.register_buffer(names[i], outputs.at(i).to(torch::kCPU));
+    reference.register_buffer("z", z);
+    reference.register_buffer("decoded", decoded);
+    save_module(reference, files.reference);
+  }
+
+  const NetworkOptions& o = model->options();
+  nlohmann::json metadata = {
+      {"format", "vae-export"},
+      {"export_version", kExportVersion},
+      {"vae_version", VAE_VERSION},
+      {"architecture",
+       {{"arch", to_string(o.arch())},
+        {"hidden", o.hidden()},
+        {"channels", o.channels()},
+        {"latent_dim", o.latent_dim()},
+        {"posterior", to_string(o.posterior())},
+        {"prior", to_string(o.prior())},
+        {"likelihood", to_string(o.likelihood())}}},
+      {"input",
+       {{"shape", {o.in_channels(), o.height(), o.width()}},
+        {"dtype", "float32 in [0, 1], or uint8 0..255 (divided by 255 inside)"},
+        {"layout", "light digit on a dark background, as in MNIST"},
+        {"binarize", run_config.is_object() ? run_config.value("binarize", "none") : "none"}}},
+      {"encoder",
+       {{"file", "encoder.pt"},
+        {"forward", "x [N, C, H, W] or [N, C*H*W] -> " + describe_outputs(*o.posterior())},
+        {"sample", "sample(x, n) -> [N, n, D] reparameterized draws"}}},
+      {"decoder",
+       {{"file", "decoder.pt"},
+        {"forward", "z [N, D] -> pixel means [N, C, H, W] in [0, 1]"},
+        {"generate", "generate(n, seed) -> [n, C, H, W] decoded prior samples"}}},
+      {"training", run_config}};
+  if (!history.empty()) {
+    nlohmann::json last = to_json(history.back());
+    last.erase("kl_per_dim");
+    last.erase("mean_variance");
+    metadata["metrics"] = last;
+  }
+  write_file_atomically(files.metadata, metadata.dump(2) + "\n");
+  return files;
+}
+
+torch::jit::Module load_exported(const std::string& path, const std::string& kind) {
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(path, torch::kCPU);
+  } catch (const c10::Error& e) {
+    std::ifstream probe(path);
+    if (!probe) throw Error("cannot read " + kind + " " + path + ": no such file");
+    throw Error(path + " is not a TorchScript file (" + first_line(e.what_without_backtrace()) +
+                ")");
+  }
+  const std::string what = (kind == "encoder" ? "an " : "a ") + kind + " exported by vae export";
+  const std::vector<std::string> methods = kind == "encoder"
+                                               ? std::vector<std::string>{"forward", "sample"}
+                                               : std::vector<std::string>{"forward", "generate"};
+  for (const std::string& method : methods) {
+    if (!module.find_method(method)) {
+      throw Error(path + " is not " + what + " (no " + method + " method)");
+    }
+  }
+  if (!module.hasattr("latent_dim") || !module.hasattr("image_shape")) {
+    throw Error(path + " is not " + what + " (no latent_dim attribute)");
+  }
+  module.eval();
+  return module;
+}
+
+}  // namespace vae

@@ -1,0 +1,66 @@
+#include "vae/model/decoder.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace vae {
+
+DecoderImpl::DecoderImpl(DecoderOptions options) : options_(std::move(options)) {
+  options_.validate();
+  namespace nn = torch::nn;
+  body_ = nn::Sequential();
+  int64_t features = options_.latent_dim();
+  const auto& hidden = options_.hidden();
+  for (auto it = hidden.rbegin(); it != hidden.rend(); ++it) {
+    body_->push_back(nn::Linear(features, *it));
+    body_->push_back(nn::ReLU());
+    features = *it;
+  }
+  if (options_.arch() == Architecture::kMlp) {
+    body_->push_back(nn::Linear(features, options_.input_size()));
+    body_->push_back(nn::Unflatten(
+        nn::UnflattenOptions(1, {options_.in_channels(), options_.height(), options_.width()})));
+  } else {
+    const auto& channels = options_.channels();
+    const int64_t factor = int64_t{1} << channels.size();
+    const int64_t h = options_.height() / factor, w = options_.width() / factor;
+    body_->push_back(nn::Linear(features, channels.back() * h * w));
+    body_->push_back(nn::ReLU());
+    body_->push_back(nn::Unflatten(nn::UnflattenOptions(1, {channels.back(), h, w})));
+    for (size_t i = channels.size(); i-- > 0;) {
+      const int64_t out = i > 0 ? channels[i - 1] : options_.in_channels();
+      body_->push_back(nn::ConvTranspose2d(
+          nn::ConvTranspose2dOptions(channels[i], out, 4).stride(2).padding(1)));
+      if (i > 0) body_->push_back(nn::ReLU());
+    }
+  }
+  register_module("body", body_);
+
+  if (options_.likelihood()->has_scale()) {
+    const double log_sigma = std::log(options_.sigma());
+    if (options_.learn_sigma()) {
+      log_sigma_ = register_parameter(
+          "log_sigma",
+          torch::full({options_.in_channels(), options_.height(), options_.width()}, log_sigma));
+    } else {
+      log_sigma_ = register_buffer("log_sigma", torch::full({}, log_sigma));
+    }
+  }
+}
+
+torch::Tensor DecoderImpl::forward(const torch::Tensor& z) {
+  return body_->forward(z);
+}
+
+torch::Tensor DecoderImpl::log_likelihood(const torch::Tensor& x,
+                                          const torch::Tensor& output) const {
+  return options_.likelihood()->log_prob(x.view_as(output), output, log_sigma_);
+}
+
+torch::Tensor DecoderImpl::log_likelihood_sum(const torch::Tensor& x,
+                                              const torch::Tensor& output) const {
+  return options_.likelihood()->log_prob_sum(x.view_as(output), output, log_sigma_);
+}
+
+}  // namespace vae

@@ -1,0 +1,353 @@
+#include "vae/run/config.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <type_traits>
+
+#include "vae/engine/gemm.h"
+#include "vae/runtime/atomic_file.h"
+#include "vae/runtime/error.h"
+
+namespace vae {
+namespace {
+
+using nlohmann::json;
+
+// A setting's place in TrainConfig and its JSON form.
+struct Binding {
+  SettingInfo info;
+  std::function<json(const TrainConfig&)> get;
+  std::function<void(TrainConfig&, const json&)> set;
+};
+
+using K = SettingKind;
+
+// A plain value: a member of TrainConfig, or of its KlSchedule.
+template <typename T>
+Binding member(SettingInfo info, T TrainConfig::*field) {
+  return {std::move(info), [field](const TrainConfig& c) { return json(c.*field); },
+          [field](TrainConfig& c, const json& v) { c.*field = v.get<T>(); }};
+}
+template <typename T>
+Binding schedule(SettingInfo info, T KlSchedule::*field) {
+  return {std::move(info), [field](const TrainConfig& c) { return json(c.kl.*field); },
+          [field](TrainConfig& c, const json& v) { c.kl.*field = v.get<T>(); }};
+}
+// An enum member, written by its name in `table`.
+template <typename Owner, typename T>
+Binding named(SettingInfo info, T Owner::*field, const NameTable<T>& (*table)()) {
+  const auto owner = [](auto& c) -> auto& {
+    if constexpr (std::is_same_v<Owner, KlSchedule>) {
+      return c.kl;
+    } else {
+      return c;
+    }
+  };
+  return {std::move(info),
+          [=](const TrainConfig& c) { return json(table().name(owner(c).*field)); },
+          [=](TrainConfig& c, const json& v) {
+            owner(c).*field = table().parse(v.get<std::string>());
+          }};
+}
+// A NetworkOptions field (TORCH_ARG), through its accessor.
+template <typename T>
+Binding network(SettingInfo info, T& (NetworkOptions::*field)() noexcept) {
+  return {std::move(info),
+          [field](const TrainConfig& c) {
+            NetworkOptions copy = c.network;
+            return json((copy.*field)());
+          },
+          [field](TrainConfig& c, const json& v) {
+            if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+              // A list, or one integer for a list of one.
+              (c.network.*field)() =
+                  v.is_number_integer() ? T{v.get<int64_t>()} : v.get<std::vector<int64_t>>();
+            } else {
+              (c.network.*field)() = v.get<T>();
+            }
+          }};
+}
+// A NetworkOptions field naming an enum value or a registered model part.
+template <typename T>
+Binding network_named(SettingInfo info, T& (NetworkOptions::*field)() noexcept,
+                      T (*parse)(const std::string&)) {
+  return {std::move(info),
+          [field](const TrainConfig& c) {
+            NetworkOptions copy = c.network;
+            return json(to_string((copy.*field)()));
+          },
+          [field, parse](TrainConfig& c, const json& v) {
+            (c.network.*field)() = parse(v.get<std::string>());
+          }};
+}
+
+// The model's settings.
+std::vector<Binding> model_bindings() {
+  using C = TrainConfig;
+  using N = NetworkOptions;
+  return {
+      member({"model", K::kString, "preset: a name in models/ (mlp, conv) or a .json file", true},
+             &C::model),
+      network_named({"arch", K::kString, "architecture: " + architectures().choices(), true},
+                    &N::arch, parse_architecture),
+      network({"hidden", K::kIntList,
+               "fully connected hidden sizes, encoder order (e.g. 400 or 512,256)", true},
+              &N::hidden),
+      network({"channels", K::kIntList, "conv channels, encoder order (e.g. 32,64)", true},
+              &N::channels),
+      network({"latent-dim", K::kInt, "latent dimensions", true}, &N::latent_dim),
+      network_named(
+          {"posterior", K::kString, "approximate posterior q(z|x): " + posteriors().help(), true},
+          &N::posterior, parse_posterior),
+      network_named({"prior", K::kString, "prior p(z): " + priors().help(), true}, &N::prior,
+                    parse_prior),
+      network_named(
+          {"likelihood", K::kString, "observation model p(x|z): " + likelihoods().help(), true},
+          &N::likelihood, parse_likelihood),
+      network({"sigma", K::kDouble, "gaussian: fixed standard deviation (initial value if learned)",
+               true},
+              &N::sigma),
+      network({"learn-sigma", K::kBool, "gaussian: learn one standard deviation per pixel", true},
+              &N::learn_sigma),
+      network({"image-channels", K::kInt, "set from the data", false}, &N::in_channels),
+      network({"image-height", K::kInt, "set from the data", false}, &N::height),
+      network({"image-width", K::kInt, "set from the data", false}, &N::width),
+  };
+}
+
+// The data, optimisation, collapse-monitor and output settings.
+std::vector<Binding> run_bindings() {
+  using C = TrainConfig;
+  return {
+      // Data.
+      member({"data-dir", K::kString,
+              "directory of the four IDX files (default $MNIST_DIR, else data/mnist)", true},
+             &C::data_dir),
+      named({"binarize", K::kString, binarize_modes().choices(), true}, &C::binarize,
+            binarize_modes),
+      member({"train-size", K::kInt, "use the first N training images (0 = all)", true},
+             &C::train_size),
+      member({"test-size", K::kInt, "use the first N test images (0 = all)", true}, &C::test_size),
+      // Optimisation.
+      named({"device", K::kString, device_choices().choices(), true}, &C::device, device_choices),
+      member({"threads", K::kInt, "intra-op CPU threads (0 = all CPUs this process may use)", true},
+             &C::threads),
+      member({"epochs", K::kInt, "training epochs", true}, &C::epochs),
+      member({"batch-size", K::kInt, "minibatch size", true}, &C::batch_size),
+      member({"lr", K::kDouble, "Adam learning rate", true}, &C::lr),
+      named({"train-step", K::kString, step_engines().choices(), true}, &C::train_step,
+            step_engines),
+      named({"gemm", K::kString,
+             "matrix products of the fused CPU step: " + gemm_choices().choices(), true},
+            &C::gemm, gemm_choices),
+      member({"seed", K::kInt, "random seed (initialisation, data order, sampling)", true},
+             &C::seed),
+      member(
+          {"grad-clip", K::kDouble, "clip the global gradient norm to this value (0 = off)", true},
+          &C::grad_clip),
+      // KL weight and collapse remedies.
+      named({"kl-schedule", K::kString, "KL weight schedule: " + kl_schedules().choices(), true},
+            &KlSchedule::type, kl_schedules),
+      schedule({"beta", K::kDouble, "KL weight (the schedules' final value)", true},
+               &KlSchedule::beta),
+      schedule(
+          {"kl-warmup-steps", K::kInt, "linear/sigmoid: steps until the weight reaches beta", true},
+          &KlSchedule::warmup_steps),
+      schedule({"kl-cycles", K::kInt, "cyclical: number of cycles M over the run", true},
+               &KlSchedule::cycles),
+      schedule({"kl-ratio", K::kDouble, "cyclical: share R of each cycle spent ramping up", true},
+               &KlSchedule::ratio),
+      member({"free-bits", K::kDouble, "floor (nats) on each dimension's batch-mean KL (0 = off)",
+              true},
+             &C::free_bits),
+      named({"objective", K::kString, "training objective: " + objectives().choices(), true},
+            &C::objective, objectives),
+      member({"iw-samples", K::kInt, "iwae: importance samples k per image", true}, &C::iw_samples),
+      // Collapse monitor.
+      member({"active-threshold", K::kDouble, "a unit is active when Cov_x(E_q[z_d]) exceeds this",
+              true},
+             &C::active_threshold),
+      member({"warn-active-units", K::kInt, "warn when fewer latent units are active", true},
+             &C::warn_active_units),
+      member({"warn-kl", K::kDouble, "warn when the test KL falls below this many nats", true},
+             &C::warn_kl),
+      member({"mutual-info", K::kBool,
+              "estimate I(x;z) on the test set every epoch (--mutual-info=false: skip)", true},
+             &C::mutual_info),
+      // Output.
+      member({"out", K::kString, "run directory (default runs/<model>)", true}, &C::out),
+      member({"log-interval", K::kInt, "steps between progress lines when output is not a terminal",
+              true},
+             &C::log_interval),
+      member({"samples", K::kInt, "images in samples.png written at the end (0 = none)", true},
+             &C::samples),
+  };
+}
+
+// The table, in the order --help lists it.
+const std::vector<Binding>& bindings() {
+  static const std::vector<Binding> table = [] {
+    std::vector<Binding> all = model_bindings();
+    for (Binding& b : run_bindings())
+      all.push_back(std::move(b));
+    return all;
+  }();
+  return table;
+}
+
+bool has_kind(const json& value, SettingKind kind) {
+  switch (kind) {
+    case SettingKind::kString:
+      return value.is_string();
+    case SettingKind::kInt:
+      return value.is_number_integer();
+    case SettingKind::kDouble:
+      return value.is_number();
+    case SettingKind::kBool:
+      return value.is_boolean();
+    case SettingKind::kIntList:
+      if (value.is_number_integer()) return true;
+      if (!value.is_array()) return false;
+      for (const json& item : value) {
+        if (!item.is_number_integer()) return false;
+      }
+      return true;
+  }
+  return false;
+}
+
+const char* kind_text(SettingKind kind) {
+  switch (kind) {
+    case SettingKind::kString:
+      return "a string";
+    case SettingKind::kInt:
+      return "an integer";
+    case SettingKind::kDouble:
+      return "a number";
+    case SettingKind::kBool:
+      return "true or false";
+    case SettingKind::kIntList:
+      return "a list of integers";
+  }
+  return "a value";
+}
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw Error(message);
+}
+
+}  // namespace
+
+const std::vector<SettingInfo>& settings() {
+  static const std::vector<SettingInfo> infos = [] {
+    std::vector<SettingInfo> out;
+    for (const Binding& b : bindings())
+      out.push_back(b.info);
+    return out;
+  }();
+  return infos;
+}
+
+void apply_settings(TrainConfig& config, const json& object, const std::string& source) {
+  if (!object.is_object()) throw Error(source + ": expected a JSON object of settings");
+  for (const auto& [key, value] : object.items()) {
+    const Binding* binding = nullptr;
+    for (const Binding& b : bindings()) {
+      if (b.info.key == key) binding = &b;
+    }
+    if (binding == nullptr) throw Error(source + ": unknown setting '" + key + "'");
+    if (!has_kind(value, binding->info.kind)) {
+      throw Error(source + ": setting '" + key + "' must be " + kind_text(binding->info.kind) +
+                  ", not " + value.dump());
+    }
+    binding->set(config, value);
+  }
+}
+
+json to_json(const TrainConfig& config) {
+  json out = json::object();
+  for (const Binding& b : bindings())
+    out[b.info.key] = b.get(config);
+  return out;
+}
+
+void validate(const TrainConfig& c) {
+  const auto finite = [](double v) { return std::isfinite(v); };
+  require(c.epochs >= 1, "--epochs must be at least 1, not " + std::to_string(c.epochs));
+  require(c.batch_size >= 1,
+          "--batch-size must be at least 1, not " + std::to_string(c.batch_size));
+  require(finite(c.lr) && c.lr > 0.0, "--lr must be a positive number");
+  require(c.seed >= 0, "--seed must be >= 0");
+  require(c.threads >= 0, "--threads must be >= 0 (0 = all CPUs)");
+  require(c.train_size >= 0, "--train-size must be >= 0 (0 = all)");
+  require(c.test_size >= 0, "--test-size must be >= 0 (0 = all)");
+  require(finite(c.grad_clip) && c.grad_clip >= 0.0, "--grad-clip must be >= 0 (0 = off)");
+  require(finite(c.free_bits) && c.free_bits >= 0.0, "--free-bits must be >= 0 (0 = off)");
+  require(finite(c.active_threshold) && c.active_threshold >= 0.0,
+          "--active-threshold must be >= 0");
+  require(c.warn_active_units >= 0, "--warn-active-units must be >= 0");
+  require(finite(c.warn_kl) && c.warn_kl >= 0.0, "--warn-kl must be >= 0");
+  require(c.log_interval >= 1, "--log-interval must be at least 1");
+  require(c.samples >= 0, "--samples must be >= 0");
+  resolve_gemm(c.gemm);  // throws for onednn in a build without it
+  require(c.kl.warmup_steps >= 0, "--kl-warmup-steps must be >= 0");
+  require(c.iw_samples >= 1, "--iw-samples must be at least 1");
+  require(c.objective != Objective::kIwae ||
+              (c.kl.type == KlScheduleType::kConstant && c.kl.beta == 1.0 && c.free_bits == 0.0),
+          "--objective iwae has no KL weight: use it without --kl-schedule, --beta and "
+          "--free-bits");
+  require(c.free_bits == 0.0 || c.network.posterior()->closed_form_kl(*c.network.prior()),
+          std::string("--free-bits needs the KL per dimension, which --posterior ") +
+              c.network.posterior()->name() + " has no closed form for with --prior " +
+              c.network.prior()->name());
+  require(finite(c.network.sigma()), "--sigma must be a positive number");
+  c.network.validate();
+  c.kl.validate();
+}
+
+std::string find_preset(const std::string& name) {
+  namespace fs = std::filesystem;
+  const bool is_path = name.find('/') != std::string::npos ||
+                       (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0);
+  if (is_path) {
+    if (fs::is_regular_file(name)) return name;
+    throw Error("model preset file " + name + " does not exist");
+  }
+  std::vector<fs::path> dirs = {fs::path("models")};
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    dirs.push_back(exe.parent_path() / "models");
+    dirs.push_back(exe.parent_path().parent_path() / "models");
+    dirs.push_back(exe.parent_path().parent_path() / "share" / "vae" / "models");
+  }
+  dirs.push_back(fs::path(VAE_SOURCE_DIR) / "models");
+  std::string searched;
+  for (const fs::path& dir : dirs) {
+    const fs::path candidate = dir / (name + ".json");
+    if (fs::is_regular_file(candidate)) return candidate.string();
+    searched += (searched.empty() ? "" : ", ") + candidate.string();
+  }
+  throw Error("unknown model preset '" + name + "' (looked for " + searched + ")");
+}
+
+void apply_preset_file(TrainConfig& config, const std::string& path) {
+  json object;
+  try {
+    object = json::parse(read_file(path));
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for numbers beyond double's range.
+    throw Error(path + ": invalid JSON: " + e.what());
+  }
+  apply_settings(config, object, path);
+}
+
+std::string run_directory(const TrainConfig& config) {
+  if (!config.out.empty()) return config.out;
+  return "runs/" + std::filesystem::path(config.model).stem().string();
+}
+
+}  // namespace vae

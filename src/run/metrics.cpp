@@ -1,0 +1,117 @@
+#include "vae/run/metrics.h"
+
+#include <cstdio>
+#include <iomanip>
+#include <sstream>
+
+namespace vae {
+namespace {
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6g", v);
+  return buf;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const EpochMetrics& m) {
+  return {{"epoch", m.epoch},
+          {"step", m.step},
+          {"beta", m.beta},
+          {"train_loss", m.train_loss},
+          {"train_neg_elbo", m.train_neg_elbo},
+          {"train_recon", m.train_recon},
+          {"train_kl", m.train_kl},
+          {"test_neg_elbo", m.test_neg_elbo},
+          {"test_recon", m.test_recon},
+          {"test_kl", m.test_kl},
+          {"active_units", m.active_units},
+          // JSON has no NaN: a skipped MI estimate is stored as null.
+          {"mutual_info", m.mutual_info == m.mutual_info ? nlohmann::json(m.mutual_info)
+                                                         : nlohmann::json(nullptr)},
+          {"seconds", m.seconds},
+          {"eval_seconds", m.eval_seconds},
+          {"images_per_s", m.images_per_s},
+          {"world_size", m.world_size},
+          {"allreduce_ms", m.allreduce_ms},
+          {"kl_per_dim", m.kl_per_dim},
+          {"mean_variance", m.mean_variance}};
+}
+
+EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
+  EpochMetrics m;
+  m.epoch = j.at("epoch").get<int64_t>();
+  m.step = j.at("step").get<int64_t>();
+  m.beta = j.at("beta").get<double>();
+  m.train_loss = j.at("train_loss").get<double>();
+  m.train_neg_elbo = j.at("train_neg_elbo").get<double>();
+  m.train_recon = j.at("train_recon").get<double>();
+  m.train_kl = j.at("train_kl").get<double>();
+  m.test_neg_elbo = j.at("test_neg_elbo").get<double>();
+  m.test_recon = j.at("test_recon").get<double>();
+  m.test_kl = j.at("test_kl").get<double>();
+  m.active_units = j.at("active_units").get<int64_t>();
+  m.mutual_info = j.at("mutual_info").is_null() ? std::nan("") : j.at("mutual_info").get<double>();
+  m.seconds = j.at("seconds").get<double>();
+  m.eval_seconds = j.at("eval_seconds").get<double>();
+  m.images_per_s = j.at("images_per_s").get<double>();
+  m.world_size = j.value("world_size", int64_t{1});
+  m.allreduce_ms = j.value("allreduce_ms", 0.0);
+  m.kl_per_dim = j.at("kl_per_dim").get<std::vector<double>>();
+  m.mean_variance = j.at("mean_variance").get<std::vector<double>>();
+  return m;
+}
+
+std::string metrics_csv(const std::vector<EpochMetrics>& history) {
+  std::ostringstream out;
+  out << "epoch,step,beta,train_loss,train_neg_elbo,train_recon,train_kl,test_neg_elbo,"
+         "test_recon,test_kl,active_units,mutual_info,seconds,eval_seconds,images_per_s,world_size,"
+         "allreduce_ms\n";
+  for (const EpochMetrics& m : history) {
+    out << m.epoch << ',' << m.step << ',' << number(m.beta) << ',' << number(m.train_loss) << ','
+        << number(m.train_neg_elbo) << ',' << number(m.train_recon) << ',' << number(m.train_kl)
+        << ',' << number(m.test_neg_elbo) << ',' << number(m.test_recon) << ',' << number(m.test_kl)
+        << ',' << m.active_units << ',' << number(m.mutual_info) << ',' << number(m.seconds) << ','
+        << number(m.eval_seconds) << ',' << number(m.images_per_s) << ',' << m.world_size << ','
+        << number(m.allreduce_ms) << '\n';
+  }
+  return out.str();
+}
+
+std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double active_threshold) {
+  std::ostringstream out;
+  out << "epoch,dim,kl,mean_variance,active\n";
+  for (const EpochMetrics& m : history) {
+    for (size_t d = 0; d < m.kl_per_dim.size(); ++d) {
+      const double variance = d < m.mean_variance.size() ? m.mean_variance[d] : 0.0;
+      out << m.epoch << ',' << d << ',' << number(m.kl_per_dim[d]) << ',' << number(variance) << ','
+          << (variance > active_threshold ? 1 : 0) << '\n';
+    }
+  }
+  return out.str();
+}
+
+namespace {
+
+std::string fixed(double value, int digits) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(digits) << value;
+  return out.str();
+}
+
+}  // namespace
+
+std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim) {
+  std::string text = "epoch " + std::to_string(m.epoch) + "  beta " + fixed(m.beta, 3) +
+                     "  train -ELBO " + fixed(m.train_neg_elbo, 2) + "  test -ELBO " +
+                     fixed(m.test_neg_elbo, 2) + " (recon " + fixed(m.test_recon, 2) + ", KL " +
+                     fixed(m.test_kl, 2) + ")  active " + std::to_string(m.active_units) + "/" +
+                     std::to_string(latent_dim);
+  if (m.mutual_info == m.mutual_info) text += "  MI " + fixed(m.mutual_info, 2);
+  text += "  " + fixed(m.seconds, 1) + "s  " + fixed(m.images_per_s, 0) + " img/s";
+  if (m.world_size > 1) text += "  all-reduce " + fixed(m.allreduce_ms, 2) + " ms/step";
+  return text;
+}
+
+}  // namespace vae

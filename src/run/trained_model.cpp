@@ -1,0 +1,57 @@
+#include "vae/run/trained_model.h"
+
+#include <torch/torch.h>
+
+#include "vae/data/batcher.h"
+#include "vae/run/checkpoint.h"
+#include "vae/runtime/error.h"
+#include "vae/runtime/runtime.h"
+
+namespace vae {
+
+std::vector<double> TrainedModel::kl_per_dim() const {
+  if (history.empty()) return std::vector<double>(config.network.latent_dim(), 0.0);
+  return history.back().kl_per_dim;
+}
+
+std::vector<double> TrainedModel::mean_variance() const {
+  if (history.empty()) return std::vector<double>(config.network.latent_dim(), 0.0);
+  return history.back().mean_variance;
+}
+
+TrainedModel load_trained_model(const std::string& checkpoint_path, const nlohmann::json& expected,
+                                const std::string& device_name) {
+  TrainedModel trained;
+  trained.device = select_device(device_name);
+  const Checkpoint checkpoint(checkpoint_path, trained.device);
+  apply_settings(trained.config, checkpoint.state().config, checkpoint_path);
+  const nlohmann::json saved = to_json(trained.config);
+  for (const auto& [key, value] : expected.items()) {
+    if (saved.contains(key) && saved[key] != value) {
+      throw Error("checkpoint " + checkpoint_path + " holds a model with " + key + " " +
+                  saved[key].dump() + ", not " + value.dump() + " as --" + key + " says");
+    }
+  }
+  trained.model = load_model_from_checkpoint(checkpoint, trained.device);
+  trained.model->eval();
+  trained.history = checkpoint.state().history;
+  return trained;
+}
+
+ImageDataset load_test_images(const TrainedModel& trained, const std::string& data_dir) {
+  ImageDataset test = load_mnist(
+      resolve_data_dir(data_dir.empty() ? trained.config.data_dir : data_dir), Split::kTest);
+  if (test.height() != trained.config.network.height() ||
+      test.width() != trained.config.network.width()) {
+    throw Error("the model was trained on " + std::to_string(trained.config.network.height()) +
+                "x" + std::to_string(trained.config.network.width()) +
+                " images, the test set holds " + std::to_string(test.height()) + "x" +
+                std::to_string(test.width()));
+  }
+  if (test_binarization(trained.config.binarize) == Binarize::kStatic) {
+    test.images = binarize_once(test.images, kBinarizeSeed);
+  }
+  return test;
+}
+
+}  // namespace vae

@@ -1,0 +1,72 @@
+#include "vae/training/train_step.h"
+
+#include <torch/torch.h>
+
+#include "vae/engine/engine.h"
+#include "vae/engine/fused_adam.h"
+#include "vae/objective/importance_sampling.h"
+
+namespace vae {
+
+TrainStep::TrainStep(VAE model, const TrainConfig& config, Communicator* comm)
+    : model_(std::move(model)), config_(config), comm_(comm) {
+  const torch::optim::AdamOptions adam(config.lr);
+  if (config.train_step == StepEngine::kFused) {
+    mlp_ = training_engine(model_, config.train_step, config.objective, resolve_gemm(config.gemm));
+    optimizer_ = std::make_unique<FusedAdam>(model_->parameters(), adam);
+  } else {
+    optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(), adam);
+  }
+}
+
+std::string TrainStep::describe() const {
+  if (config_.train_step != StepEngine::kFused) return "autograd + LibTorch Adam";
+  const bool cpu = model_->parameters().front().device().is_cpu();
+  return std::string(mlp_ ? "hand-derived MLP gradient" : "autograd") +
+         (cpu ? " + fused Adam" : " + LibTorch Adam") +
+         (mlp_ ? "; products: " + describe_gemm(gemm()) : std::string());
+}
+
+GemmBackend TrainStep::gemm() const {
+  return mlp_ ? mlp_->gemm() : GemmBackend::kLibTorch;
+}
+
+StepTerms TrainStep::gradient(const torch::Tensor& x, int64_t batch, const Shard& shard,
+                              double beta) {
+  const int64_t d = config_.network.latent_dim(), noise = model_->noise_size();
+  const double b = static_cast<double>(batch);
+  // The noise is drawn for the whole global batch and sliced, so that every
+  // rank's generator advances alike and the shards together see exactly the
+  // noise one process would.
+  if (config_.objective == Objective::kIwae) {
+    const torch::Tensor eps = torch::randn({batch, config_.iw_samples, noise}, x.options())
+                                  .narrow(0, shard.begin, shard.count);
+    const ElboTerms terms = iwae_terms(model_, x, config_.iw_samples, eps, batch);
+    model_->zero_grad();
+    terms.loss.backward();
+    return {terms.loss.detach(), terms.recon.detach(), terms.kl.detach()};
+  }
+  const torch::Tensor eps =
+      torch::randn({batch, noise}, x.options()).narrow(0, shard.begin, shard.count);
+  const ElboSums sums = mlp_ ? mlp_->forward(x, eps) : model_->elbo_sums(x, eps);
+  // Free bits compare the global batch's mean KL per dimension with the floor.
+  torch::Tensor batch_kl = sums.kl_per_dim.detach().clone();
+  if (comm_ != nullptr && config_.free_bits > 0.0) comm_->all_reduce(batch_kl);
+  batch_kl.div_(b);
+  const ElboTerms terms = elbo_terms(sums, shard.count, batch, beta, config_.free_bits, batch_kl);
+  if (mlp_) {
+    // d loss / d recon_sum = 1/b; d loss / d kl_sum_d = beta/b, or 0 where
+    // free bits hold the dimension at its floor (see elbo_terms).
+    torch::Tensor kl_weight = torch::full({d}, beta / b);
+    if (config_.free_bits > 0.0) {
+      kl_weight.masked_fill_(free_bits_held(batch_kl.to(torch::kCPU), config_.free_bits), 0.0);
+    }
+    mlp_->backward(1.0 / b, kl_weight);
+  } else {
+    model_->zero_grad();
+    terms.loss.backward();
+  }
+  return {terms.loss.detach(), terms.recon.detach(), terms.kl.detach()};
+}
+
+}  // namespace vae

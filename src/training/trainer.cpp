@@ -1,0 +1,219 @@
+#include "vae/training/trainer.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <csignal>
+#include <iostream>
+
+#include "trainer_run.h"
+#include "vae/evaluation/evaluation.h"
+#include "vae/runtime/progress.h"
+#include "vae/views/image_grid.h"
+#include "vae/views/latent_views.h"
+#include "vae/views/model_views.h"
+
+namespace vae {
+namespace training {
+
+Interrupted Trainer::interrupted(const std::string& where) const {
+  const int sig = interrupt_->signal() != 0 ? interrupt_->signal() : SIGINT;
+  return Interrupted(
+      "stopped by " + signal_name(sig) + " after step " + std::to_string(state_.step) + " (" +
+          where + "); checkpoint written. Continue with: vae train --resume --out " + run_dir_,
+      sig);
+}
+
+EpochMetrics Trainer::run_epoch(int64_t epoch) {
+  Batcher& batches = *train_batches_;
+  model_->train();
+  EpochSums sums;
+  int64_t first_batch = 0;
+  double carried_seconds = 0.0;
+  if (state_.has_partial) {
+    // Resumed inside this epoch: its order and sums so far come back; the
+    // generators were restored to the moment it stopped.
+    batches.set_order(state_.partial.order);
+    sums.sums = state_.partial.sums.to(device_);
+    sums.images = state_.partial.images;
+    first_batch = state_.partial.batches;
+    carried_seconds = state_.partial.seconds;
+    state_.has_partial = false;
+  } else {
+    batches.shuffle();
+  }
+  const bool terminal = &log_ == &std::cout && is_terminal(1);
+  Progress progress(log_, terminal,
+                    "epoch " + std::to_string(epoch) + "/" + std::to_string(config_.epochs),
+                    batches.num_batches(), config_.log_interval);
+  double beta = 0.0;
+  const double allreduce_before = reducer_ ? reducer_->seconds() : 0.0;
+  const auto start = Clock::now();
+  for (int64_t i = first_batch; i < batches.num_batches(); ++i) {
+    beta = config_.kl.weight(state_.step);
+    const bool stop = train_on_batch(i, beta, sums);
+    if (progress.due(i + 1)) {
+      watch_->check();
+      progress.update(i + 1, state_.step, sums.mean(0), sums.images);
+    }
+    if (stop && i + 1 == batches.num_batches()) stop_after_epoch_ = true;
+    if (stop && i + 1 < batches.num_batches()) {
+      watch_->check();
+      progress.finish();
+      state_.has_partial = true;
+      state_.partial = {i + 1, sums.images, sums.sums, batches.order(),
+                        carried_seconds + seconds_since(start)};
+      if (lead_) save_checkpoint(checkpoint_path_, model_, step_->optimizer(), state_, device_);
+      throw interrupted("epoch " + std::to_string(epoch) + ", batch " + std::to_string(i + 1) +
+                        " of " + std::to_string(batches.num_batches()));
+    }
+  }
+  watch_->check();
+  progress.finish();
+
+  EpochMetrics m;
+  m.epoch = epoch;
+  m.step = state_.step;
+  m.beta = beta;
+  m.train_loss = sums.mean(0);
+  m.train_recon = sums.mean(1);
+  m.train_kl = sums.mean(2);
+  m.train_neg_elbo = m.train_recon + m.train_kl;
+  m.seconds = carried_seconds + seconds_since(start);
+  m.images_per_s = static_cast<double>(sums.images) / m.seconds;
+  m.world_size = world_;
+  if (reducer_) {
+    m.allreduce_ms = 1000.0 * (reducer_->seconds() - allreduce_before) /
+                     static_cast<double>(batches.num_batches());
+  }
+  return m;
+}
+
+bool Trainer::train_on_batch(int64_t i, double beta, EpochSums& sums) {
+  const int64_t rows = train_batches_->batch_rows(i);
+  const Shard shard = comm_ != nullptr ? shard_of(rows, comm_->rank(), world_) : Shard{0, rows};
+  const torch::Tensor x = train_batches_->batch(i, shard.begin, shard.count);
+  const StepTerms terms = step_->gradient(x, rows, shard, beta);
+  // The batch means of loss, recon and KL (this rank's parts of them until
+  // the all-reduce, which sums them with the gradients).
+  torch::Tensor means = torch::stack({terms.loss, terms.recon, terms.kl});
+  bool stop = interrupt_->requested();
+  if (reducer_) {
+    // A signal on any rank stops every rank after this same step.
+    means = torch::cat({means, torch::full({1}, stop ? 1.0 : 0.0, means.options())});
+    reducer_->all_reduce(means);
+    stop = means[3].item<double>() > 0.0;
+    means = means.narrow(0, 0, 3);
+  }
+  if (config_.grad_clip > 0.0) {
+    torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.grad_clip);
+  }
+  step_->optimizer().step();
+  sums.add(means, rows);
+  watch_->observe(means[0], state_.step);
+  ++state_.step;
+  if (options_.after_step) {
+    options_.after_step(state_.step, model_);
+    stop = stop || (comm_ == nullptr && interrupt_->requested());
+  }
+  return stop;
+}
+
+void Trainer::evaluate_epoch(EpochMetrics& m) {
+  if (reducer_ && !tensors_agree(*comm_, model_->parameters())) {
+    // Identical gradients keep the replicas identical; a difference means
+    // a bug or a broken peer, and training on would be silently wrong.
+    throw Error("the ranks' parameters differ after epoch " + std::to_string(m.epoch) +
+                "; training stopped");
+  }
+  const EvalOptions options{config_.active_threshold, config_.mutual_info,
+                            resolve_gemm(config_.gemm)};
+  const auto start = Clock::now();
+  const EvalResult eval = evaluate(model_, *test_batches_, options, comm_);
+  m.eval_seconds = seconds_since(start);
+  m.test_neg_elbo = eval.neg_elbo;
+  m.test_recon = eval.recon;
+  m.test_kl = eval.kl;
+  m.active_units = eval.active_units;
+  m.mutual_info = eval.mutual_info;
+  m.kl_per_dim = eval.kl_per_dim;
+  m.mean_variance = eval.mean_variance;
+  if (!std::isfinite(m.test_neg_elbo)) {
+    throw Error("the test -ELBO is NaN or Inf after epoch " + std::to_string(m.epoch) +
+                "; training stopped, the last checkpoint is unchanged");
+  }
+}
+
+void Trainer::warn(const EpochMetrics& m) {
+  const int64_t latent = config_.network.latent_dim();
+  if (m.active_units < config_.warn_active_units) {
+    log_ << "WARNING: posterior collapse? only " << m.active_units << " of " << latent
+         << " latent units are active (threshold " << config_.warn_active_units
+         << "); see kl_per_dim.csv, try --kl-schedule or --free-bits\n";
+  }
+  if (m.test_kl < config_.warn_kl) {
+    log_ << "WARNING: posterior collapse? the test KL is " << fixed(m.test_kl, 3)
+         << " nats (threshold " << config_.warn_kl << "): the latents carry almost no "
+         << "information\n";
+  }
+}
+
+void Trainer::write_outputs(const EpochMetrics& m) {
+  // The checkpoint first: it holds the history the CSV files are made from.
+  save_checkpoint(checkpoint_path_, model_, step_->optimizer(), state_, device_);
+  write_run_files(run_dir_, state_.history, config_.active_threshold);
+  char name[48];
+  std::snprintf(name, sizeof(name), "/images/epoch_%03lld.png", static_cast<long long>(m.epoch));
+  write_png(run_dir_ + name, training_snapshot(model_, snapshot_z_, snapshot_x_, GridOptions{}));
+}
+
+void Trainer::finish() {
+  if (!lead_) return;
+  if (config_.samples > 0) {
+    c10::InferenceMode inference;
+    model_->eval();
+    const torch::Tensor z = prior_codes(*config_.network.prior(), config_.samples,
+                                        config_.network.latent_dim(), 1.0, kSampleSeed);
+    write_png(run_dir_ + "/samples.png", make_grid(model_->generate(z.to(device_))));
+  }
+  if (!state_.history.empty()) {
+    const EpochMetrics& last = state_.history.back();
+    log_ << "done: test -ELBO " << fixed(last.test_neg_elbo, 2) << " nats after epoch "
+         << last.epoch << "; wrote " << run_dir_ << "/{config.json,metrics.csv,kl_per_dim.csv,"
+         << "checkpoint.pt,images/" << (config_.samples > 0 ? ",samples.png" : "") << "}\n";
+  }
+}
+
+TrainResult Trainer::run() {
+  prepare_runtime();
+  prepare_data();
+  prepare_run_directory();
+  prepare_model();
+  restore_or_start();
+  // Ctrl-C / SIGTERM from here on: finish the step, save, say how to resume.
+  const InterruptGuard interrupt;
+  interrupt_ = &interrupt;
+  for (int64_t epoch = state_.epoch + 1; epoch <= config_.epochs; ++epoch) {
+    EpochMetrics m = run_epoch(epoch);
+    evaluate_epoch(m);
+    state_.epoch = epoch;
+    state_.history.push_back(m);
+    const bool stop_now = stop_after_epoch_ && epoch < config_.epochs;
+    if (lead_) {
+      log_ << epoch_summary(m, config_.network.latent_dim()) << '\n';
+      warn(m);
+      write_outputs(m);
+    }
+    if (stop_now) throw interrupted("end of epoch " + std::to_string(epoch));
+  }
+  finish();
+  return {run_dir_, state_.history};
+}
+
+}  // namespace training
+
+TrainResult train(TrainConfig config, const TrainOptions& options) {
+  return training::Trainer(std::move(config), options).run();
+}
+
+}  // namespace vae

@@ -1,0 +1,104 @@
+// The training run behind vae::train (trainer.h), as a class with named
+// phases; trainer_prepare.cpp holds the preparation, trainer.cpp the epochs.
+// Internal to the trainer's sources.
+#pragma once
+
+#include <chrono>
+#include <iomanip>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "epoch_watch.h"
+#include "vae/run/checkpoint.h"
+#include "vae/run/run_setup.h"
+#include "vae/runtime/interrupt.h"
+#include "vae/training/gradient_reducer.h"
+#include "vae/training/train_step.h"
+#include "vae/training/trainer.h"
+
+namespace vae::training {
+
+using Clock = std::chrono::steady_clock;
+
+// Seed of the latent codes drawn for samples.png: fixed, so that runs can be
+// compared picture by picture.
+constexpr uint64_t kSampleSeed = 7;
+// images/epoch_NNN.png: 32 prior samples and 8 test reconstructions.
+constexpr int64_t kSnapshotSamples = 32;
+constexpr int64_t kSnapshotImages = 8;
+
+inline double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+inline std::string fixed(double value, int digits) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(digits) << value;
+  return out.str();
+}
+
+// metrics.csv and kl_per_dim.csv from the history.
+void write_run_files(const std::string& run_dir, const std::vector<EpochMetrics>& history,
+                     double active_threshold);
+
+// One training run, in the order it happens: prepare (runtime, data, run
+// directory, model, resume), then per epoch run the steps, evaluate, warn
+// and write the outputs, and at the end the samples and the summary line.
+// Rank 0 leads in data-parallel runs: it logs and writes the run's files.
+class Trainer {
+ public:
+  Trainer(TrainConfig config, const TrainOptions& options)
+      : config_(std::move(config)),
+        options_(options),
+        comm_(options.comm),
+        world_(comm_ != nullptr ? comm_->world_size() : 1),
+        lead_(comm_ == nullptr || comm_->rank() == 0),
+        log_(!lead_                   ? quiet_
+             : options.log != nullptr ? *options.log
+                                      : std::cout) {}
+
+  TrainResult run();
+
+ private:
+  void prepare_runtime();
+  void prepare_data();
+  void prepare_run_directory();
+  void prepare_model();
+  void restore_or_start();
+  // The epoch's steps, from the first or (resumed) a later batch; the
+  // training half of its metrics. Throws Interrupted when a signal stops it
+  // inside the epoch, after saving the checkpoint.
+  EpochMetrics run_epoch(int64_t epoch);
+  // One optimisation step on batch i; true when a signal asks to stop.
+  bool train_on_batch(int64_t i, double beta, EpochSums& sums);
+  void evaluate_epoch(EpochMetrics& m);
+  void warn(const EpochMetrics& m);
+  void write_outputs(const EpochMetrics& m);
+  void finish();
+  Interrupted interrupted(const std::string& where) const;
+
+  TrainConfig config_;
+  const TrainOptions& options_;
+  Communicator* comm_;
+  const int64_t world_;
+  const bool lead_;
+  std::ostream quiet_{nullptr};
+  std::ostream& log_;
+
+  torch::Device device_ = torch::kCPU;
+  RunData data_;
+  std::string run_dir_, checkpoint_path_;
+  VAE model_{nullptr};
+  std::unique_ptr<TrainStep> step_;
+  std::unique_ptr<GradientReducer> reducer_;
+  std::optional<Batcher> train_batches_, test_batches_;
+  TrainingState state_;
+  torch::Tensor snapshot_z_, snapshot_x_;  // the same pictures every epoch
+  std::optional<NonFiniteWatch> watch_;
+  const InterruptGuard* interrupt_ = nullptr;
+  bool stop_after_epoch_ = false;
+};
+
+}  // namespace vae::training

@@ -1,0 +1,168 @@
+#include "vae/views/model_views.h"
+
+#include <torch/torch.h>
+
+#include <cstdio>
+
+#include "vae/data/batcher.h"
+#include "vae/runtime/error.h"
+#include "vae/runtime/runtime.h"
+#include "vae/views/latent_views.h"
+#include "vae/views/scatter_plot.h"
+
+namespace vae {
+namespace {
+
+torch::Tensor decode_means(VAE& model, const torch::Tensor& z, torch::Device device) {
+  return model->generate(z.to(device)).to(torch::kCPU);
+}
+
+std::string kl_label(int64_t dim, double kl, bool active) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "z%lld %s%.2f", static_cast<long long>(dim),
+                active ? "KL " : "off ", kl);
+  return text;
+}
+
+}  // namespace
+
+const NameTable<SampleMode>& sample_modes() {
+  static const NameTable<SampleMode> table("--mode",
+                                           {{SampleMode::kMean, "mean", "pixel probabilities"},
+                                            {SampleMode::kSample, "sample", "drawn pixels"}});
+  return table;
+}
+
+SampleMode parse_sample_mode(const std::string& name) {
+  return sample_modes().parse(name);
+}
+
+cv::Mat sample_view(TrainedModel& trained, int64_t n, double temperature, SampleMode mode,
+                    uint64_t seed, const GridOptions& grid) {
+  if (n < 1) throw Error("--n must be positive");
+  if (!(temperature > 0.0)) throw Error("--temperature must be positive");
+  c10::InferenceMode inference;
+  const NetworkOptions& network = trained.config.network;
+  const torch::Tensor z = prior_codes(*network.prior(), n, network.latent_dim(), temperature, seed);
+  if (mode == SampleMode::kMean)
+    return make_grid(decode_means(trained.model, z, trained.device), grid);
+  const torch::Tensor output = trained.model->decode(z.to(trained.device)).to(torch::kCPU);
+  const torch::Tensor log_sigma = trained.model->decoder->log_sigma();
+  auto generator = at::detail::createCPUGenerator(seed + 1);
+  return make_grid(
+      network.likelihood()->sample(
+          output, log_sigma.defined() ? log_sigma.to(torch::kCPU) : log_sigma, generator),
+      grid);
+}
+
+cv::Mat reconstruction_view(TrainedModel& trained, const torch::Tensor& images,
+                            const GridOptions& grid) {
+  c10::InferenceMode inference;
+  const torch::Tensor x = to_model_input(images, trained.device);
+  const torch::Tensor recon =
+      decode_means(trained.model, trained.model->encode(x)->mean(), trained.device);
+  const torch::Tensor originals = x.to(torch::kCPU);
+  // Interleave rows: originals of row r, then their reconstructions.
+  const int64_t columns = std::max<int64_t>(1, grid.columns);
+  std::vector<torch::Tensor> tiles;
+  for (int64_t start = 0; start < x.size(0); start += columns) {
+    const int64_t count = std::min(columns, x.size(0) - start);
+    const torch::Tensor blank = torch::zeros({columns - count, 1, x.size(2), x.size(3)});
+    tiles.push_back(torch::cat({originals.narrow(0, start, count), blank}));
+    tiles.push_back(torch::cat({recon.narrow(0, start, count), blank}));
+  }
+  GridOptions options = grid;
+  options.columns = columns;
+  return make_grid(torch::cat(tiles), options);
+}
+
+cv::Mat interpolation_view(TrainedModel& trained, const torch::Tensor& from,
+                           const torch::Tensor& to, int64_t steps, bool spherical,
+                           const GridOptions& grid) {
+  c10::InferenceMode inference;
+  const torch::Tensor x = to_model_input(torch::stack({from, to}), trained.device);
+  const torch::Tensor mu = trained.model->encode(x)->mean().to(torch::kCPU);
+  const torch::Tensor z = interpolate_codes(mu[0], mu[1], steps, spherical);
+  const torch::Tensor decoded = decode_means(trained.model, z, trained.device);
+  const torch::Tensor originals = x.to(torch::kCPU);
+  GridOptions options = grid;
+  options.columns = steps + 2;
+  return make_grid(torch::cat({originals.narrow(0, 0, 1), decoded, originals.narrow(0, 1, 1)}),
+                   options);
+}
+
+cv::Mat traversal_view(TrainedModel& trained, const torch::Tensor& image, int64_t steps,
+                       double range, GridOptions grid) {
+  c10::InferenceMode inference;
+  const torch::Tensor mu = trained.model->encode(to_model_input(image.unsqueeze(0), trained.device))
+                               ->mean()
+                               .to(torch::kCPU)[0];
+  const std::vector<double> kl = trained.kl_per_dim();
+  const std::vector<double> variance = trained.mean_variance();
+  const std::vector<int64_t> order = dims_by_kl(kl);
+  const torch::Tensor z = traversal_codes(mu, order, steps, range);
+  grid.columns = steps;
+  grid.row_labels.clear();
+  for (int64_t d : order) {
+    grid.row_labels.push_back(kl_label(d, kl[d], variance[d] > trained.config.active_threshold));
+  }
+  return make_grid(decode_means(trained.model, z, trained.device), grid);
+}
+
+cv::Mat manifold_view(TrainedModel& trained, int64_t n, const GridOptions& grid) {
+  c10::InferenceMode inference;
+  const int64_t dim = trained.config.network.latent_dim();
+  if (dim < 2) throw Error("the manifold needs a latent space of at least 2 dimensions");
+  const std::vector<int64_t> order = dims_by_kl(trained.kl_per_dim());
+  const torch::Tensor z = manifold_codes(dim, order[0], order[1], n);
+  GridOptions options = grid;
+  options.columns = n;
+  return make_grid(decode_means(trained.model, z, trained.device), options);
+}
+
+cv::Mat scatter_view(TrainedModel& trained, const ImageDataset& test, bool pca, int size) {
+  c10::InferenceMode inference;
+  std::vector<torch::Tensor> means;
+  for (int64_t start = 0; start < test.size(); start += 1000) {
+    const int64_t count = std::min<int64_t>(1000, test.size() - start);
+    means.push_back(
+        trained.model->encode(to_model_input(test.images.narrow(0, start, count), trained.device))
+            ->mean()
+            .to(torch::kCPU));
+  }
+  const torch::Tensor mu = torch::cat(means);
+  ScatterOptions options;
+  options.size = size;
+  torch::Tensor points;
+  if (pca || mu.size(1) < 2) {
+    if (mu.size(1) < 2) throw Error("the scatter plot needs at least 2 latent dimensions");
+    points = pca_project(mu, 2);
+    options.x_name = "PC1";
+    options.y_name = "PC2";
+    options.title = "test-set posterior means (PCA)";
+  } else {
+    const std::vector<int64_t> order = dims_by_kl(trained.kl_per_dim());
+    points = torch::stack({mu.select(1, order[0]), mu.select(1, order[1])}, 1);
+    options.x_name = "z" + std::to_string(order[0]);
+    options.y_name = "z" + std::to_string(order[1]);
+    options.title = "test-set posterior means";
+  }
+  return scatter_plot(points, test.labels, options);
+}
+
+cv::Mat training_snapshot(VAE& model, const torch::Tensor& z, const torch::Tensor& x,
+                          const GridOptions& grid) {
+  c10::InferenceMode inference;
+  const bool was_training = model->is_training();
+  model->eval();
+  const torch::Tensor samples = model->generate(z).to(torch::kCPU);
+  const torch::Tensor recon = model->generate(model->encode(x)->mean()).to(torch::kCPU);
+  model->train(was_training);
+  GridOptions options = grid;
+  options.columns = x.size(0);
+  return stack_vertically(
+      {make_grid(samples, grid), make_grid(torch::cat({x.to(torch::kCPU), recon}), options)},
+      2 * static_cast<int>(grid.padding), 255);
+}
+
+}  // namespace vae

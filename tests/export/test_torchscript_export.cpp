@@ -1,0 +1,117 @@
+#include "vae/export/torchscript_export.h"
+
+#include <gtest/gtest.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include "test_support.h"
+#include "vae/runtime/error.h"
+
+namespace vae {
+namespace {
+
+// A small model of each architecture trained for a few Adam steps, so the
+// parameters are no longer their initial values.
+VAE trained_model(Architecture arch) {
+  torch::manual_seed(0);
+  VAE model(NetworkOptions().arch(arch).hidden({32}).channels({4, 8}).latent_dim(5));
+  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-2));
+  const torch::Tensor x = torch::rand({32, 1, 28, 28});
+  for (int step = 0; step < 5; ++step) {
+    const ElboTerms terms = model->elbo(x);
+    optimizer.zero_grad();
+    terms.loss.backward();
+    optimizer.step();
+  }
+  model->eval();
+  return model;
+}
+
+double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().max().item<double>();
+}
+
+class Export : public ::testing::TestWithParam<Architecture> {};
+
+TEST_P(Export, ReloadedFilesGiveTheInProcessOutputs) {
+  testing::ScratchDir dir;
+  VAE model = trained_model(GetParam());
+  torch::manual_seed(1);
+  const torch::Tensor images = torch::randint(0, 256, {17, 28, 28}).to(torch::kUInt8);
+  const ExportedFiles files = export_model(model, {{"binarize", "none"}}, {}, images, dir.path());
+
+  torch::jit::Module encoder = torch::jit::load(files.encoder);
+  torch::jit::Module decoder = torch::jit::load(files.decoder);
+  EXPECT_EQ(encoder.attr("latent_dim").toInt(), 5);
+  EXPECT_EQ(decoder.attr("latent_dim").toInt(), 5);
+  EXPECT_EQ(encoder.attr("image_shape").toIntVector(), (std::vector<int64_t>{1, 28, 28}));
+
+  torch::NoGradGuard no_grad;
+  for (int64_t batch : {1, 17}) {
+    const torch::Tensor x = images.narrow(0, 0, batch).to(torch::kFloat32).div(255.0).unsqueeze(1);
+    const testing::MuLogvar q = testing::encode_gaussian(model, x);
+    // Float [N, 1, 28, 28], flat [N, 784] and uint8 inputs all give the same posterior.
+    for (const torch::Tensor& input :
+         {x, x.view({batch, 784}), images.narrow(0, 0, batch).unsqueeze(1)}) {
+      const auto out = encoder.forward({input}).toTuple();
+      EXPECT_LE(max_diff(out->elements()[0].toTensor(), q.mu), 1e-5) << "batch " << batch;
+      EXPECT_LE(max_diff(out->elements()[1].toTensor(), q.logvar), 1e-5) << "batch " << batch;
+    }
+    const torch::Tensor decoded = decoder.forward({q.mu}).toTensor();
+    EXPECT_EQ(decoded.sizes(), (torch::IntArrayRef{batch, 1, 28, 28}));
+    EXPECT_LE(max_diff(decoded, model->generate(q.mu)), 1e-5) << "batch " << batch;
+
+    const torch::Tensor draws = encoder.get_method("sample")({x, 1000}).toTensor();
+    EXPECT_EQ(draws.sizes(), (torch::IntArrayRef{batch, 1000, 5}));
+    // Their mean and standard deviation are the posterior's (4 standard errors).
+    const torch::Tensor sigma = torch::exp(0.5 * q.logvar);
+    EXPECT_TRUE(
+        (draws.mean(1) - q.mu).abs().le(4.0 * sigma / std::sqrt(1000.0)).all().item<bool>());
+  }
+  const torch::Tensor a = decoder.get_method("generate")({6, 11}).toTensor();
+  EXPECT_EQ(a.sizes(), (torch::IntArrayRef{6, 1, 28, 28}));
+  EXPECT_TRUE(torch::equal(a, decoder.get_method("generate")({6, 11}).toTensor()));
+  EXPECT_FALSE(torch::equal(a, decoder.get_method("generate")({6, 12}).toTensor()));
+}
+
+INSTANTIATE_TEST_SUITE_P(BothArchitectures, Export,
+                         ::testing::Values(Architecture::kMlp, Architecture::kConv),
+                         [](const auto& info) { return to_string(info.param); });
+
+TEST(ExportFiles, ReferenceAndMetadataDescribeTheModel) {
+  testing::ScratchDir dir;
+  VAE model = trained_model(Architecture::kMlp);
+  const ExportedFiles files = export_model(model, {{"binarize", "dynamic"}}, {},
+                                           torch::zeros({3, 28, 28}, torch::kUInt8), dir.path());
+  torch::jit::Module reference = torch::jit::load(files.reference);
+  EXPECT_EQ(reference.attr("mu").toTensor().sizes(), (torch::IntArrayRef{3, 5}));
+  EXPECT_EQ(reference.attr("decoded").toTensor().sizes(), (torch::IntArrayRef{3, 1, 28, 28}));
+  const auto metadata = nlohmann::json::parse(testing::read_bytes(files.metadata));
+  EXPECT_EQ(metadata["architecture"]["latent_dim"], 5);
+  EXPECT_EQ(metadata["input"]["binarize"], "dynamic");
+}
+
+TEST(ExportFiles, LoaderRejectsWhatIsNotAnExport) {
+  testing::ScratchDir dir;
+  EXPECT_NE(testing::error_of([&] {
+              load_exported(dir.file("none.pt"), "encoder");
+            }).find("no such file"),
+            std::string::npos);
+  testing::write_bytes(dir.file("text.pt"), "hello");
+  EXPECT_NE(testing::error_of([&] {
+              load_exported(dir.file("text.pt"), "encoder");
+            }).find("is not a TorchScript file"),
+            std::string::npos);
+  VAE model = trained_model(Architecture::kMlp);
+  const ExportedFiles files =
+      export_model(model, {}, {}, torch::zeros({1, 28, 28}, torch::kUInt8), dir.path());
+  // A decoder is not an encoder: it has no sample method.
+  EXPECT_NE(testing::error_of([&] {
+              load_exported(files.decoder, "encoder");
+            }).find("is not an encoder exported by vae export (no sample method)"),
+            std::string::npos);
+  EXPECT_NO_THROW(load_exported(files.encoder, "encoder"));
+}
+
+}  // namespace
+}  // namespace vae

@@ -1,0 +1,115 @@
+#include "vae/run/config.h"
+
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+#include "vae/runtime/error.h"
+
+namespace vae {
+namespace {
+
+using testing::error_of;
+
+using nlohmann::json;
+
+TEST(Config, PresetsLoadAndFlagsOverrideThem) {
+  TrainConfig config;
+  apply_preset_file(config, find_preset("conv"));
+  EXPECT_EQ(config.network.arch(), Architecture::kConv);
+  EXPECT_EQ(config.network.channels(), (std::vector<int64_t>{32, 64}));
+  apply_settings(config, json{{"latent-dim", 2}, {"hidden", {128}}, {"lr", 3e-4}}, "flags");
+  EXPECT_EQ(config.network.latent_dim(), 2);
+  EXPECT_EQ(config.network.hidden(), (std::vector<int64_t>{128}));
+  EXPECT_DOUBLE_EQ(config.lr, 3e-4);
+  EXPECT_EQ(config.network.arch(), Architecture::kConv);  // untouched by the flags
+  EXPECT_NO_THROW(validate(config));
+
+  TrainConfig mlp;
+  apply_preset_file(mlp, find_preset("mlp"));
+  EXPECT_EQ(to_json(mlp), to_json(TrainConfig{}));  // the mlp preset is the defaults
+}
+
+TEST(Config, JsonRoundTripKeepsEverySetting) {
+  TrainConfig config;
+  apply_settings(config,
+                 json{{"kl-schedule", "cyclical"},
+                      {"kl-cycles", 3},
+                      {"free-bits", 0.25},
+                      {"binarize", "dynamic"},
+                      {"likelihood", "gaussian"},
+                      {"learn-sigma", true},
+                      {"hidden", {512, 256}},
+                      {"seed", 42},
+                      {"device", "cpu"}},
+                 "test");
+  const json saved = to_json(config);
+  TrainConfig restored;
+  apply_settings(restored, saved, "saved");
+  EXPECT_EQ(to_json(restored), saved);
+  EXPECT_EQ(restored.kl.type, KlScheduleType::kCyclical);
+  EXPECT_EQ(restored.binarize, Binarize::kDynamic);
+  EXPECT_TRUE(restored.network.learn_sigma());
+  // Every table entry appears in the JSON.
+  for (const SettingInfo& s : settings())
+    EXPECT_TRUE(saved.contains(s.key)) << s.key;
+}
+
+TEST(Config, RejectsUnknownKeysAndWrongTypes) {
+  TrainConfig config;
+  EXPECT_NE(error_of([&] {
+              apply_settings(config, json{{"latent-dims", 3}}, "x.json");
+            }).find("x.json: unknown setting 'latent-dims'"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              apply_settings(config, json{{"epochs", "ten"}}, "x.json");
+            }).find("setting 'epochs' must be an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              apply_settings(config, json{{"arch", "rnn"}}, "x.json");
+            }).find("--arch must be mlp or conv"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { apply_settings(config, json::array(), "x.json"); }).find("JSON object"),
+            std::string::npos);
+}
+
+TEST(Config, ValidationNamesTheBadFlag) {
+  const auto message = [](const json& settings) {
+    TrainConfig config;
+    apply_settings(config, settings, "flags");
+    return error_of([&] { validate(config); });
+  };
+  EXPECT_EQ(message(json{{"batch-size", -1}}), "--batch-size must be at least 1, not -1");
+  EXPECT_EQ(message(json{{"epochs", 0}}), "--epochs must be at least 1, not 0");
+  EXPECT_NE(message(json{{"lr", -0.1}}).find("--lr"), std::string::npos);
+  EXPECT_NE(message(json{{"device", "tpu"}}).find("--device must be auto, cpu or cuda"),
+            std::string::npos);
+  EXPECT_NE(message(json{{"latent-dim", 0}}).find("--latent-dim"), std::string::npos);
+  EXPECT_NE(message(json{{"kl-schedule", "linear"}}).find("--kl-warmup-steps"), std::string::npos);
+  EXPECT_EQ(message(json::object()), "");
+}
+
+TEST(Config, PresetErrorsAreClear) {
+  testing::ScratchDir dir;
+  EXPECT_NE(error_of([] { find_preset("no-such-preset"); }).find("unknown model preset"),
+            std::string::npos);
+  testing::write_bytes(dir.file("broken.json"), "{\"arch\": ");
+  TrainConfig config;
+  EXPECT_NE(
+      error_of([&] { apply_preset_file(config, dir.file("broken.json")); }).find("invalid JSON"),
+      std::string::npos);
+  testing::write_bytes(dir.file("small.json"), "{\"latent-dim\": 2}");
+  apply_preset_file(config, find_preset(dir.file("small.json")));
+  EXPECT_EQ(config.network.latent_dim(), 2);
+}
+
+TEST(Config, RunDirectoryDefaultsToThePresetName) {
+  TrainConfig config;
+  EXPECT_EQ(run_directory(config), "runs/mlp");
+  config.model = "models/conv.json";
+  EXPECT_EQ(run_directory(config), "runs/conv");
+  config.out = "elsewhere/x";
+  EXPECT_EQ(run_directory(config), "elsewhere/x");
+}
+
+}  // namespace
+}  // namespace vae

@@ -1,0 +1,58 @@
+#include "vae/run/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace vae {
+namespace {
+
+EpochMetrics sample_metrics() {
+  EpochMetrics m;
+  m.epoch = 3;
+  m.step = 1407;
+  m.beta = 0.5;
+  m.train_loss = 110.25;
+  m.train_neg_elbo = 111.5;
+  m.train_recon = 90.0;
+  m.train_kl = 21.5;
+  m.test_neg_elbo = 109.75;
+  m.test_recon = 88.0;
+  m.test_kl = 21.75;
+  m.active_units = 2;
+  m.mutual_info = 4.5;
+  m.seconds = 1.25;
+  m.eval_seconds = 0.5;
+  m.images_per_s = 48000;
+  m.world_size = 2;
+  m.allreduce_ms = 0.375;
+  m.kl_per_dim = {10.0, 11.75, 0.001};
+  m.mean_variance = {0.9, 0.8, 0.0001};
+  return m;
+}
+
+TEST(Metrics, JsonRoundTrip) {
+  const EpochMetrics m = sample_metrics();
+  EXPECT_EQ(to_json(epoch_metrics_from_json(to_json(m))), to_json(m));
+  EpochMetrics no_mi = m;
+  no_mi.mutual_info = std::nan("");
+  EXPECT_TRUE(to_json(no_mi)["mutual_info"].is_null());
+  EXPECT_TRUE(std::isnan(epoch_metrics_from_json(to_json(no_mi)).mutual_info));
+}
+
+TEST(Metrics, CsvFilesHaveOneRowPerEpochAndDimension) {
+  const std::string csv = metrics_csv({sample_metrics()});
+  EXPECT_EQ(csv,
+            "epoch,step,beta,train_loss,train_neg_elbo,train_recon,train_kl,test_neg_elbo,"
+            "test_recon,test_kl,active_units,mutual_info,seconds,eval_seconds,images_per_s,world_"
+            "size,allreduce_ms\n"
+            "3,1407,0.5,110.25,111.5,90,21.5,109.75,88,21.75,2,4.5,1.25,0.5,48000,2,0.375\n");
+  EXPECT_EQ(kl_per_dim_csv({sample_metrics()}, 0.01),
+            "epoch,dim,kl,mean_variance,active\n"
+            "3,0,10,0.9,1\n"
+            "3,1,11.75,0.8,1\n"
+            "3,2,0.001,0.0001,0\n");
+}
+
+}  // namespace
+}  // namespace vae

@@ -1,0 +1,357 @@
+#include "vae/training/trainer.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <csignal>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+
+#include "test_support.h"
+#include "vae/run/checkpoint.h"
+#include "vae/runtime/atomic_file.h"
+#include "vae/runtime/error.h"
+#include "vae/runtime/interrupt.h"
+
+namespace vae {
+namespace {
+
+// A small, fast run on real MNIST: 5000 training and 500 test images,
+// 100 steps per epoch.
+TrainConfig small_config(const std::string& out, int64_t epochs) {
+  TrainConfig config;
+  config.data_dir = testing::mnist_dir();
+  config.train_size = 5000;
+  config.test_size = 500;
+  config.batch_size = 50;
+  config.epochs = epochs;
+  config.network.hidden({128}).latent_dim(8);
+  config.out = out;
+  config.samples = 16;
+  // One thread: ctest runs tests in parallel, and two processes of two
+  // OpenMP threads each on two cores slow each other down many times over.
+  config.threads = 1;
+  return config;
+}
+
+TrainOptions quiet(std::ostringstream& log) {
+  TrainOptions options;
+  options.log = &log;
+  return options;
+}
+
+TEST(Trainer, LossFallsOnAnMnistSubsetAndFilesAreWritten) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  const TrainResult result = train(small_config(dir.file("run"), 3), quiet(log));
+  ASSERT_EQ(result.history.size(), 3u);
+  const auto& h = result.history;
+  EXPECT_LT(h[2].train_neg_elbo, h[0].train_neg_elbo - 20.0);
+  EXPECT_LT(h[2].test_neg_elbo, h[0].test_neg_elbo);
+  EXPECT_LT(h[2].test_neg_elbo, 200.0);  // an untrained model scores ~543 nats
+  EXPECT_EQ(h[2].step, 300);
+  EXPECT_GT(h[2].active_units, 0);
+  EXPECT_EQ(h[2].kl_per_dim.size(), 8u);
+  for (const char* file :
+       {"config.json", "metrics.csv", "kl_per_dim.csv", "checkpoint.pt", "samples.png"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir.file("run/") + file)) << file;
+  }
+  const std::string csv = read_file(dir.file("run/metrics.csv"));
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);  // header + 3 epochs
+  EXPECT_NE(log.str().find("BLAS OpenBLAS"), std::string::npos) << log.str();
+
+  // A second run into the same directory must not silently replace it.
+  std::ostringstream again;
+  try {
+    train(small_config(dir.file("run"), 1), quiet(again));
+    FAIL() << "overwrote an existing run";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("already holds a run"), std::string::npos);
+  }
+}
+
+TEST(Trainer, SameSeedSameNumbers) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("a"), 1);
+  config.binarize = Binarize::kDynamic;
+  const TrainResult a = train(config, quiet(log));
+  config.out = dir.file("b");
+  const TrainResult b = train(config, quiet(log));
+  EXPECT_EQ(a.history[0].train_loss, b.history[0].train_loss);
+  EXPECT_EQ(a.history[0].test_neg_elbo, b.history[0].test_neg_elbo);
+  config.out = dir.file("c");
+  config.seed = 2;
+  const TrainResult c = train(config, quiet(log));
+  EXPECT_NE(a.history[0].train_loss, c.history[0].train_loss);
+}
+
+TEST(Trainer, ResumeReachesTheNumbersOfAnUninterruptedRun) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("whole"), 3);
+  config.binarize = Binarize::kDynamic;  // consumes randomness every batch
+  config.kl.type = KlScheduleType::kCyclical;
+  config.kl.cycles = 2;
+  const TrainResult whole = train(config, quiet(log));
+
+  // The same 3-epoch run, killed during epoch 2 (after epoch 1's checkpoint).
+  struct Killed {};
+  TrainConfig first = config;
+  first.out = dir.file("split");
+  TrainOptions crash = quiet(log);
+  crash.after_step = [](int64_t step, VAE&) {
+    if (step == 150) throw Killed{};
+  };
+  EXPECT_THROW(train(first, crash), Killed);
+  EXPECT_EQ(Checkpoint(dir.file("split/checkpoint.pt")).state().epoch, 1);
+  // The resumed run takes its settings from the checkpoint, epochs from the flag.
+  const TrainConfig resumed_config = resume_config(dir.file("split"), {{"epochs", 3}});
+  EXPECT_EQ(resumed_config.kl.type, KlScheduleType::kCyclical);
+  TrainOptions resume = quiet(log);
+  resume.resume = true;
+  const TrainResult resumed = train(resumed_config, resume);
+
+  ASSERT_EQ(resumed.history.size(), 3u);
+  for (size_t e = 0; e < 3; ++e) {
+    const EpochMetrics &x = whole.history[e], &y = resumed.history[e];
+    EXPECT_EQ(x.step, y.step);
+    EXPECT_EQ(x.beta, y.beta);
+    EXPECT_EQ(x.train_loss, y.train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(x.train_neg_elbo, y.train_neg_elbo) << "epoch " << e + 1;
+    EXPECT_EQ(x.test_neg_elbo, y.test_neg_elbo) << "epoch " << e + 1;
+    EXPECT_EQ(x.active_units, y.active_units);
+    EXPECT_EQ(x.mutual_info, y.mutual_info);
+    EXPECT_EQ(x.kl_per_dim, y.kl_per_dim);
+  }
+  const VAE a =
+      load_model_from_checkpoint(Checkpoint(dir.file("whole/checkpoint.pt")), torch::kCPU);
+  const VAE b =
+      load_model_from_checkpoint(Checkpoint(dir.file("split/checkpoint.pt")), torch::kCPU);
+  const auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i)
+    EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+
+  // Settings that change the numbers cannot change on resume.
+  try {
+    resume_config(dir.file("split"), {{"lr", 0.5}});
+    FAIL() << "accepted a new learning rate on resume";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--lr cannot change on --resume"), std::string::npos);
+  }
+}
+
+TEST(Trainer, NonFiniteLossStopsWithTheStepAndKeepsTheCheckpoint) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("run"), 1);
+  train(config, quiet(log));
+  const std::string before = testing::read_bytes(dir.file("run/checkpoint.pt"));
+
+  TrainOptions options = quiet(log);
+  options.resume = true;
+  options.after_step = [](int64_t step, VAE& model) {
+    if (step == 140) {  // poison a weight after step 140: step 141's loss is NaN
+      torch::NoGradGuard no_grad;
+      model->named_parameters()["decoder.body.0.weight"].fill_(NAN);
+    }
+  };
+  try {
+    train(resume_config(dir.file("run"), {{"epochs", 2}}), options);
+    FAIL() << "NaN went unnoticed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("NaN or Inf at step 141"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(testing::read_bytes(dir.file("run/checkpoint.pt")), before);
+}
+
+// A signal at `stop_step` (raised from the step hook, as Ctrl-C would
+// arrive), then --resume: the numbers of the uninterrupted run.
+void expect_signal_stop_and_exact_resume(int signal, int64_t stop_step, int64_t saved_epoch,
+                                         bool partial) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("whole"), 2);
+  config.binarize = Binarize::kDynamic;
+  const TrainResult whole = train(config, quiet(log));
+
+  TrainConfig first = config;
+  first.out = dir.file("split");
+  TrainOptions interrupted = quiet(log);
+  interrupted.after_step = [&](int64_t step, VAE&) {
+    if (step == stop_step) std::raise(signal);
+  };
+  try {
+    train(first, interrupted);
+    ADD_FAILURE() << "training did not stop";
+  } catch (const Interrupted& e) {
+    EXPECT_EQ(e.signal(), signal);
+    EXPECT_NE(std::string(e.what()).find("stopped by " + signal_name(signal) + " after step " +
+                                         std::to_string(stop_step)),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(
+        std::string(e.what()).find("Continue with: vae train --resume --out " + dir.file("split")),
+        std::string::npos);
+  }
+  const Checkpoint saved(dir.file("split/checkpoint.pt"));
+  EXPECT_EQ(saved.state().step, stop_step);
+  EXPECT_EQ(saved.state().epoch, saved_epoch);
+  EXPECT_EQ(saved.state().has_partial, partial);
+  // The default handler is back after training.
+  struct sigaction current;
+  sigaction(signal, nullptr, &current);
+  EXPECT_EQ(current.sa_handler, SIG_DFL);
+
+  TrainOptions resume = quiet(log);
+  resume.resume = true;
+  const TrainResult resumed = train(resume_config(dir.file("split"), {{"epochs", 2}}), resume);
+  ASSERT_EQ(resumed.history.size(), 2u);
+  for (size_t e = 0; e < 2; ++e) {
+    const EpochMetrics &x = whole.history[e], &y = resumed.history[e];
+    EXPECT_EQ(x.step, y.step);
+    EXPECT_EQ(x.train_loss, y.train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(x.train_neg_elbo, y.train_neg_elbo) << "epoch " << e + 1;
+    EXPECT_EQ(x.test_neg_elbo, y.test_neg_elbo) << "epoch " << e + 1;
+    EXPECT_EQ(x.kl_per_dim, y.kl_per_dim);
+  }
+}
+
+TEST(Trainer, SigintMidEpochWritesACheckpointAndResumesExactly) {
+  expect_signal_stop_and_exact_resume(SIGINT, 137, 1, true);  // batch 37 of epoch 2
+}
+
+TEST(Trainer, SigtermAtAnEpochsLastStepStopsAfterItsCheckpoint) {
+  expect_signal_stop_and_exact_resume(SIGTERM, 100, 1, false);
+}
+
+TEST(Trainer, IwaeObjectiveTrainsAndBoundsTheElbo) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("iwae"), 2);
+  config.objective = Objective::kIwae;
+  config.iw_samples = 5;
+  const TrainResult result = train(config, quiet(log));
+  ASSERT_EQ(result.history.size(), 2u);
+  for (const EpochMetrics& m : result.history) {
+    // train_loss is -L_5 and train_neg_elbo the mean -log w: L_5 >= ELBO.
+    EXPECT_LT(m.train_loss, m.train_neg_elbo);
+  }
+  EXPECT_LT(result.history[1].train_loss, result.history[0].train_loss);
+  EXPECT_LT(result.history[1].test_neg_elbo, 250.0);
+  TrainConfig annealed = config;
+  annealed.kl.type = KlScheduleType::kLinear;
+  annealed.kl.warmup_steps = 10;
+  EXPECT_NE(
+      testing::error_of([&] { validate(annealed); }).find("--objective iwae has no KL weight"),
+      std::string::npos);
+}
+
+TEST(Trainer, StrongKlWeightOnAWideLatentLeavesUnitsInactive) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("wide"), 2);
+  config.network.latent_dim(64);
+  config.kl.beta = 4.0;           // a heavy KL price makes the optimiser switch units off early
+  config.warn_active_units = 64;  // any inactive unit triggers the warning
+  const TrainResult result = train(config, quiet(log));
+  EXPECT_LT(result.history.back().active_units, 64);
+  EXPECT_NE(log.str().find("WARNING: posterior collapse?"), std::string::npos) << log.str();
+  const std::string per_dim = read_file(dir.file("wide/kl_per_dim.csv"));
+  EXPECT_NE(per_dim.find(",0\n"), std::string::npos);  // some dimension marked inactive
+}
+
+// Data-parallel training in real processes (`vae train` with torchrun's
+// variables) against one process on the same data order: 1001 images make a
+// last batch of 105 rows (shards of 53 and 52), dynamic binarization and
+// free bits take the paths where ranks must agree on random draws and on
+// the batch's KL.
+std::vector<std::string> data_parallel_args(const std::string& out,
+                                            const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {testing::vae_binary(),
+                                   "train",
+                                   "--data-dir",
+                                   testing::mnist_dir(),
+                                   "--train-size",
+                                   "1001",
+                                   "--test-size",
+                                   "300",
+                                   "--batch-size",
+                                   "128",
+                                   "--epochs",
+                                   "2",
+                                   "--hidden",
+                                   "128",
+                                   "--latent-dim",
+                                   "8",
+                                   "--threads",
+                                   "1",
+                                   "--samples",
+                                   "0",
+                                   "--out",
+                                   out};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+void expect_same_training(const std::vector<std::string>& extra) {
+  testing::ScratchDir dir;
+  testing::ChildProcess single(data_parallel_args(dir.file("single"), extra), {},
+                               dir.file("single.log"));
+  ASSERT_EQ(single.wait(), 0) << testing::read_bytes(dir.file("single.log"));
+
+  const std::string port = std::to_string(testing::free_port());
+  std::vector<std::unique_ptr<testing::ChildProcess>> ranks;
+  for (int rank = 0; rank < 2; ++rank) {
+    ranks.push_back(std::make_unique<testing::ChildProcess>(
+        data_parallel_args(dir.file("parallel"), extra),
+        std::vector<std::pair<std::string, std::string>>{{"RANK", std::to_string(rank)},
+                                                         {"WORLD_SIZE", "2"},
+                                                         {"MASTER_ADDR", "127.0.0.1"},
+                                                         {"MASTER_PORT", port}},
+        dir.file("rank" + std::to_string(rank) + ".log")));
+  }
+  for (int rank = 0; rank < 2; ++rank) {
+    ASSERT_EQ(ranks[rank]->wait(), 0)
+        << testing::read_bytes(dir.file("rank" + std::to_string(rank) + ".log"));
+  }
+  const std::string log0 = testing::read_bytes(dir.file("rank0.log"));
+  EXPECT_NE(log0.find("data parallel: 2 processes (gloo), global batch 128 = 64 per rank"),
+            std::string::npos)
+      << log0;
+  EXPECT_EQ(testing::read_bytes(dir.file("rank1.log")), "");  // rank 0 speaks for all
+
+  const Checkpoint a(dir.file("single/checkpoint.pt")), b(dir.file("parallel/checkpoint.pt"));
+  EXPECT_EQ(a.state().step, 16);
+  EXPECT_EQ(b.state().step, 16);
+  VAE one = load_model_from_checkpoint(a, torch::kCPU);
+  VAE two = load_model_from_checkpoint(b, torch::kCPU);
+  const auto p1 = one->named_parameters(), p2 = two->named_parameters();
+  double max_diff = 0.0;
+  for (const auto& item : p1) {
+    max_diff = std::max(max_diff, (item.value() - p2[item.key()]).abs().max().item<double>());
+  }
+  EXPECT_LE(max_diff, 1e-5);
+  // Rounding differs (two half sums), so the trajectories are not bit-equal.
+  EXPECT_GT(max_diff, 0.0);
+  const EpochMetrics& m1 = a.state().history.back();
+  const EpochMetrics& m2 = b.state().history.back();
+  EXPECT_NEAR(m1.train_neg_elbo, m2.train_neg_elbo, 1e-3);
+  EXPECT_NEAR(m1.test_neg_elbo, m2.test_neg_elbo, 1e-3);
+  EXPECT_EQ(m1.active_units, m2.active_units);
+  EXPECT_NEAR(m1.mutual_info, m2.mutual_info, 1e-3);
+  EXPECT_EQ(m2.world_size, 2);
+  EXPECT_GT(m2.allreduce_ms, 0.0);
+}
+
+TEST(Trainer, TwoProcessesTrainLikeOneWithTheGlobalBatch) {
+  expect_same_training({"--binarize", "dynamic", "--free-bits", "0.5"});
+}
+
+TEST(Trainer, TwoProcessesTrainLikeOneWithTheIwaeObjective) {
+  expect_same_training({"--objective", "iwae", "--iw-samples", "3"});
+}
+
+}  // namespace
+}  // namespace vae

@@ -1,0 +1,60 @@
+#include "vae/views/image_grid.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "test_support.h"
+
+namespace vae {
+namespace {
+
+TEST(ImageGrid, PlacesImageKAtRowKDivColumnsAndColumnKModColumns) {
+  // 5 images of 2x3 pixels; image k is filled with grey (k + 1) * 40 / 255.
+  const int64_t n = 5;
+  const torch::Tensor images = ((torch::arange(n).to(torch::kFloat32) + 1) * 40.0 / 255.0)
+                                   .view({n, 1, 1, 1})
+                                   .expand({n, 1, 2, 3});
+  GridOptions options;
+  options.columns = 3;
+  options.padding = 1;
+  options.scale = 2;
+  options.background = 7;
+  const cv::Mat grid = make_grid(images, options);
+  // 2 rows of (2*2 + 1) + 1, 3 columns of (3*2 + 1) + 1.
+  ASSERT_EQ(grid.rows, 2 * 5 + 1);
+  ASSERT_EQ(grid.cols, 3 * 7 + 1);
+  ASSERT_EQ(grid.type(), CV_8UC1);
+  for (int64_t k = 0; k < n; ++k) {
+    const int y = 1 + static_cast<int>(k / 3) * 5, x = 1 + static_cast<int>(k % 3) * 7;
+    for (int dy = 0; dy < 4; ++dy) {
+      for (int dx = 0; dx < 6; ++dx) {
+        EXPECT_EQ(grid.at<uint8_t>(y + dy, x + dx), (k + 1) * 40) << "image " << k;
+      }
+    }
+  }
+  EXPECT_EQ(grid.at<uint8_t>(0, 0), 7);   // padding
+  EXPECT_EQ(grid.at<uint8_t>(6, 15), 7);  // the empty sixth cell
+}
+
+TEST(ImageGrid, ClampsAndWritesA8BitPng) {
+  testing::ScratchDir dir;
+  const torch::Tensor images = torch::tensor({-1.0f, 0.5f, 2.0f, 1.0f}).view({1, 1, 2, 2});
+  GridOptions options;
+  options.columns = 1;
+  options.padding = 0;
+  options.scale = 1;
+  const cv::Mat grid = make_grid(images, options);
+  EXPECT_EQ(grid.at<uint8_t>(0, 0), 0);
+  EXPECT_EQ(grid.at<uint8_t>(0, 1), 128);
+  EXPECT_EQ(grid.at<uint8_t>(1, 0), 255);
+  write_png(dir.file("g.png"), grid);
+  const cv::Mat back = cv::imread(dir.file("g.png"), cv::IMREAD_UNCHANGED);
+  ASSERT_FALSE(back.empty());
+  EXPECT_EQ(back.type(), CV_8UC1);
+  EXPECT_EQ(cv::countNonZero(back != grid), 0);
+}
+
+}  // namespace
+}  // namespace vae
