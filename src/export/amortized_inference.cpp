@@ -33,15 +33,18 @@ std::string csv_field(const std::string& text) {
 
 EncoderFn torchscript_encoder(torch::jit::Module& module) {
   // Exports before the posterior attribute hold the diagonal Gaussian.
-  const PosteriorFamily& family =
-      *parse_posterior(module.hasattr("posterior") ? module.attr("posterior").toStringRef()
-                                                   : std::string("diagonal-gaussian"));
-  return [&module, &family](const torch::Tensor& images) {
+  const PosteriorFamily* family =
+      parse_posterior(module.hasattr("posterior") ? module.attr("posterior").toStringRef()
+                                                  : std::string("diagonal-gaussian"));
+  return [&module, family](const torch::Tensor& images) {
     torch::NoGradGuard no_grad;
+    // The tuple is held while its elements are read.
+    const c10::intrusive_ptr<c10::ivalue::Tuple> tuple =
+        module.forward({images.unsqueeze(1)}).toTuple();
     std::vector<torch::Tensor> outputs;
-    for (const auto& element : module.forward({images.unsqueeze(1)}).toTuple()->elements())
+    for (const c10::IValue& element : tuple->elements())
       outputs.push_back(element.toTensor());
-    return family.columns(outputs);
+    return family->columns(outputs);
   };
 }
 
