@@ -5,7 +5,7 @@
 
 namespace vae {
 
-#define VAE_LIKELIHOODS(X) X(bernoulli) X(gaussian)
+#define VAE_LIKELIHOODS(X) X(bernoulli) X(gaussian) X(continuous_bernoulli)
 
 #define VAE_DECLARE(name) const LikelihoodFamily& name##_likelihood();
 VAE_LIKELIHOODS(VAE_DECLARE)
