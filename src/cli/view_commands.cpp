@@ -46,7 +46,7 @@ void add_common_options(cxxopts::Options& options, const std::string& name) {
       "h,help", "show this help");
   add_grid_options(options);
   auto model = options.add_options("model check (refuse a checkpoint that differs)");
-  model("arch", architectures().choices(), cxxopts::value<std::string>())(
+  model("arch", bar_list(architectures().names()), cxxopts::value<std::string>())(
       "hidden", "hidden sizes", cxxopts::value<std::vector<int64_t>>())(
       "channels", "conv channels", cxxopts::value<std::vector<int64_t>>())(
       "latent-dim", "latent dimensions", cxxopts::value<int64_t>())(

@@ -17,24 +17,9 @@ DecoderImpl::DecoderImpl(DecoderOptions options) : options_(std::move(options)) 
     body_->push_back(nn::ReLU());
     features = *it;
   }
-  if (options_.arch() == Architecture::kMlp) {
-    body_->push_back(nn::Linear(features, options_.input_size()));
-    body_->push_back(nn::Unflatten(
-        nn::UnflattenOptions(1, {options_.in_channels(), options_.height(), options_.width()})));
-  } else {
-    const auto& channels = options_.channels();
-    const int64_t factor = int64_t{1} << channels.size();
-    const int64_t h = options_.height() / factor, w = options_.width() / factor;
-    body_->push_back(nn::Linear(features, channels.back() * h * w));
-    body_->push_back(nn::ReLU());
-    body_->push_back(nn::Unflatten(nn::UnflattenOptions(1, {channels.back(), h, w})));
-    for (size_t i = channels.size(); i-- > 0;) {
-      const int64_t out = i > 0 ? channels[i - 1] : options_.in_channels();
-      body_->push_back(nn::ConvTranspose2d(
-          nn::ConvTranspose2dOptions(channels[i], out, 4).stride(2).padding(1)));
-      if (i > 0) body_->push_back(nn::ReLU());
-    }
-  }
+  // The fully connected trunk (the encoder's, reversed), then the
+  // architecture's layers.
+  options_.arch()->add_decoder_back(options_, body_, features);
   register_module("body", body_);
 
   if (options_.likelihood()->has_scale()) {

@@ -91,8 +91,8 @@ std::vector<Binding> model_bindings() {
   return {
       member({"model", K::kString, "preset: a name in models/ (mlp, conv) or a .json file", true},
              &C::model),
-      network_named({"arch", K::kString, "architecture: " + architectures().choices(), true},
-                    &N::arch, parse_architecture),
+      network_named({"arch", K::kString, "architecture: " + architectures().help(), true}, &N::arch,
+                    parse_architecture),
       network({"hidden", K::kIntList,
                "fully connected hidden sizes, encoder order (e.g. 400 or 512,256)", true},
               &N::hidden),

@@ -163,12 +163,12 @@ TEST(MlpGradient, ExtremeLogitsStayFinite) {
 
 TEST(MlpGradient, CoversOnlyFloatMlpModelsOnTheCpu) {
   EXPECT_TRUE(MlpGradient::covers(VAE(NetworkOptions())));
-  EXPECT_FALSE(MlpGradient::covers(VAE(NetworkOptions().arch(Architecture::kConv))));
+  EXPECT_FALSE(MlpGradient::covers(VAE(NetworkOptions().arch(parse_architecture("conv")))));
   VAE doubled(NetworkOptions().hidden({8}).latent_dim(2));
   doubled->to(torch::kFloat64);
   EXPECT_FALSE(MlpGradient::covers(doubled));
   EXPECT_NE(testing::error_of([] {
-              MlpGradient(VAE(NetworkOptions().arch(Architecture::kConv)));
+              MlpGradient(VAE(NetworkOptions().arch(parse_architecture("conv"))));
             }).find("mlp"),
             std::string::npos);
 }

@@ -12,7 +12,7 @@ namespace {
 
 // A small model of each architecture trained for a few Adam steps, so the
 // parameters are no longer their initial values.
-VAE trained_model(Architecture arch) {
+VAE trained_model(ArchitectureRef arch) {
   torch::manual_seed(0);
   VAE model(NetworkOptions().arch(arch).hidden({32}).channels({4, 8}).latent_dim(5));
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-2));
@@ -31,7 +31,7 @@ double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a - b).abs().max().item<double>();
 }
 
-class Export : public ::testing::TestWithParam<Architecture> {};
+class Export : public ::testing::TestWithParam<ArchitectureRef> {};
 
 TEST_P(Export, ReloadedFilesGiveTheInProcessOutputs) {
   testing::ScratchDir dir;
@@ -75,12 +75,12 @@ TEST_P(Export, ReloadedFilesGiveTheInProcessOutputs) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BothArchitectures, Export,
-                         ::testing::Values(Architecture::kMlp, Architecture::kConv),
+                         ::testing::Values(parse_architecture("mlp"), parse_architecture("conv")),
                          [](const auto& info) { return to_string(info.param); });
 
 TEST(ExportFiles, ReferenceAndMetadataDescribeTheModel) {
   testing::ScratchDir dir;
-  VAE model = trained_model(Architecture::kMlp);
+  VAE model = trained_model(parse_architecture("mlp"));
   const ExportedFiles files = export_model(model, {{"binarize", "dynamic"}}, {},
                                            torch::zeros({3, 28, 28}, torch::kUInt8), dir.path());
   torch::jit::Module reference = torch::jit::load(files.reference);
@@ -102,7 +102,7 @@ TEST(ExportFiles, LoaderRejectsWhatIsNotAnExport) {
               load_exported(dir.file("text.pt"), "encoder");
             }).find("is not a TorchScript file"),
             std::string::npos);
-  VAE model = trained_model(Architecture::kMlp);
+  VAE model = trained_model(parse_architecture("mlp"));
   const ExportedFiles files =
       export_model(model, {}, {}, torch::zeros({1, 28, 28}, torch::kUInt8), dir.path());
   // A decoder is not an encoder: it has no sample method.

@@ -10,7 +10,7 @@ namespace {
 
 TEST(Decoder, MlpAndConvProduceImages) {
   torch::manual_seed(0);
-  for (const Architecture arch : {Architecture::kMlp, Architecture::kConv}) {
+  for (const ArchitectureRef arch : {parse_architecture("mlp"), parse_architecture("conv")}) {
     Decoder decoder(DecoderOptions().arch(arch).channels({8, 16}).hidden({32}).latent_dim(5));
     const torch::Tensor out = decoder->forward(torch::randn({3, 5}));
     EXPECT_EQ(out.sizes(), (torch::IntArrayRef{3, 1, 28, 28})) << to_string(arch);

@@ -31,8 +31,11 @@ TEST(Encoder, MlpGivesMeanAndLogVarianceFromOneFusedHead) {
 
 TEST(Encoder, ConvHandlesBatchesAndFlatInput) {
   torch::manual_seed(0);
-  Encoder encoder(
-      EncoderOptions().arch(Architecture::kConv).channels({8, 16}).hidden({32}).latent_dim(3));
+  Encoder encoder(EncoderOptions()
+                      .arch(parse_architecture("conv"))
+                      .channels({8, 16})
+                      .hidden({32})
+                      .latent_dim(3));
   const torch::Tensor x = torch::rand({4, 1, 28, 28});
   auto [mu, logvar] = testing::halves(encoder->forward(x));
   EXPECT_EQ(mu.sizes(), (torch::IntArrayRef{4, 3}));

@@ -9,7 +9,7 @@ namespace {
 
 TEST(NetworkOptions, DefaultsAreThePyTorchExample) {
   const NetworkOptions options;
-  EXPECT_EQ(options.arch(), Architecture::kMlp);
+  EXPECT_EQ(options.arch(), parse_architecture("mlp"));
   EXPECT_EQ(options.hidden(), (std::vector<int64_t>{400}));
   EXPECT_EQ(options.latent_dim(), 20);
   EXPECT_EQ(options.input_size(), 784);
@@ -21,12 +21,12 @@ TEST(NetworkOptions, RejectsImpossibleShapes) {
   EXPECT_THROW(NetworkOptions().hidden({400, -1}).validate(), Error);
   // Three stride-2 layers need a size divisible by 8; 28 is not.
   try {
-    NetworkOptions().arch(Architecture::kConv).channels({8, 16, 32}).validate();
+    NetworkOptions().arch(parse_architecture("conv")).channels({8, 16, 32}).validate();
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("must divide by 8"), std::string::npos) << e.what();
   }
-  EXPECT_NO_THROW(NetworkOptions().arch(Architecture::kConv).channels({8, 16}).validate());
+  EXPECT_NO_THROW(NetworkOptions().arch(parse_architecture("conv")).channels({8, 16}).validate());
   EXPECT_THROW(NetworkOptions().likelihood(parse_likelihood("gaussian")).sigma(0.0).validate(),
                Error);
   EXPECT_THROW(parse_architecture("resnet"), Error);

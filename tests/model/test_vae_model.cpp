@@ -47,7 +47,11 @@ TEST(VaeModel, FreeBitsFloorEachDimension) {
 }
 
 TEST(VaeModel, GenerateGivesPixelMeans) {
-  VAE model(NetworkOptions().arch(Architecture::kConv).channels({4, 8}).hidden({16}).latent_dim(2));
+  VAE model(NetworkOptions()
+                .arch(parse_architecture("conv"))
+                .channels({4, 8})
+                .hidden({16})
+                .latent_dim(2));
   const torch::Tensor images = model->generate(torch::randn({6, 2}));
   EXPECT_EQ(images.sizes(), (torch::IntArrayRef{6, 1, 28, 28}));
   EXPECT_GE(images.min().item<float>(), 0.0f);

@@ -114,7 +114,7 @@ TEST(Checkpoint, ModelOfAnotherArchitectureIsRejected) {
   Fixture wider(5);  // same names, other shapes
   EXPECT_NE(error_of([&] { checkpoint.load_model(wider.model); }).find("has shape"),
             std::string::npos);
-  VAE conv(NetworkOptions().arch(Architecture::kConv).latent_dim(3));  // other names
+  VAE conv(NetworkOptions().arch(parse_architecture("conv")).latent_dim(3));  // other names
   EXPECT_NE(error_of([&] { checkpoint.load_model(conv); }).find("does not fit the model"),
             std::string::npos);
 }

@@ -15,13 +15,13 @@ using nlohmann::json;
 TEST(Config, PresetsLoadAndFlagsOverrideThem) {
   TrainConfig config;
   apply_preset_file(config, find_preset("conv"));
-  EXPECT_EQ(config.network.arch(), Architecture::kConv);
+  EXPECT_EQ(config.network.arch(), parse_architecture("conv"));
   EXPECT_EQ(config.network.channels(), (std::vector<int64_t>{32, 64}));
   apply_settings(config, json{{"latent-dim", 2}, {"hidden", {128}}, {"lr", 3e-4}}, "flags");
   EXPECT_EQ(config.network.latent_dim(), 2);
   EXPECT_EQ(config.network.hidden(), (std::vector<int64_t>{128}));
   EXPECT_DOUBLE_EQ(config.lr, 3e-4);
-  EXPECT_EQ(config.network.arch(), Architecture::kConv);  // untouched by the flags
+  EXPECT_EQ(config.network.arch(), parse_architecture("conv"));  // untouched by the flags
   EXPECT_NO_THROW(validate(config));
 
   TrainConfig mlp;

@@ -26,7 +26,7 @@ TEST(Bench, TheDefaultMlpCosts328MflopPerTrainingImage) {
 
 TEST(Bench, ConvolutionsCountAsTheirIm2colProducts) {
   VAE model(NetworkOptions()
-                .arch(Architecture::kConv)
+                .arch(parse_architecture("conv"))
                 .channels({32, 64})
                 .hidden({})
                 .latent_dim(8)

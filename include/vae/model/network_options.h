@@ -8,28 +8,22 @@
 #include <string>
 #include <vector>
 
+#include "vae/model/architecture.h"
 #include "vae/model/likelihood.h"
 #include "vae/model/posterior.h"
 #include "vae/model/prior.h"
 
 namespace vae {
 
-// mlp: fully connected, 784-400-20 by default (the PyTorch example).
-// conv: stride-2 4x4 convolutions (each halves the image), then fully
-// connected layers; the decoder mirrors it with transposed convolutions.
-enum class Architecture { kMlp, kConv };
-
-const NameTable<Architecture>& architectures();
-Architecture parse_architecture(const std::string& name);
-std::string to_string(Architecture arch);
-
 struct NetworkOptions {
-  // Throws vae::Error when sizes are non-positive or the image does not
-  // divide by 2^(number of conv layers).
+  // Throws vae::Error when sizes are non-positive or the architecture
+  // refuses them (conv: the image must divide by 2^(conv layers)).
   void validate() const;
   int64_t input_size() const { return in_channels() * height() * width(); }
 
-  TORCH_ARG(Architecture, arch) = Architecture::kMlp;
+  // The encoder's layers before its fully connected trunk and the decoder's
+  // after it (model/architecture.h).
+  TORCH_ARG(ArchitectureRef, arch) = parse_architecture("mlp");
   TORCH_ARG(int64_t, in_channels) = 1;
   TORCH_ARG(int64_t, height) = 28;
   TORCH_ARG(int64_t, width) = 28;
