@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -19,6 +20,8 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+
+#include <torch/torch.h>
 
 #include "vae/runtime/error.h"
 
@@ -111,6 +114,17 @@ int free_port() {
   }
   ::close(fd);
   return ntohs(address.sin_port);
+}
+
+double relative_diff(const torch::Tensor& got, const torch::Tensor& expected) {
+  const double scale = std::max(expected.abs().max().item<double>(), 1e-12);
+  return (got - expected).abs().max().item<double>() / scale;
+}
+
+std::vector<GemmBackend> gemm_backends() {
+  std::vector<GemmBackend> all = {GemmBackend::kLibTorch};
+  if (onednn_available()) all.push_back(GemmBackend::kOneDnn);
+  return all;
 }
 
 std::string vae_binary() {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "vae/engine/gemm.h"
 #include "vae/model/vae_model.h"
 
 namespace vae::testing {
@@ -54,6 +55,13 @@ MuLogvar halves(const torch::Tensor& stats);
 MuLogvar encode_gaussian(VAE& model, const torch::Tensor& x);
 // q(z|x) = N(mu, diag exp(logvar)) as the registered family's object.
 std::unique_ptr<Posterior> gaussian_posterior(const torch::Tensor& mu, const torch::Tensor& logvar);
+
+// Largest |got - expected| relative to the largest |expected| (gradients
+// differ in scale by orders of magnitude between layers).
+double relative_diff(const torch::Tensor& got, const torch::Tensor& expected);
+// The backends this build has for the products: LibTorch always, oneDNN
+// where it was found.
+std::vector<GemmBackend> gemm_backends();
 
 // The `vae` executable built beside the tests.
 std::string vae_binary();

@@ -17,18 +17,6 @@
 namespace vae {
 namespace {
 
-// The backends this build has: LibTorch always, oneDNN where it was found.
-std::vector<GemmBackend> backends() {
-  std::vector<GemmBackend> all = {GemmBackend::kLibTorch};
-  if (onednn_available()) all.push_back(GemmBackend::kOneDnn);
-  return all;
-}
-
-// Largest |got - expected| relative to the largest |expected|.
-double relative_diff(const torch::Tensor& got, const torch::Tensor& expected) {
-  return (got - expected).abs().max().item<double>() / expected.abs().max().item<double>();
-}
-
 // a b computed in double: the reference the float products are held to.
 torch::Tensor reference(const torch::Tensor& a, const torch::Tensor& b) {
   return torch::mm(a.to(torch::kFloat64), b.to(torch::kFloat64)).to(torch::kFloat32);
@@ -55,12 +43,12 @@ TEST(Gemm, EveryLayoutTheTrainingStepUses) {
       {"one row", u.narrow(0, 2, 1), w.t()},
       {"one column", u, w.narrow(0, 7, 1).t()},
   };
-  for (GemmBackend backend : backends()) {
+  for (GemmBackend backend : testing::gemm_backends()) {
     for (const Product& p : products) {
       SCOPED_TRACE(to_string(backend) + ": " + p.name);
       const torch::Tensor out = torch::empty({p.a.size(0), p.b.size(1)});
       gemm_out(backend, out, p.a, p.b);
-      EXPECT_LT(relative_diff(out, reference(p.a, p.b)), 1e-5);
+      EXPECT_LT(testing::relative_diff(out, reference(p.a, p.b)), 1e-5);
     }
   }
 }
@@ -69,16 +57,16 @@ TEST(Gemm, AlphaScalesAndBetaAccumulates) {
   torch::manual_seed(2);
   const torch::Tensor a = torch::randn({16, 24}), b = torch::randn({24, 12});
   const torch::Tensor c = torch::randn({16, 12});
-  for (GemmBackend backend : backends()) {
+  for (GemmBackend backend : testing::gemm_backends()) {
     SCOPED_TRACE(to_string(backend));
     torch::Tensor out = c.clone();
     gemm_out(backend, out, a, b, 0.25f, 2.0f);
-    EXPECT_LT(relative_diff(out, 0.25 * reference(a, b) + 2.0 * c), 1e-5);
+    EXPECT_LT(testing::relative_diff(out, 0.25 * reference(a, b) + 2.0 * c), 1e-5);
     // beta = 0 ignores what the output held, NaN included.
     out.fill_(std::numeric_limits<float>::quiet_NaN());
     gemm_out(backend, out, a, b, 3.0f);
     EXPECT_TRUE(out.isfinite().all().item<bool>());
-    EXPECT_LT(relative_diff(out, 3.0 * reference(a, b)), 1e-5);
+    EXPECT_LT(testing::relative_diff(out, 3.0 * reference(a, b)), 1e-5);
   }
 }
 
@@ -86,11 +74,11 @@ TEST(Gemm, WritesOnlyTheOutputView) {
   // A block of columns of a wider buffer: the columns beside it keep their values.
   torch::manual_seed(3);
   const torch::Tensor a = torch::randn({10, 8}), b = torch::randn({8, 6});
-  for (GemmBackend backend : backends()) {
+  for (GemmBackend backend : testing::gemm_backends()) {
     SCOPED_TRACE(to_string(backend));
     const torch::Tensor buffer = torch::full({10, 20}, 7.0);
     gemm_out(backend, buffer.narrow(1, 9, 6), a, b);
-    EXPECT_LT(relative_diff(buffer.narrow(1, 9, 6), reference(a, b)), 1e-5);
+    EXPECT_LT(testing::relative_diff(buffer.narrow(1, 9, 6), reference(a, b)), 1e-5);
     EXPECT_TRUE(buffer.narrow(1, 0, 9).eq(7.0).all().item<bool>());
     EXPECT_TRUE(buffer.narrow(1, 15, 5).eq(7.0).all().item<bool>());
   }
@@ -103,7 +91,7 @@ TEST(Gemm, BlocksOnParallelThreadsEqualOneProduct) {
   const torch::Tensor a = torch::randn({64, 96}), b = torch::randn({96, 75});
   const int previous = at::get_num_threads();
   at::set_num_threads(3);
-  for (GemmBackend backend : backends()) {
+  for (GemmBackend backend : testing::gemm_backends()) {
     SCOPED_TRACE(to_string(backend));
     const torch::Tensor whole = torch::empty({64, 75}), blocks = torch::empty({64, 75});
     gemm_out(backend, whole, a, b);
@@ -115,7 +103,7 @@ TEST(Gemm, BlocksOnParallelThreadsEqualOneProduct) {
       }
     });
     EXPECT_EQ(std::count(ran.begin(), ran.end(), 0), 0);
-    EXPECT_LT(relative_diff(blocks, whole), 1e-6);
+    EXPECT_LT(testing::relative_diff(blocks, whole), 1e-6);
   }
   at::set_num_threads(previous);
 }
@@ -159,7 +147,7 @@ TEST(Gemm, ProductsSurviveSignalsThatArriveDuringThem) {
   torch::manual_seed(5);
   const torch::Tensor x = torch::randn({128, 784}), w = torch::randn({400, 784});
   const torch::Tensor d = torch::randn({128, 400});
-  for (GemmBackend backend : backends()) {
+  for (GemmBackend backend : testing::gemm_backends()) {
     SCOPED_TRACE(to_string(backend));
     const torch::Tensor y0 = torch::mm(x, w.t()), g0 = torch::mm(d.t(), x);
     const torch::Tensor y = torch::empty_like(y0), g = torch::empty_like(g0);
@@ -190,7 +178,7 @@ TEST(Gemm, ProductsSurviveSignalsThatArriveDuringThem) {
 
 TEST(Gemm, RejectsShapesThatDoNotFit) {
   const torch::Tensor a = torch::randn({4, 5}), b = torch::randn({6, 3});
-  for (GemmBackend backend : backends()) {
+  for (GemmBackend backend : testing::gemm_backends()) {
     EXPECT_NE(testing::error_of([&] {
                 gemm_out(backend, torch::empty({4, 3}), a, b);
               }).find("shapes 4x5 times 6x3"),

@@ -27,21 +27,6 @@ std::vector<Case> cases() {
       {"no-hidden", NetworkOptions(small).hidden({})}};
 }
 
-// Largest |a - b| relative to the largest |b| (gradients differ in scale by
-// orders of magnitude between layers).
-double relative_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  const double scale = std::max(b.abs().max().item<double>(), 1e-12);
-  return (a - b).abs().max().item<double>() / scale;
-}
-
-// The backends this build has for the products: LibTorch always, oneDNN
-// where it was found.
-std::vector<GemmBackend> backends() {
-  std::vector<GemmBackend> all = {GemmBackend::kLibTorch};
-  if (onednn_available()) all.push_back(GemmBackend::kOneDnn);
-  return all;
-}
-
 void expect_matches_autograd(const Case& c, int64_t rows, uint64_t seed, GemmBackend gemm) {
   SCOPED_TRACE(std::string(c.name) + ", " + std::to_string(rows) + " rows, " + to_string(gemm) +
                ", " + std::to_string(at::get_num_threads()) + " threads");
@@ -79,22 +64,22 @@ void expect_matches_autograd(const Case& c, int64_t rows, uint64_t seed, GemmBac
 
   EXPECT_NEAR(got.recon.item<double>(), expected.recon.item<double>(),
               1e-5 * std::abs(expected.recon.item<double>()));
-  EXPECT_LT(relative_diff(got.kl_per_dim, expected.kl_per_dim.detach()), 1e-5);
+  EXPECT_LT(testing::relative_diff(got.kl_per_dim, expected.kl_per_dim.detach()), 1e-5);
   const testing::MuLogvar q = testing::encode_gaussian(model, x);
   const testing::MuLogvar got_q = testing::halves(got.stats);
-  EXPECT_LT(relative_diff(got_q.mu, q.mu.detach()), 1e-5);
-  EXPECT_LT(relative_diff(got_q.logvar, q.logvar.detach()), 1e-5);
+  EXPECT_LT(testing::relative_diff(got_q.mu, q.mu.detach()), 1e-5);
+  EXPECT_LT(testing::relative_diff(got_q.logvar, q.logvar.detach()), 1e-5);
   const auto named = model->named_parameters();
   for (size_t i = 0; i < named.size(); ++i) {
     const torch::Tensor& grad = named[i].value().grad();
     ASSERT_TRUE(grad.defined()) << named[i].key();
     EXPECT_GT(autograd_grads[i].abs().max().item<double>(), 0.0) << named[i].key();
-    EXPECT_LT(relative_diff(grad, autograd_grads[i]), 1e-4) << named[i].key();
+    EXPECT_LT(testing::relative_diff(grad, autograd_grads[i]), 1e-4) << named[i].key();
   }
 }
 
 TEST(MlpGradient, EqualsAutogradForEveryParameter) {
-  for (GemmBackend gemm : backends()) {
+  for (GemmBackend gemm : testing::gemm_backends()) {
     for (const Case& c : cases())
       expect_matches_autograd(c, 17, 1, gemm);
   }
@@ -105,7 +90,7 @@ TEST(MlpGradient, EqualsAutogradWithBlocksOnSeveralThreads) {
   // 400 and 40 columns), and the blocks run concurrently.
   const int previous = at::get_num_threads();
   at::set_num_threads(3);
-  for (GemmBackend gemm : backends()) {
+  for (GemmBackend gemm : testing::gemm_backends()) {
     for (const Case& c : cases())
       expect_matches_autograd(c, 17, 5, gemm);
   }
@@ -135,7 +120,7 @@ TEST(MlpGradient, BuffersServeBatchesOfChangingSize) {
                 1e-5 * expected.recon.item<double>());
     const auto params = model->parameters();
     for (size_t i = 0; i < params.size(); ++i)
-      EXPECT_LT(relative_diff(params[i].grad(), reference[i]), 1e-4) << rows << " rows";
+      EXPECT_LT(testing::relative_diff(params[i].grad(), reference[i]), 1e-4) << rows << " rows";
   }
 }
 
