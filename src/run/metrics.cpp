@@ -92,15 +92,11 @@ std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double acti
   return out.str();
 }
 
-namespace {
-
 std::string fixed(double value, int digits) {
   std::ostringstream out;
   out << std::fixed << std::setprecision(digits) << value;
   return out.str();
 }
-
-}  // namespace
 
 std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim) {
   std::string text = "epoch " + std::to_string(m.epoch) + "  beta " + fixed(m.beta, 3) +

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <chrono>
-#include <iomanip>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -12,6 +11,7 @@
 
 #include "epoch_watch.h"
 #include "vae/run/checkpoint.h"
+#include "vae/run/metrics.h"
 #include "vae/run/run_setup.h"
 #include "vae/runtime/interrupt.h"
 #include "vae/training/gradient_reducer.h"
@@ -31,12 +31,6 @@ constexpr int64_t kSnapshotImages = 8;
 
 inline double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-inline std::string fixed(double value, int digits) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(digits) << value;
-  return out.str();
 }
 
 // metrics.csv and kl_per_dim.csv from the history.

@@ -13,7 +13,7 @@ namespace {
 TEST(Likelihood, BernoulliIsTheNegativeCrossEntropyPerImage) {
   const torch::Tensor x = torch::tensor({{1.0, 0.0, 0.5}, {0.0, 1.0, 1.0}}, torch::kFloat64);
   const torch::Tensor logits = torch::tensor({{2.0, -1.0, 0.3}, {0.0, 4.0, -2.0}}, torch::kFloat64);
-  const torch::Tensor got = log_likelihood(parse_likelihood("bernoulli"), x, logits, {});
+  const torch::Tensor got = parse_likelihood("bernoulli")->log_prob(x, logits, {});
   ASSERT_EQ(got.sizes(), (torch::IntArrayRef{2}));
   for (int i = 0; i < 2; ++i) {
     double expected = 0.0;
@@ -24,7 +24,7 @@ TEST(Likelihood, BernoulliIsTheNegativeCrossEntropyPerImage) {
     }
     EXPECT_NEAR(got[i].item<double>(), expected, 1e-12);
   }
-  EXPECT_NEAR(log_likelihood_sum(parse_likelihood("bernoulli"), x, logits, {}).item<double>(),
+  EXPECT_NEAR(parse_likelihood("bernoulli")->log_prob_sum(x, logits, {}).item<double>(),
               got.sum().item<double>(), 1e-12);
 }
 
@@ -39,12 +39,11 @@ TEST(Likelihood, GaussianIsTheNormalDensityOfTheSigmoidMean) {
     const double diff = x[0][j].item<double>() - mean;
     expected += -0.5 * std::log(2.0 * M_PI * sigma * sigma) - diff * diff / (2.0 * sigma * sigma);
   }
-  EXPECT_NEAR(log_likelihood(parse_likelihood("gaussian"), x, output, log_sigma)[0].item<double>(),
+  EXPECT_NEAR(parse_likelihood("gaussian")->log_prob(x, output, log_sigma)[0].item<double>(),
               expected, 1e-12);
-  EXPECT_NEAR(log_likelihood_sum(parse_likelihood("gaussian"), x, output, log_sigma).item<double>(),
+  EXPECT_NEAR(parse_likelihood("gaussian")->log_prob_sum(x, output, log_sigma).item<double>(),
               expected, 1e-12);
-  EXPECT_TRUE(torch::allclose(likelihood_mean(parse_likelihood("gaussian"), output),
-                              torch::sigmoid(output)));
+  EXPECT_TRUE(torch::allclose(parse_likelihood("gaussian")->mean(output), torch::sigmoid(output)));
 }
 
 TEST(Likelihood, ParsesNames) {

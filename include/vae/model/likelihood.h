@@ -55,18 +55,4 @@ const PartTable<LikelihoodFamily>& likelihoods();
 LikelihoodRef parse_likelihood(const std::string& name);
 std::string to_string(LikelihoodRef likelihood);
 
-// Shorthands used by the modules and tests.
-inline torch::Tensor log_likelihood(LikelihoodRef likelihood, const torch::Tensor& x,
-                                    const torch::Tensor& output, const torch::Tensor& log_sigma) {
-  return likelihood->log_prob(x, output, log_sigma);
-}
-inline torch::Tensor log_likelihood_sum(LikelihoodRef likelihood, const torch::Tensor& x,
-                                        const torch::Tensor& output,
-                                        const torch::Tensor& log_sigma) {
-  return likelihood->log_prob_sum(x, output, log_sigma);
-}
-inline torch::Tensor likelihood_mean(LikelihoodRef likelihood, const torch::Tensor& output) {
-  return likelihood->mean(output);
-}
-
 }  // namespace vae

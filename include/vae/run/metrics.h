@@ -44,5 +44,7 @@ std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double acti
 
 // The line `vae train` prints after an epoch.
 std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim);
+// `value` with `digits` decimals, as the log lines print numbers.
+std::string fixed(double value, int digits);
 
 }  // namespace vae
