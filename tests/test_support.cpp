@@ -209,7 +209,8 @@ MuLogvar encode_gaussian(VAE& model, const torch::Tensor& x) {
 
 std::unique_ptr<Posterior> gaussian_posterior(const torch::Tensor& mu,
                                               const torch::Tensor& logvar) {
-  return parse_posterior("diagonal-gaussian")->read(torch::cat({mu, logvar}, 1));
+  return parse_posterior("diagonal-gaussian")
+      ->read(torch::cat({mu, logvar}, 1), NetworkOptions().latent_dim(mu.size(1)));
 }
 
 }  // namespace vae::testing

@@ -29,7 +29,7 @@ EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options,
   const int64_t world = comm != nullptr ? comm->world_size() : 1;
   const int64_t n = data.size(), d = model->options().latent_dim();
   const PosteriorFamily& family = model->posterior_family();
-  const int64_t p = family.stats_size(d), noise = model->noise_size();
+  const int64_t p = family.stats_size(model->options()), noise = model->noise_size();
   const int64_t kl_dims = family.closed_form_kl(model->prior()) ? d : 1;
   // One flat buffer: the posterior's stats [n, p], KL sums per dimension
   // [kl_dims], reconstruction sum [1]; a rank fills its batches' rows and
@@ -59,7 +59,7 @@ EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options,
   if (comm != nullptr) comm->all_reduce(flat);
 
   const torch::Tensor stats_cpu = stats.to(torch::kCPU);
-  const torch::Tensor mu_cpu = family.read(stats_cpu)->mean();
+  const torch::Tensor mu_cpu = family.unit_means(stats_cpu, model->options());
   EvalResult result;
   result.recon = recon_sum.item<double>() / static_cast<double>(n);
   result.kl_per_dim = to_vector(kl_dim_sum / static_cast<double>(n));

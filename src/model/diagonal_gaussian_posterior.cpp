@@ -4,6 +4,7 @@
 
 #include "vae/model/gaussian.h"
 #include "vae/model/gaussian_mutual_information.h"
+#include "vae/model/network_options.h"
 #include "vae/model/posterior.h"
 #include "vae/model/prior.h"
 
@@ -41,11 +42,17 @@ class DiagonalGaussianFamily final : public PosteriorFamily {
  public:
   const char* name() const override { return "diagonal-gaussian"; }
   std::string help() const override { return "N(mu(x), diag sigma(x)^2)"; }
-  int64_t stats_size(int64_t latent) const override { return 2 * latent; }
-  int64_t noise_size(int64_t latent) const override { return latent; }
-  std::unique_ptr<Posterior> read(const torch::Tensor& stats) const override {
+  int64_t stats_size(const NetworkOptions& o) const override { return 2 * o.latent_dim(); }
+  int64_t noise_size(const NetworkOptions& o) const override { return o.latent_dim(); }
+  std::unique_ptr<Posterior> read(
+      const torch::Tensor& stats, const NetworkOptions& /*options*/,
+      const std::shared_ptr<torch::nn::Module>& /*parameters*/) const override {
     auto halves = stats.chunk(2, /*dim=*/1);
     return std::make_unique<DiagonalGaussian>(halves[0], halves[1]);
+  }
+  torch::Tensor unit_means(const torch::Tensor& stats,
+                           const NetworkOptions& /*options*/) const override {
+    return stats.chunk(2, /*dim=*/1)[0];
   }
   bool closed_form_kl(const Prior& prior) const override { return prior.standard_normal(); }
 

@@ -17,8 +17,7 @@ EncoderImpl::EncoderImpl(EncoderOptions options) : options_(std::move(options)) 
     features = size;
   }
   register_module("body", body_);
-  head_ = register_module(
-      "head", nn::Linear(features, options_.posterior()->stats_size(options_.latent_dim())));
+  head_ = register_module("head", nn::Linear(features, options_.posterior()->stats_size(options_)));
 }
 
 torch::Tensor EncoderImpl::forward(const torch::Tensor& x) {

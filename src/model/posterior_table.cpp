@@ -28,6 +28,17 @@ std::string to_string(PosteriorRef family) {
   return family->name();
 }
 
+PosteriorDraw Posterior::rsample_with_log_prob(const torch::Tensor& eps) const {
+  torch::Tensor z = rsample(eps);
+  torch::Tensor log_q = log_prob(z);
+  return {std::move(z), std::move(log_q)};
+}
+
+std::shared_ptr<torch::nn::Module> PosteriorFamily::make_parameters(
+    const NetworkOptions& /*options*/) const {
+  return nullptr;
+}
+
 double PosteriorFamily::mutual_information(const torch::Tensor& /*stats*/,
                                            const WorkSplit& /*split*/) const {
   return std::numeric_limits<double>::quiet_NaN();

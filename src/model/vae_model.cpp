@@ -7,10 +7,18 @@ namespace vae {
 VAEImpl::VAEImpl(NetworkOptions options) : options_(std::move(options)) {
   encoder = register_module("encoder", Encoder(options_));
   decoder = register_module("decoder", Decoder(options_));
+  // Registered only where the family has parameters, so that the other
+  // families' checkpoints keep their layout.
+  posterior_parameters_ = posterior_family().make_parameters(options_);
+  if (posterior_parameters_) register_module("posterior", posterior_parameters_);
 }
 
 std::unique_ptr<Posterior> VAEImpl::encode(const torch::Tensor& x) {
-  return posterior_family().read(encoder->forward(x));
+  return read_posterior(encoder->forward(x));
+}
+
+std::unique_ptr<Posterior> VAEImpl::read_posterior(const torch::Tensor& stats) const {
+  return posterior_family().read(stats, options_, posterior_parameters_);
 }
 
 torch::Tensor VAEImpl::decode(const torch::Tensor& z) {
@@ -23,11 +31,14 @@ torch::Tensor VAEImpl::generate(const torch::Tensor& z) {
 
 ElboSums VAEImpl::elbo_sums(const torch::Tensor& x, const torch::Tensor& eps) {
   const torch::Tensor stats = encoder->forward(x);
-  const std::unique_ptr<Posterior> q = posterior_family().read(stats);
-  const torch::Tensor z = q->rsample(eps);
-  const torch::Tensor recon = decoder->log_likelihood_sum(x, decode(z)).neg();
-  torch::Tensor kl = q->kl_per_dim(prior());
-  if (!kl.defined()) kl = (q->log_prob(z) - prior().log_prob(z)).unsqueeze(1);
+  const std::unique_ptr<Posterior> q = read_posterior(stats);
+  // Without a closed-form KL, log q(z|x) - log p(z) at the draw.
+  const bool closed_form = posterior_family().closed_form_kl(prior());
+  const PosteriorDraw draw =
+      closed_form ? PosteriorDraw{q->rsample(eps), {}} : q->rsample_with_log_prob(eps);
+  const torch::Tensor recon = decoder->log_likelihood_sum(x, decode(draw.z)).neg();
+  const torch::Tensor kl =
+      closed_form ? q->kl_per_dim(prior()) : (draw.log_q - prior().log_prob(draw.z)).unsqueeze(1);
   return {recon, kl.sum(0), stats};
 }
 

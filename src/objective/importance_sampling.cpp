@@ -22,15 +22,18 @@ torch::Tensor log_importance_weights(const torch::Tensor& x, const Posterior& q,
   // Samples per chunk: all n data points times `per_chunk` codes each.
   const int64_t per_chunk =
       std::max<int64_t>(1, std::min<int64_t>(k, max_rows / std::max<int64_t>(n, 1)));
+  // The noise's dtype and device: the posterior's (evaluated once: a flow's
+  // mean runs the flow).
+  const torch::TensorOptions noise_options = eps.defined() ? eps.options() : q.mean().options();
   std::vector<torch::Tensor> chunks;
   for (int64_t start = 0; start < k; start += per_chunk) {
     const int64_t c = std::min(per_chunk, k - start);
     // [n, c, d] codes, flattened row-major: data point i owns rows i*c .. i*c+c-1.
     const std::unique_ptr<Posterior> qc = q.expand(c);
-    const torch::Tensor z =
-        qc->rsample(eps.defined() ? eps.narrow(1, start, c)
-                                  : torch::randn({n, c, noise}, qc->mean().options()));
-    const torch::Tensor log_q = qc->log_prob(z);  // [n, c]
+    const PosteriorDraw draw = qc->rsample_with_log_prob(
+        eps.defined() ? eps.narrow(1, start, c) : torch::randn({n, c, noise}, noise_options));
+    const torch::Tensor& z = draw.z;
+    const torch::Tensor& log_q = draw.log_q;  // [n, c]
     const int64_t d = z.size(-1);
     std::vector<int64_t> rep_shape = {n, c};
     for (int64_t s = 1; s < x.dim(); ++s)
@@ -61,9 +64,9 @@ ElboTerms iwae_terms(VAE& model, const torch::Tensor& x, int64_t k, const torch:
   torch::Tensor kl = q->kl_per_dim(model->prior());
   if (!kl.defined()) {
     // No closed form: log q(z|x) - log p(z) at one more draw per image.
-    const torch::Tensor z =
-        q->rsample(torch::randn({x.size(0), q->noise_size()}, q->mean().options()));
-    kl = (q->log_prob(z) - model->prior().log_prob(z)).unsqueeze(1);
+    const PosteriorDraw draw =
+        q->rsample_with_log_prob(torch::randn({x.size(0), q->noise_size()}, q->mean().options()));
+    kl = (draw.log_q - model->prior().log_prob(draw.z)).unsqueeze(1);
   }
   terms.kl_per_dim = (kl.sum(0) / b).detach();
   terms.kl = terms.kl_per_dim.sum();

@@ -17,11 +17,26 @@ torch::Tensor decode_means(VAE& model, const torch::Tensor& z, torch::Device dev
   return model->generate(z.to(device)).to(torch::kCPU);
 }
 
-std::string kl_label(int64_t dim, double kl, bool active) {
+// "z3 KL 1.52" (or "z3 off 0.01" for an inactive unit); "var" instead of
+// "KL" where the ranking is by the spread of the means.
+std::string dim_label(int64_t dim, const char* measure, double value, bool active) {
   char text[64];
   std::snprintf(text, sizeof(text), "z%lld %s%.2f", static_cast<long long>(dim),
-                active ? "KL " : "off ", kl);
+                active ? measure : "off ", value);
   return text;
+}
+
+// The test KL of each dimension where the posterior has one per dimension;
+// else (flows: one Monte Carlo KL for all) the variance of the (base) means
+// across the test set, the active-unit statistic.
+struct DimScores {
+  std::vector<double> values;
+  const char* measure;
+};
+DimScores dim_scores(const TrainedModel& trained) {
+  const std::vector<double> kl = trained.kl_per_dim();
+  if (static_cast<int64_t>(kl.size()) == trained.config.network.latent_dim()) return {kl, "KL "};
+  return {trained.mean_variance(), "var "};
 }
 
 }  // namespace
@@ -97,14 +112,15 @@ cv::Mat traversal_view(TrainedModel& trained, const torch::Tensor& image, int64_
   const torch::Tensor mu = trained.model->encode(to_model_input(image.unsqueeze(0), trained.device))
                                ->mean()
                                .to(torch::kCPU)[0];
-  const std::vector<double> kl = trained.kl_per_dim();
+  const DimScores scores = dim_scores(trained);
   const std::vector<double> variance = trained.mean_variance();
-  const std::vector<int64_t> order = dims_by_kl(kl);
+  const std::vector<int64_t> order = dims_by_kl(scores.values);
   const torch::Tensor z = traversal_codes(mu, order, steps, range);
   grid.columns = steps;
   grid.row_labels.clear();
   for (int64_t d : order) {
-    grid.row_labels.push_back(kl_label(d, kl[d], variance[d] > trained.config.active_threshold));
+    grid.row_labels.push_back(dim_label(d, scores.measure, scores.values[d],
+                                        variance[d] > trained.config.active_threshold));
   }
   return make_grid(decode_means(trained.model, z, trained.device), grid);
 }
@@ -113,7 +129,7 @@ cv::Mat manifold_view(TrainedModel& trained, int64_t n, const GridOptions& grid)
   c10::InferenceMode inference;
   const int64_t dim = trained.config.network.latent_dim();
   if (dim < 2) throw Error("the manifold needs a latent space of at least 2 dimensions");
-  const std::vector<int64_t> order = dims_by_kl(trained.kl_per_dim());
+  const std::vector<int64_t> order = dims_by_kl(dim_scores(trained).values);
   const torch::Tensor z = manifold_codes(dim, order[0], order[1], n);
   GridOptions options = grid;
   options.columns = n;
@@ -141,7 +157,7 @@ cv::Mat scatter_view(TrainedModel& trained, const ImageDataset& test, bool pca, 
     options.y_name = "PC2";
     options.title = "test-set posterior means (PCA)";
   } else {
-    const std::vector<int64_t> order = dims_by_kl(trained.kl_per_dim());
+    const std::vector<int64_t> order = dims_by_kl(dim_scores(trained).values);
     points = torch::stack({mu.select(1, order[0]), mu.select(1, order[1])}, 1);
     options.x_name = "z" + std::to_string(order[0]);
     options.y_name = "z" + std::to_string(order[1]);

@@ -28,11 +28,14 @@ class UnflaggedStandardNormal final : public Prior {
 
 TEST(DiagonalGaussianPosterior, ReadsMuAndLogVarianceFromTheStats) {
   const PosteriorFamily& family = *parse_posterior("diagonal-gaussian");
-  EXPECT_EQ(family.stats_size(3), 6);
-  EXPECT_EQ(family.noise_size(3), 3);
+  const NetworkOptions three = NetworkOptions().latent_dim(3);
+  EXPECT_EQ(family.stats_size(three), 6);
+  EXPECT_EQ(family.noise_size(three), 3);
+  EXPECT_EQ(family.make_parameters(three), nullptr);
   const torch::Tensor stats = torch::randn({4, 6}, torch::kFloat64);
   const torch::Tensor mu = stats.narrow(1, 0, 3), logvar = stats.narrow(1, 3, 3);
-  const auto q = family.read(stats);
+  const auto q = family.read(stats, three);
+  EXPECT_TRUE(torch::equal(family.unit_means(stats, three), mu));
   EXPECT_TRUE(torch::equal(q->mean(), mu));
   ASSERT_EQ(q->outputs().size(), 2u);
   EXPECT_TRUE(torch::equal(q->outputs()[1], logvar));
@@ -51,7 +54,8 @@ TEST(DiagonalGaussianPosterior, ReadsMuAndLogVarianceFromTheStats) {
 }
 
 TEST(DiagonalGaussianPosterior, ExpandDrawsSeveralCodesPerImage) {
-  const auto q = parse_posterior("diagonal-gaussian")->read(torch::randn({2, 4}));
+  const auto q = parse_posterior("diagonal-gaussian")
+                     ->read(torch::randn({2, 4}), NetworkOptions().latent_dim(2));
   const auto many = q->expand(5);
   EXPECT_EQ(many->noise_size(), 2);
   const torch::Tensor eps = torch::randn({2, 5, 2});

@@ -1,9 +1,11 @@
 // The approximate posterior q(z|x): one interface, one file per family under
 // src/model/, one table of them (posterior_table.cpp). The encoder emits
-// `stats` [N, stats_size(latent)] per image; a family reads them as a batch
-// of distributions (like torch.distributions' objects).
+// `stats` [N, stats_size(options)] per image; a family reads them, with its
+// own parameters where it has any (IAF's autoregressive networks), as a
+// batch of distributions (like torch.distributions' objects).
 #pragma once
 
+#include <torch/nn/module.h>
 #include <torch/types.h>
 
 #include <memory>
@@ -16,7 +18,14 @@
 namespace vae {
 
 class Prior;
+struct NetworkOptions;
 struct WorkSplit;
+
+// One reparameterized draw and log q(z|x) at it.
+struct PosteriorDraw {
+  torch::Tensor z;      // [N, latent] (or [N, S, latent])
+  torch::Tensor log_q;  // [N] (or [N, S])
+};
 
 // q(z|x) for a batch of N images, or N x S after expand(S).
 class Posterior {
@@ -25,13 +34,21 @@ class Posterior {
   // Reparameterized draws z = g(stats, eps), differentiable in the stats:
   // eps [N, noise] -> z [N, latent]; after expand(S), [N, S, noise] -> [N, S, latent].
   virtual torch::Tensor rsample(const torch::Tensor& eps) const = 0;
-  // log q(z|x), summed over the latent dimensions: [N] (or [N, S]).
+  // log q(z|x), summed over the latent dimensions: [N] (or [N, S]). A
+  // family that knows the density only at its own draws (a flow: inverting
+  // it has no closed form) throws vae::Error; rsample_with_log_prob works
+  // for every family.
   virtual torch::Tensor log_prob(const torch::Tensor& z) const = 0;
+  // rsample(eps) and log q(z|x) at the draw, computed along the way by flows
+  // (the base density minus the log-determinants, Rezende & Mohamed 2015,
+  // eq. 7).
+  virtual PosteriorDraw rsample_with_log_prob(const torch::Tensor& eps) const;
   // KL(q(z|x) || prior) per image and dimension [N, latent] in closed form;
   // an undefined tensor where there is none (the objective then uses the
   // Monte Carlo estimate log q(z|x) - log p(z)).
   virtual torch::Tensor kl_per_dim(const Prior& prior) const = 0;
-  // E_q[z] [N, latent]: the code drawn in pictures and counted by active units.
+  // The code pictures decode [N, latent]: E_q[z] (flows: the flow applied
+  // to the base Gaussian's mean).
   virtual torch::Tensor mean() const = 0;
   // The standard normal noise one draw needs per image (eps's last size).
   virtual int64_t noise_size() const = 0;
@@ -48,10 +65,23 @@ class PosteriorFamily {
   virtual std::string help() const = 0;
 
   // The encoder's output width and the noise one draw needs, per image.
-  virtual int64_t stats_size(int64_t latent) const = 0;
-  virtual int64_t noise_size(int64_t latent) const = 0;
-  // Reads stats [N, stats_size] (views into it, so gradients reach the encoder).
-  virtual std::unique_ptr<Posterior> read(const torch::Tensor& stats) const = 0;
+  virtual int64_t stats_size(const NetworkOptions& options) const = 0;
+  virtual int64_t noise_size(const NetworkOptions& options) const = 0;
+  // The family's own parameters, shared by all images (IAF's autoregressive
+  // networks), which the model registers as its submodule "posterior";
+  // nullptr (the default) for a family whose every parameter the encoder
+  // emits per image.
+  virtual std::shared_ptr<torch::nn::Module> make_parameters(const NetworkOptions& options) const;
+  // Reads stats [N, stats_size] (views into it, so gradients reach the
+  // encoder) with the family's parameters (make_parameters' module).
+  virtual std::unique_ptr<Posterior> read(
+      const torch::Tensor& stats, const NetworkOptions& options,
+      const std::shared_ptr<torch::nn::Module>& parameters = nullptr) const = 0;
+  // The means whose spread across a data set counts active units
+  // (Burda et al. 2015, sec. 5.2) [n, latent]: the Gaussian's mu; for a
+  // flow, its base Gaussian's.
+  virtual torch::Tensor unit_means(const torch::Tensor& stats,
+                                   const NetworkOptions& options) const = 0;
   // True when kl_per_dim() is defined for `prior` (free bits need it).
   virtual bool closed_form_kl(const Prior& prior) const = 0;
 

@@ -57,11 +57,13 @@ class VAEImpl : public torch::nn::Module {
 
   // q(z|x) for x in [0, 1], [N, C, H, W] (views into the encoder's output).
   std::unique_ptr<Posterior> encode(const torch::Tensor& x);
+  // q(z|x) from the encoder's output stats [N, stats_size].
+  std::unique_ptr<Posterior> read_posterior(const torch::Tensor& stats) const;
   const PosteriorFamily& posterior_family() const { return *options_.posterior(); }
   const Prior& prior() const { return *options_.prior(); }
   const LikelihoodFamily& likelihood() const { return *options_.likelihood(); }
   // The standard normal noise one reparameterized draw needs per image.
-  int64_t noise_size() const { return options_.posterior()->noise_size(options_.latent_dim()); }
+  int64_t noise_size() const { return options_.posterior()->noise_size(options_); }
   // Decoder output (logits or pre-sigmoid means) [N, C, H, W].
   torch::Tensor decode(const torch::Tensor& z);
   // Pixel means in [0, 1] for latent codes z.
@@ -84,6 +86,8 @@ class VAEImpl : public torch::nn::Module {
 
  private:
   NetworkOptions options_;
+  // The posterior family's own parameters (submodule "posterior"), or nullptr.
+  std::shared_ptr<torch::nn::Module> posterior_parameters_;
 };
 TORCH_MODULE(VAE);
 
