@@ -144,6 +144,24 @@ expect_error "picture of another architecture" "holds a model with latent-dim 4,
   "$vae" manifold --checkpoint $ck --latent-dim 9
 expect_error "picture of another arch" 'holds a model with arch "mlp", not "conv"' \
   "$vae" sample --checkpoint $ck --arch conv
+
+# Flow posteriors: bad settings, and a checkpoint given to another family.
+expect_error "no flow steps" "--flow-steps must be at least 1, not 0" \
+  "$vae" train "${small[@]}" --posterior planar --flow-steps 0 --out flow-bad
+expect_error "negative iaf width" "--iaf-hidden must be at least 1, not -3" \
+  "$vae" train "${small[@]}" --posterior iaf --iaf-hidden -3 --out flow-bad
+expect_error "free bits of a flow" "--free-bits needs the KL per dimension" \
+  "$vae" train "${small[@]}" --posterior planar --free-bits 0.5 --out flow-bad
+"$vae" train "${small[@]}" --epochs 1 --posterior planar --flow-steps 2 --out run-planar \
+  >/dev/null 2>&1 || fail "a planar run failed"
+expect_error "resume as another family" "--posterior cannot change on --resume" \
+  "$vae" train --resume --out run-planar --posterior iaf
+expect_error "picture of another family" 'holds a model with posterior "planar", not "iaf"' \
+  "$vae" sample --checkpoint run-planar/checkpoint.pt --posterior iaf
+"$vae" traverse --checkpoint run-planar/checkpoint.pt --out planar-traverse.png >/dev/null 2>&1 &&
+  [ -s planar-traverse.png ] || fail "traverse of a planar run"
+expect_error "export of a flow" "export: --posterior planar is not supported yet" \
+  "$vae" export --checkpoint run-planar/checkpoint.pt --out-dir planar-model
 expect_error "bad test index" "--from 10000 is not a test image index" \
   "$vae" interpolate --checkpoint $ck --from 10000
 

@@ -7,7 +7,7 @@
 
 namespace vae {
 
-#define VAE_POSTERIORS(X) X(diagonal_gaussian)
+#define VAE_POSTERIORS(X) X(diagonal_gaussian) X(planar_flow) X(iaf)
 
 #define VAE_DECLARE(name) const PosteriorFamily& name##_posterior();
 VAE_POSTERIORS(VAE_DECLARE)

@@ -102,6 +102,9 @@ std::vector<Binding> model_bindings() {
       network_named(
           {"posterior", K::kString, "approximate posterior q(z|x): " + posteriors().help(), true},
           &N::posterior, parse_posterior),
+      network({"flow-steps", K::kInt, "planar, iaf: flow steps K", true}, &N::flow_steps),
+      network({"iaf-hidden", K::kInt, "iaf: hidden units per step and context width", true},
+              &N::iaf_hidden),
       network_named({"prior", K::kString, "prior p(z): " + priors().help(), true}, &N::prior,
                     parse_prior),
       network_named(

@@ -36,6 +36,10 @@ struct NetworkOptions {
   TORCH_ARG(PosteriorRef, posterior) = parse_posterior("diagonal-gaussian");
   TORCH_ARG(PriorRef, prior) = parse_prior("standard-normal");
   TORCH_ARG(LikelihoodRef, likelihood) = parse_likelihood("bernoulli");
+  // Flow posteriors (planar, iaf): the number of steps K; iaf: the hidden
+  // units of each step's network and the width of the context h(x).
+  TORCH_ARG(int64_t, flow_steps) = 4;
+  TORCH_ARG(int64_t, iaf_hidden) = 128;
   // Families with a scale (gaussian) only: the fixed standard deviation, or its initial value when
   // learned (one learned value per pixel).
   TORCH_ARG(double, sigma) = 0.1;

@@ -1,0 +1,186 @@
+// q(z|x) by an inverse autoregressive flow (Kingma et al. 2016, "Improved
+// Variational Inference with Inverse Autoregressive Flow", sec. 4 and
+// Algorithm 1): z_0 = mu + sigma * eps, then for each of K steps
+//   [m, s] = MADE_k(z, h),  sigma = sigmoid(s),
+//   z = sigma * z + (1 - sigma) * m,          (the numerically stable update, eq. 14)
+//   log q -= sum_d log sigma_d,
+// where MADE_k (Germain et al. 2015) is a masked network whose outputs m_d,
+// s_d depend on z_1..z_{d-1} only (the Jacobian is triangular with diagonal
+// sigma), and h is a context vector the encoder emits beside mu and logvar.
+// The steps alternate between the latent order and its reverse (Kingma et
+// al. reverse it between steps); z_K comes back in the latent order.
+//
+// stats [N, 2D + H] = [mu (D), logvar (D), h (H)]; the MADE networks are the
+// family's own parameters (the model's submodule "posterior"), H = --iaf-hidden.
+#include <torch/torch.h>
+
+#include "vae/model/gaussian.h"
+#include "vae/model/network_options.h"
+#include "vae/model/posterior.h"
+#include "vae/model/prior.h"
+#include "vae/runtime/error.h"
+
+namespace vae {
+namespace {
+
+namespace nn = torch::nn;
+
+// sigmoid(kInitialGate) ~ 0.88: each step starts close to the identity
+// (Kingma et al. 2016, sec. 4: the forget-gate bias of an LSTM).
+constexpr double kInitialGate = 2.0;
+
+// One step's network: D inputs z, the context h, one hidden layer of H
+// units, outputs [m (D), s (D)]. Masks (Germain et al. 2015, sec. 4): input
+// d has degree d + 1, hidden unit k degree k mod (D - 1) + 1, output d
+// degree d + 1; a weight is kept when the hidden unit's degree is >= the
+// input's, and an output sees hidden units of degree < its own.
+class IafStepImpl : public nn::Module {
+ public:
+  IafStepImpl(int64_t latent, int64_t hidden) : d_(latent) {
+    input_ = register_module("input", nn::Linear(latent, hidden));
+    context_ =
+        register_module("context", nn::Linear(nn::LinearOptions(hidden, hidden).bias(false)));
+    output_ = register_module("output", nn::Linear(hidden, 2 * latent));
+    const torch::Tensor unit_degree =
+        latent > 1 ? torch::arange(hidden, torch::kLong).remainder(latent - 1) + 1
+                   : torch::zeros({hidden}, torch::kLong);                           // [H]
+    const torch::Tensor latent_degree = torch::arange(1, latent + 1, torch::kLong);  // [D]
+    input_mask_ = register_buffer(
+        "input_mask", unit_degree.unsqueeze(1).ge(latent_degree.unsqueeze(0)).to(torch::kFloat32));
+    const torch::Tensor out_mask =
+        latent_degree.unsqueeze(1).gt(unit_degree.unsqueeze(0));  // [D, H]
+    output_mask_ =
+        register_buffer("output_mask", torch::cat({out_mask, out_mask}, 0).to(torch::kFloat32));
+    torch::NoGradGuard no_grad;
+    output_->bias.narrow(0, latent, latent).fill_(kInitialGate);
+  }
+
+  // z [..., D], h [..., H] -> m, s [..., D].
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& z, const torch::Tensor& h) {
+    const torch::Tensor hidden = torch::relu(
+        torch::nn::functional::linear(z, input_->weight * input_mask_, input_->bias) + context_(h));
+    const torch::Tensor out =
+        torch::nn::functional::linear(hidden, output_->weight * output_mask_, output_->bias);
+    return {out.narrow(-1, 0, d_), out.narrow(-1, d_, d_)};
+  }
+
+ private:
+  int64_t d_;
+  nn::Linear input_{nullptr}, context_{nullptr}, output_{nullptr};
+  torch::Tensor input_mask_, output_mask_;
+};
+TORCH_MODULE(IafStep);
+
+class IafNetworksImpl : public nn::Module {
+ public:
+  IafNetworksImpl(int64_t latent, int64_t hidden, int64_t steps) {
+    steps_ = register_module("steps", nn::ModuleList());
+    for (int64_t k = 0; k < steps; ++k)
+      steps_->push_back(IafStep(latent, hidden));
+  }
+  // z [..., D] through the K steps, h [..., H]; adds sum_k sum_d log sigma
+  // [...] to *log_det when given.
+  torch::Tensor flow(torch::Tensor z, const torch::Tensor& h, torch::Tensor* log_det) const {
+    for (size_t k = 0; k < steps_->size(); ++k) {
+      const bool reversed = k % 2 == 1;
+      const torch::Tensor input = reversed ? z.flip(-1) : z;
+      auto [m, s] = steps_->ptr<IafStepImpl>(k)->forward(input, h);
+      const torch::Tensor gate = torch::sigmoid(s);
+      torch::Tensor next = gate * input + (1.0 - gate) * m;
+      if (log_det != nullptr) {
+        const torch::Tensor term = torch::log_sigmoid(s).sum(-1);
+        *log_det = log_det->defined() ? *log_det + term : term;
+      }
+      z = reversed ? next.flip(-1) : next;
+    }
+    return z;
+  }
+
+ private:
+  nn::ModuleList steps_{nullptr};
+};
+TORCH_MODULE(IafNetworks);
+
+class Iaf final : public Posterior {
+ public:
+  // stats [N, 2D + H] or, after expand(S), [N, S, 2D + H].
+  Iaf(torch::Tensor stats, int64_t latent, std::shared_ptr<IafNetworksImpl> networks)
+      : stats_(std::move(stats)), d_(latent), networks_(std::move(networks)) {}
+
+  torch::Tensor rsample(const torch::Tensor& eps) const override {
+    return networks_->flow(reparameterize(mu(), logvar(), eps), context(), nullptr);
+  }
+  PosteriorDraw rsample_with_log_prob(const torch::Tensor& eps) const override {
+    const torch::Tensor z0 = reparameterize(mu(), logvar(), eps);
+    torch::Tensor log_det;
+    torch::Tensor z = networks_->flow(z0, context(), &log_det);
+    return {std::move(z), log_normal_diag(z0, mu(), logvar()) - log_det};
+  }
+  torch::Tensor log_prob(const torch::Tensor& /*z*/) const override {
+    throw Error(
+        "--posterior iaf: log q(z|x) is known only at the flow's own draws (inverting it takes "
+        "one pass per latent dimension)");
+  }
+  torch::Tensor kl_per_dim(const Prior& /*prior*/) const override { return {}; }
+  torch::Tensor mean() const override { return networks_->flow(mu(), context(), nullptr); }
+  int64_t noise_size() const override { return d_; }
+  std::unique_ptr<Posterior> expand(int64_t samples) const override {
+    const int64_t n = stats_.size(0), p = stats_.size(-1);
+    return std::make_unique<Iaf>(stats_.unsqueeze(1).expand({n, samples, p}), d_, networks_);
+  }
+  std::vector<torch::Tensor> outputs() const override { return {mu(), logvar()}; }
+
+ private:
+  torch::Tensor mu() const { return stats_.narrow(-1, 0, d_); }
+  torch::Tensor logvar() const { return stats_.narrow(-1, d_, d_); }
+  torch::Tensor context() const { return stats_.narrow(-1, 2 * d_, stats_.size(-1) - 2 * d_); }
+
+  torch::Tensor stats_;
+  int64_t d_;
+  std::shared_ptr<IafNetworksImpl> networks_;
+};
+
+class IafFamily final : public PosteriorFamily {
+ public:
+  const char* name() const override { return "iaf"; }
+  std::string help() const override {
+    return "--flow-steps inverse autoregressive steps of --iaf-hidden units on the diagonal "
+           "Gaussian (Kingma et al. 2016)";
+  }
+  int64_t stats_size(const NetworkOptions& o) const override {
+    return 2 * o.latent_dim() + o.iaf_hidden();
+  }
+  int64_t noise_size(const NetworkOptions& o) const override { return o.latent_dim(); }
+  std::shared_ptr<nn::Module> make_parameters(const NetworkOptions& o) const override {
+    return IafNetworks(o.latent_dim(), o.iaf_hidden(), o.flow_steps()).ptr();
+  }
+  std::unique_ptr<Posterior> read(const torch::Tensor& stats, const NetworkOptions& o,
+                                  const std::shared_ptr<nn::Module>& parameters) const override {
+    auto networks = std::dynamic_pointer_cast<IafNetworksImpl>(parameters);
+    if (!networks) throw Error("internal: --posterior iaf read without its networks");
+    return std::make_unique<Iaf>(stats, o.latent_dim(), std::move(networks));
+  }
+  torch::Tensor unit_means(const torch::Tensor& stats, const NetworkOptions& o) const override {
+    return stats.narrow(1, 0, o.latent_dim());
+  }
+  bool closed_form_kl(const Prior& /*prior*/) const override { return false; }
+
+  std::vector<std::pair<std::string, torch::Tensor>> columns(
+      const std::vector<torch::Tensor>& /*outputs*/) const override {
+    throw Error("encode: --posterior iaf is not supported yet");
+  }
+  std::string script_forward() const override {
+    throw Error("export: --posterior iaf is not supported yet");
+  }
+  std::string script_sample() const override { return script_forward(); }
+  std::vector<std::string> output_names() const override { return {"mu", "logvar"}; }
+};
+
+}  // namespace
+
+const PosteriorFamily& iaf_posterior() {
+  static const IafFamily family;
+  return family;
+}
+
+}  // namespace vae

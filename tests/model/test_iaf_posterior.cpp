@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "flow_checks.h"
+#include "test_support.h"
+#include "vae/model/vae_model.h"
+
+namespace vae {
+namespace {
+
+NetworkOptions iaf(int64_t latent, int64_t steps, int64_t hidden) {
+  return NetworkOptions()
+      .posterior(parse_posterior("iaf"))
+      .latent_dim(latent)
+      .flow_steps(steps)
+      .iaf_hidden(hidden);
+}
+
+TEST(IafPosterior, StatsHoldTheBaseGaussianAndTheContext) {
+  const PosteriorFamily& family = *parse_posterior("iaf");
+  const NetworkOptions o = iaf(4, 3, 16);
+  EXPECT_EQ(family.stats_size(o), 2 * 4 + 16);
+  EXPECT_EQ(family.noise_size(o), 4);
+  EXPECT_FALSE(family.closed_form_kl(*parse_prior("standard-normal")));
+  const auto networks = family.make_parameters(o);
+  ASSERT_NE(networks, nullptr);
+  // Per step: input 16x4 + 16, context 16x16, output 8x16 + 8.
+  int64_t count = 0;
+  for (const auto& p : networks->parameters())
+    count += p.numel();
+  EXPECT_EQ(count, 3 * (16 * 4 + 16 + 16 * 16 + 8 * 16 + 8));
+  EXPECT_NE(testing::error_of([&] {
+              family.read(torch::zeros({1, 24}), o);
+            }).find("without its networks"),
+            std::string::npos);
+}
+
+// The masks make output d depend on inputs before d only (Germain et al.
+// 2015): m and s of one step have a strictly lower-triangular Jacobian.
+TEST(IafPosterior, EachStepIsAutoregressive) {
+  torch::manual_seed(7);
+  const NetworkOptions o = iaf(5, 1, 12);
+  const PosteriorFamily& family = *parse_posterior("iaf");
+  const auto networks = family.make_parameters(o);
+  networks->to(torch::kFloat64);
+  torch::Tensor stats = torch::randn({1, family.stats_size(o)}, torch::kFloat64);
+  stats.narrow(1, 0, 10).zero_();
+  const auto q = family.read(stats, o, networks);
+  const torch::Tensor eps = torch::randn({1, 5}, torch::kFloat64).requires_grad_(true);
+  const torch::Tensor z = q->rsample(eps);
+  for (int64_t i = 0; i < 5; ++i) {
+    const torch::Tensor row = torch::autograd::grad({z[0][i]}, {eps}, {}, true)[0][0];
+    for (int64_t j = i + 1; j < 5; ++j)
+      EXPECT_EQ(row[j].item<double>(), 0.0) << "dz" << i << "/deps" << j;
+    EXPECT_GT(row[i].item<double>(), 0.0);  // sigma > 0 on the diagonal
+  }
+}
+
+// Acceptance 1(a): log|det| = sum log sigma equals that of the Jacobian
+// (several steps, alternating orders).
+TEST(IafPosterior, LogDeterminantMatchesTheAutogradJacobian) {
+  torch::manual_seed(8);
+  const NetworkOptions o = iaf(4, 3, 16);
+  for (int trial = 0; trial < 3; ++trial) {
+    const auto networks = parse_posterior("iaf")->make_parameters(o);
+    // Random gates, not only the initial ones near 1.
+    for (auto& p : networks->parameters())
+      p.data().normal_(0.0, 0.5);
+    torch::Tensor stats = torch::randn({1, parse_posterior("iaf")->stats_size(o)});
+    testing::expect_flow_log_det_matches_jacobian(*parse_posterior("iaf"), o, stats, networks);
+  }
+}
+
+// Acceptance 1(b): gates saturated at sigma = 1 (sigmoid(40) is 1 in float)
+// make every step the identity.
+TEST(IafPosterior, SaturatedGatesGiveExactlyTheDiagonalGaussian) {
+  torch::manual_seed(9);
+  const NetworkOptions o = iaf(4, 3, 16);
+  const auto networks = parse_posterior("iaf")->make_parameters(o);
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& item : networks->named_parameters()) {
+      if (item.key().find("output.weight") != std::string::npos) item.value().zero_();
+      if (item.key().find("output.bias") != std::string::npos) {
+        item.value().narrow(0, 0, 4).normal_();
+        item.value().narrow(0, 4, 4).fill_(40.0);
+      }
+    }
+  }
+  const torch::Tensor stats = torch::randn({6, parse_posterior("iaf")->stats_size(o)});
+  testing::expect_flow_is_identity(*parse_posterior("iaf"), o, stats, networks);
+}
+
+TEST(IafPosterior, ExpandDrawsLikeOneImageAtATime) {
+  torch::manual_seed(10);
+  const NetworkOptions o = iaf(3, 2, 8);
+  testing::expect_expand_matches_rows(*parse_posterior("iaf"), o,
+                                      parse_posterior("iaf")->make_parameters(o));
+}
+
+TEST(IafPosterior, TheModelOwnsTheNetworks) {
+  VAE model(iaf(4, 2, 16).hidden({32}));
+  int64_t flow_parameters = 0;
+  for (const auto& item : model->named_parameters())
+    if (item.key().rfind("posterior.steps.", 0) == 0) ++flow_parameters;
+  EXPECT_EQ(flow_parameters, 2 * 5);  // per step: input w, b; context w; output w, b
+  // The other families' models keep their layout.
+  for (const auto& item : VAE(NetworkOptions().hidden({32}))->named_parameters())
+    EXPECT_NE(item.key().rfind("posterior", 0), 0u) << item.key();
+}
+
+TEST(IafPosterior, TrainsAVaeByTheMonteCarloKl) {
+  torch::manual_seed(11);
+  testing::expect_flow_vae_learns(iaf(4, 2, 16).hidden({32}));
+}
+
+}  // namespace
+}  // namespace vae
