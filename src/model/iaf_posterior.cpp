@@ -14,10 +14,7 @@
 // family's own parameters (the model's submodule "posterior"), H = --iaf-hidden.
 #include <torch/torch.h>
 
-#include "vae/model/gaussian.h"
-#include "vae/model/network_options.h"
-#include "vae/model/posterior.h"
-#include "vae/model/prior.h"
+#include "gaussian_flow.h"
 #include "vae/runtime/error.h"
 
 namespace vae {
@@ -101,46 +98,24 @@ class IafNetworksImpl : public nn::Module {
 };
 TORCH_MODULE(IafNetworks);
 
-class Iaf final : public Posterior {
+class Iaf final : public GaussianFlow {
  public:
-  // stats [N, 2D + H] or, after expand(S), [N, S, 2D + H].
   Iaf(torch::Tensor stats, int64_t latent, std::shared_ptr<IafNetworksImpl> networks)
-      : stats_(std::move(stats)), d_(latent), networks_(std::move(networks)) {}
+      : GaussianFlow(std::move(stats), latent), networks_(std::move(networks)) {}
 
-  torch::Tensor rsample(const torch::Tensor& eps) const override {
-    return networks_->flow(reparameterize(mu(), logvar(), eps), context(), nullptr);
+  torch::Tensor flow(torch::Tensor z, torch::Tensor* log_det) const override {
+    return networks_->flow(std::move(z), rest(), log_det);  // rest(): the context h
   }
-  PosteriorDraw rsample_with_log_prob(const torch::Tensor& eps) const override {
-    const torch::Tensor z0 = reparameterize(mu(), logvar(), eps);
-    torch::Tensor log_det;
-    torch::Tensor z = networks_->flow(z0, context(), &log_det);
-    return {std::move(z), log_normal_diag(z0, mu(), logvar()) - log_det};
+  std::unique_ptr<Posterior> with_stats(torch::Tensor stats) const override {
+    return std::make_unique<Iaf>(std::move(stats), latent(), networks_);
   }
-  torch::Tensor log_prob(const torch::Tensor& /*z*/) const override {
-    throw Error(
-        "--posterior iaf: log q(z|x) is known only at the flow's own draws (inverting it takes "
-        "one pass per latent dimension)");
-  }
-  torch::Tensor kl_per_dim(const Prior& /*prior*/) const override { return {}; }
-  torch::Tensor mean() const override { return networks_->flow(mu(), context(), nullptr); }
-  int64_t noise_size() const override { return d_; }
-  std::unique_ptr<Posterior> expand(int64_t samples) const override {
-    const int64_t n = stats_.size(0), p = stats_.size(-1);
-    return std::make_unique<Iaf>(stats_.unsqueeze(1).expand({n, samples, p}), d_, networks_);
-  }
-  std::vector<torch::Tensor> outputs() const override { return {mu(), logvar()}; }
+  std::string flag() const override { return "--posterior iaf"; }
 
  private:
-  torch::Tensor mu() const { return stats_.narrow(-1, 0, d_); }
-  torch::Tensor logvar() const { return stats_.narrow(-1, d_, d_); }
-  torch::Tensor context() const { return stats_.narrow(-1, 2 * d_, stats_.size(-1) - 2 * d_); }
-
-  torch::Tensor stats_;
-  int64_t d_;
   std::shared_ptr<IafNetworksImpl> networks_;
 };
 
-class IafFamily final : public PosteriorFamily {
+class IafFamily final : public GaussianFlowFamily {
  public:
   const char* name() const override { return "iaf"; }
   std::string help() const override {
@@ -150,7 +125,6 @@ class IafFamily final : public PosteriorFamily {
   int64_t stats_size(const NetworkOptions& o) const override {
     return 2 * o.latent_dim() + o.iaf_hidden();
   }
-  int64_t noise_size(const NetworkOptions& o) const override { return o.latent_dim(); }
   std::shared_ptr<nn::Module> make_parameters(const NetworkOptions& o) const override {
     return IafNetworks(o.latent_dim(), o.iaf_hidden(), o.flow_steps()).ptr();
   }
@@ -160,20 +134,6 @@ class IafFamily final : public PosteriorFamily {
     if (!networks) throw Error("internal: --posterior iaf read without its networks");
     return std::make_unique<Iaf>(stats, o.latent_dim(), std::move(networks));
   }
-  torch::Tensor unit_means(const torch::Tensor& stats, const NetworkOptions& o) const override {
-    return stats.narrow(1, 0, o.latent_dim());
-  }
-  bool closed_form_kl(const Prior& /*prior*/) const override { return false; }
-
-  std::vector<std::pair<std::string, torch::Tensor>> columns(
-      const std::vector<torch::Tensor>& /*outputs*/) const override {
-    throw Error("encode: --posterior iaf is not supported yet");
-  }
-  std::string script_forward() const override {
-    throw Error("export: --posterior iaf is not supported yet");
-  }
-  std::string script_sample() const override { return script_forward(); }
-  std::vector<std::string> output_names() const override { return {"mu", "logvar"}; }
 };
 
 }  // namespace

@@ -11,11 +11,7 @@
 // stats [N, 2D + K (2D + 1)] = [mu (D), logvar (D), then per step u (D), w (D), b (1)].
 #include <torch/torch.h>
 
-#include "vae/model/gaussian.h"
-#include "vae/model/network_options.h"
-#include "vae/model/posterior.h"
-#include "vae/model/prior.h"
-#include "vae/runtime/error.h"
+#include "gaussian_flow.h"
 
 namespace vae {
 namespace {
@@ -24,44 +20,20 @@ namespace {
 // it can lower w^T u_hat below -1 by at most 5e-7 |u|.
 constexpr double kNormFloor = 1e-12;
 
-class PlanarFlow final : public Posterior {
+class PlanarFlow final : public GaussianFlow {
  public:
-  // stats [N, P] or, after expand(S), [N, S, P].
   PlanarFlow(torch::Tensor stats, int64_t latent, int64_t steps)
-      : stats_(std::move(stats)), d_(latent), steps_(steps) {}
+      : GaussianFlow(std::move(stats), latent), steps_(steps) {}
 
-  torch::Tensor rsample(const torch::Tensor& eps) const override {
-    return flow(reparameterize(mu(), logvar(), eps), nullptr);
-  }
-  PosteriorDraw rsample_with_log_prob(const torch::Tensor& eps) const override {
-    const torch::Tensor z0 = reparameterize(mu(), logvar(), eps);
-    torch::Tensor log_det;
-    torch::Tensor z = flow(z0, &log_det);
-    return {std::move(z), log_normal_diag(z0, mu(), logvar()) - log_det};
-  }
-  torch::Tensor log_prob(const torch::Tensor& /*z*/) const override {
-    throw Error(
-        "--posterior planar: log q(z|x) is known only at the flow's own draws (the planar map "
-        "has no closed-form inverse)");
-  }
-  torch::Tensor kl_per_dim(const Prior& /*prior*/) const override { return {}; }
-  torch::Tensor mean() const override { return flow(mu(), nullptr); }
-  int64_t noise_size() const override { return d_; }
-  std::unique_ptr<Posterior> expand(int64_t samples) const override {
-    const int64_t n = stats_.size(0), p = stats_.size(-1);
-    return std::make_unique<PlanarFlow>(stats_.unsqueeze(1).expand({n, samples, p}), d_, steps_);
-  }
-  std::vector<torch::Tensor> outputs() const override { return {mu(), logvar()}; }
-
-  // z [..., D] through the K maps; adds sum_k log|det df_k/dz| [...] to
-  // *log_det when given.
-  torch::Tensor flow(torch::Tensor z, torch::Tensor* log_det) const {
+  torch::Tensor flow(torch::Tensor z, torch::Tensor* log_det) const override {
+    const int64_t d = latent();
+    const torch::Tensor maps = rest();  // [..., K (2D + 1)]
     for (int64_t k = 0; k < steps_; ++k) {
-      const int64_t offset = 2 * d_ + k * (2 * d_ + 1);
-      const torch::Tensor u = stats_.narrow(-1, offset, d_);          // [..., D]
-      const torch::Tensor w = stats_.narrow(-1, offset + d_, d_);     // [..., D]
-      const torch::Tensor b = stats_.narrow(-1, offset + 2 * d_, 1);  // [..., 1]
-      const torch::Tensor wu = (w * u).sum(-1, /*keepdim=*/true);     // [..., 1]
+      const int64_t offset = k * (2 * d + 1);
+      const torch::Tensor u = maps.narrow(-1, offset, d);          // [..., D]
+      const torch::Tensor w = maps.narrow(-1, offset + d, d);      // [..., D]
+      const torch::Tensor b = maps.narrow(-1, offset + 2 * d, 1);  // [..., 1]
+      const torch::Tensor wu = (w * u).sum(-1, /*keepdim=*/true);  // [..., 1]
       const torch::Tensor m = torch::softplus(wu) - 1.0;
       const torch::Tensor u_hat =
           u + (m - wu) * w / ((w * w).sum(-1, /*keepdim=*/true) + kNormFloor);
@@ -74,19 +46,18 @@ class PlanarFlow final : public Posterior {
       }
       z = z + u_hat * h;
     }
-    if (log_det != nullptr && !log_det->defined()) *log_det = torch::zeros_like(z.select(-1, 0));
     return z;
   }
+  std::unique_ptr<Posterior> with_stats(torch::Tensor stats) const override {
+    return std::make_unique<PlanarFlow>(std::move(stats), latent(), steps_);
+  }
+  std::string flag() const override { return "--posterior planar"; }
 
  private:
-  torch::Tensor mu() const { return stats_.narrow(-1, 0, d_); }
-  torch::Tensor logvar() const { return stats_.narrow(-1, d_, d_); }
-
-  torch::Tensor stats_;
-  int64_t d_, steps_;
+  int64_t steps_;
 };
 
-class PlanarFlowFamily final : public PosteriorFamily {
+class PlanarFlowFamily final : public GaussianFlowFamily {
  public:
   const char* name() const override { return "planar"; }
   std::string help() const override {
@@ -95,26 +66,11 @@ class PlanarFlowFamily final : public PosteriorFamily {
   int64_t stats_size(const NetworkOptions& o) const override {
     return 2 * o.latent_dim() + o.flow_steps() * (2 * o.latent_dim() + 1);
   }
-  int64_t noise_size(const NetworkOptions& o) const override { return o.latent_dim(); }
   std::unique_ptr<Posterior> read(
       const torch::Tensor& stats, const NetworkOptions& o,
       const std::shared_ptr<torch::nn::Module>& /*parameters*/) const override {
     return std::make_unique<PlanarFlow>(stats, o.latent_dim(), o.flow_steps());
   }
-  torch::Tensor unit_means(const torch::Tensor& stats, const NetworkOptions& o) const override {
-    return stats.narrow(1, 0, o.latent_dim());
-  }
-  bool closed_form_kl(const Prior& /*prior*/) const override { return false; }
-
-  std::vector<std::pair<std::string, torch::Tensor>> columns(
-      const std::vector<torch::Tensor>& /*outputs*/) const override {
-    throw Error("encode: --posterior planar is not supported yet");
-  }
-  std::string script_forward() const override {
-    throw Error("export: --posterior planar is not supported yet");
-  }
-  std::string script_sample() const override { return script_forward(); }
-  std::vector<std::string> output_names() const override { return {"mu", "logvar"}; }
 };
 
 }  // namespace

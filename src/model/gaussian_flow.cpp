@@ -1,0 +1,62 @@
+#include "gaussian_flow.h"
+
+#include <torch/torch.h>
+
+#include "vae/model/gaussian.h"
+#include "vae/runtime/error.h"
+
+namespace vae {
+
+torch::Tensor GaussianFlow::rsample(const torch::Tensor& eps) const {
+  return flow(reparameterize(mu(), logvar(), eps), nullptr);
+}
+
+PosteriorDraw GaussianFlow::rsample_with_log_prob(const torch::Tensor& eps) const {
+  const torch::Tensor z0 = reparameterize(mu(), logvar(), eps);
+  torch::Tensor log_det;
+  torch::Tensor z = flow(z0, &log_det);
+  torch::Tensor log_q = log_normal_diag(z0, mu(), logvar());
+  if (log_det.defined()) log_q = log_q - log_det;
+  return {std::move(z), std::move(log_q)};
+}
+
+torch::Tensor GaussianFlow::log_prob(const torch::Tensor& /*z*/) const {
+  throw Error(flag() + ": log q(z|x) is known only at the flow's own draws");
+}
+
+torch::Tensor GaussianFlow::kl_per_dim(const Prior& /*prior*/) const {
+  return {};
+}
+
+torch::Tensor GaussianFlow::mean() const {
+  return flow(mu(), nullptr);
+}
+
+std::unique_ptr<Posterior> GaussianFlow::expand(int64_t samples) const {
+  const int64_t n = stats_.size(0), p = stats_.size(-1);
+  return with_stats(stats_.unsqueeze(1).expand({n, samples, p}));
+}
+
+torch::Tensor GaussianFlowFamily::unit_means(const torch::Tensor& stats,
+                                             const NetworkOptions& o) const {
+  return stats.narrow(1, 0, o.latent_dim());
+}
+
+bool GaussianFlowFamily::closed_form_kl(const Prior& /*prior*/) const {
+  return false;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> GaussianFlowFamily::columns(
+    const std::vector<torch::Tensor>& /*outputs*/) const {
+  throw Error(std::string("encode: --posterior ") + name() + " is not supported yet");
+}
+
+std::string GaussianFlowFamily::script_forward() const {
+  throw Error(std::string("export: --posterior ") + name() + " is not supported yet");
+}
+
+std::string GaussianFlowFamily::script_sample() const {
+  return script_forward();
+}
+
+}  // namespace vae

@@ -1,0 +1,71 @@
+// What the flow posteriors (planar, iaf) share: a diagonal Gaussian base
+// q_0(z_0|x) = N(mu(x), diag exp(logvar(x))) followed by an invertible map,
+// so that (Rezende & Mohamed 2015, eq. 7)
+//   log q(z_K|x) = log q_0(z_0|x) - log|det dz_K/dz_0|.
+// stats [N, P] (or [N, S, P] after expand) begin with mu (D) and logvar (D);
+// each family reads the rest.
+#pragma once
+
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vae/model/network_options.h"
+#include "vae/model/posterior.h"
+
+namespace vae {
+
+class GaussianFlow : public Posterior {
+ public:
+  GaussianFlow(torch::Tensor stats, int64_t latent) : stats_(std::move(stats)), d_(latent) {}
+
+  // z [..., D] through the map; adds log|det dz_K/dz| [...] to *log_det
+  // (which starts undefined) when given.
+  virtual torch::Tensor flow(torch::Tensor z, torch::Tensor* log_det) const = 0;
+  // The same posterior read from `stats` (expand's [N, S, P]).
+  virtual std::unique_ptr<Posterior> with_stats(torch::Tensor stats) const = 0;
+  // "--posterior planar", for messages.
+  virtual std::string flag() const = 0;
+
+  torch::Tensor rsample(const torch::Tensor& eps) const override;
+  PosteriorDraw rsample_with_log_prob(const torch::Tensor& eps) const override;
+  // Throws: inverting the map has no closed form (planar) or takes one pass
+  // per dimension (iaf).
+  torch::Tensor log_prob(const torch::Tensor& z) const override;
+  torch::Tensor kl_per_dim(const Prior& prior) const override;
+  torch::Tensor mean() const override;
+  int64_t noise_size() const override { return d_; }
+  std::unique_ptr<Posterior> expand(int64_t samples) const override;
+  std::vector<torch::Tensor> outputs() const override { return {mu(), logvar()}; }
+
+ protected:
+  torch::Tensor mu() const { return stats_.narrow(-1, 0, d_); }
+  torch::Tensor logvar() const { return stats_.narrow(-1, d_, d_); }
+  // The family's part of the stats, after mu and logvar.
+  torch::Tensor rest() const { return stats_.narrow(-1, 2 * d_, stats_.size(-1) - 2 * d_); }
+  int64_t latent() const { return d_; }
+
+ private:
+  torch::Tensor stats_;
+  int64_t d_;
+};
+
+class GaussianFlowFamily : public PosteriorFamily {
+ public:
+  int64_t noise_size(const NetworkOptions& o) const override { return o.latent_dim(); }
+  // The base Gaussian's means.
+  torch::Tensor unit_means(const torch::Tensor& stats, const NetworkOptions& o) const override;
+  bool closed_form_kl(const Prior& prior) const override;
+
+  // Not yet: export and `vae encode` of flows stop with one line.
+  std::vector<std::pair<std::string, torch::Tensor>> columns(
+      const std::vector<torch::Tensor>& outputs) const override;
+  std::string script_forward() const override;
+  std::string script_sample() const override;
+  std::vector<std::string> output_names() const override { return {"mu", "logvar"}; }
+};
+
+}  // namespace vae
