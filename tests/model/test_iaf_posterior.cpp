@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+#include <iostream>
+
 #include "flow_checks.h"
+#include "objective/ppca.h"
 #include "test_support.h"
 #include "vae/model/vae_model.h"
 
@@ -112,6 +116,79 @@ TEST(IafPosterior, TheModelOwnsTheNetworks) {
 TEST(IafPosterior, TrainsAVaeByTheMonteCarloKl) {
   torch::manual_seed(11);
   testing::expect_flow_vae_learns(iaf(4, 2, 16).hidden({32}));
+}
+
+// Fits q(z|x) of each of n points by the ELBO (per-point stats, no
+// encoder; the family's networks shared) and returns the mean gap
+// log p(x) - ELBO and its standard error, from 4000 draws per point.
+std::pair<double, double> fitted_gap(const testing::Ppca& model, const torch::Tensor& x,
+                                     const PosteriorFamily& family, const NetworkOptions& o) {
+  const int64_t n = x.size(0), d = model.latent_dim(), p = model.data_dim();
+  const std::shared_ptr<torch::nn::Module> networks = family.make_parameters(o);
+  std::vector<torch::Tensor> parameters;
+  if (networks) {
+    networks->to(torch::kFloat64);
+    parameters = networks->parameters();
+  }
+  torch::Tensor stats = torch::zeros({n, family.stats_size(o)}, torch::kFloat64);
+  stats.requires_grad_(true);
+  parameters.push_back(stats);
+  const LogJoint joint = model.log_joint();
+  auto log_weights = [&](int64_t draws) {  // [n, draws]
+    const auto q = family.read(stats, o, networks)->expand(draws);
+    const PosteriorDraw draw =
+        q->rsample_with_log_prob(torch::randn({n, draws, d}, torch::kFloat64));
+    const torch::Tensor xr = x.unsqueeze(1).expand({n, draws, p}).reshape({n * draws, p});
+    return joint(xr, draw.z.reshape({n * draws, d})).view({n, draws}) - draw.log_q;
+  };
+  torch::optim::Adam adam(parameters, torch::optim::AdamOptions(0.02));
+  for (int step = 0; step < 1500; ++step) {
+    adam.zero_grad();
+    log_weights(8).mean().neg().backward();
+    adam.step();
+  }
+  torch::NoGradGuard no_grad;
+  const int64_t draws = 4000;
+  const torch::Tensor log_w = log_weights(draws);
+  const double gap = (model.exact_log_px(x) - log_w.mean(1)).mean().item<double>();
+  const double se = std::sqrt((log_w.var(1) / static_cast<double>(draws)).sum().item<double>()) /
+                    static_cast<double>(n);
+  return {gap, se};
+}
+
+// Acceptance 1(c): on pPCA with columns of W 20 degrees apart the exact
+// posterior is a Gaussian with correlation about -0.89, which no diagonal
+// Gaussian reaches: the best one leaves 0.5 (sum log Lambda_dd - log det
+// Lambda) = 0.76 nats per point. The diagonal family fitted by the ELBO gets
+// that gap; the IAF posterior closes most of it.
+TEST(IafPosterior, FitsACorrelatedPosteriorBeyondAnyDiagonalGaussian) {
+  torch::manual_seed(12);
+  torch::Tensor a = torch::randn({5}, torch::kFloat64);
+  a = a / a.norm();
+  torch::Tensor c = torch::randn({5}, torch::kFloat64);
+  c = c - c.dot(a) * a;
+  c = c / c.norm();
+  const double angle = 20.0 * M_PI / 180.0;
+  const testing::Ppca model(
+      torch::stack({2.0 * a, 2.0 * (std::cos(angle) * a + std::sin(angle) * c)}, 1),
+      torch::randn({5}, torch::kFloat64));
+  const double best_diagonal = model.best_diagonal_gap();
+  ASSERT_GT(best_diagonal, 0.7);  // a gap to close
+  const torch::Tensor x = model.sample(16);
+
+  const auto [diagonal_gap, diagonal_se] =
+      fitted_gap(model, x, *parse_posterior("diagonal-gaussian"), NetworkOptions().latent_dim(2));
+  const auto [iaf_gap, iaf_se] = fitted_gap(model, x, *parse_posterior("iaf"), iaf(2, 2, 16));
+  std::cout << "[ gaps    ] log p(x) - ELBO per point: best diagonal Gaussian " << best_diagonal
+            << ", fitted diagonal " << diagonal_gap << " +/- " << diagonal_se << ", IAF " << iaf_gap
+            << " +/- " << iaf_se << " nats\n";
+  // The ELBO is a lower bound, and the fitted diagonal Gaussian reaches the
+  // best one to within its error and the optimiser's slack (0.05 nats).
+  EXPECT_GT(diagonal_gap, best_diagonal - 3 * diagonal_se);
+  EXPECT_LT(diagonal_gap, best_diagonal + 3 * diagonal_se + 0.05);
+  EXPECT_GT(iaf_gap, -3 * iaf_se);
+  // The flow gets past every diagonal Gaussian, and by more than half the gap.
+  EXPECT_LT(iaf_gap + 3 * iaf_se, 0.5 * best_diagonal);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "objective/ppca.h"
 #include "test_support.h"
 #include "vae/data/batcher.h"
 #include "vae/model/gaussian.h"
@@ -13,43 +14,7 @@
 namespace vae {
 namespace {
 
-// Probabilistic PCA (Tipping & Bishop 1999): p(z) = N(0, I),
-// p(x|z) = N(W z + b, s^2 I), so p(x) = N(b, W W^T + s^2 I) exactly. With
-// orthogonal columns of W the exact posterior is diagonal:
-// q*(z|x) = N(M^-1 W^T (x - b), s^2 M^-1), M = W^T W + s^2 I.
-struct Ppca {
-  torch::Tensor w, b;  // [P, D], [P]
-  double s = 0.5;
-
-  Ppca() {
-    torch::manual_seed(0);
-    const torch::Tensor q = std::get<0>(torch::linalg::qr(torch::randn({5, 2}, torch::kFloat64)));
-    w = q * torch::tensor({2.0, 0.7}, torch::kFloat64);
-    b = torch::randn({5}, torch::kFloat64);
-  }
-  torch::Tensor sample(int64_t n) const {
-    return torch::randn({n, 2}, torch::kFloat64).mm(w.t()) + b +
-           s * torch::randn({n, 5}, torch::kFloat64);
-  }
-  torch::Tensor exact_log_px(const torch::Tensor& x) const {
-    const torch::Tensor c = w.mm(w.t()) + s * s * torch::eye(5, torch::kFloat64);
-    const torch::Tensor diff = x - b;
-    const torch::Tensor quad = (diff.mm(c.inverse()) * diff).sum(1);
-    return -0.5 * (5 * std::log(2 * M_PI) + c.logdet() + quad);
-  }
-  std::pair<torch::Tensor, torch::Tensor> exact_posterior(const torch::Tensor& x) const {
-    const torch::Tensor m = (w * w).sum(0) + s * s;  // diagonal of M
-    return {(x - b).mm(w) / m, torch::log(s * s / m).expand({x.size(0), 2}).contiguous()};
-  }
-  LogJoint log_joint() const {
-    return [this](const torch::Tensor& x, const torch::Tensor& z) {
-      const torch::Tensor mean = z.mm(w.t()) + b;
-      const torch::Tensor zeros = torch::zeros_like(z);
-      return log_normal_diag(x, mean, torch::full_like(mean, std::log(s * s))) +
-             log_normal_diag(z, zeros, zeros);
-    };
-  }
-};
+using testing::Ppca;
 
 TEST(ProofPpca, ExactPosteriorMakesEveryWeightEqualToPx) {
   const Ppca model;
