@@ -258,7 +258,7 @@ VAE_BIN="$vae" MASTER_PORT=$(port) "$launch" 2 "${ddp[@]}" --epochs 2 --out ddp-
   fail "launch_local.sh 2 failed: $(tail -3 ddp.log)"
 VAE_BIN="$vae" MASTER_PORT=$(port) "$launch" 2 "${ddp[@]}" --epochs 1 --out ddp-resumed >/dev/null 2>&1 &&
 VAE_BIN="$vae" MASTER_PORT=$(port) "$launch" 2 --resume --epochs 2 --out ddp-resumed >ddp-resume.log 2>&1 ||
-  fail "data-parallel resume failed: $(tail -3 ddp-resume.log)"
+  fail "data-parallel resume failed: $(tail -20 ddp-resume.log)"
 if grep -q "data parallel: 2 processes (gloo)" ddp.log &&
    diff <(cut -d, -f1-12 ddp-whole/metrics.csv) <(cut -d, -f1-12 ddp-resumed/metrics.csv) >/dev/null &&
    [ "$(wc -l <ddp-whole/metrics.csv)" -eq 3 ]; then
