@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Trains the same VAE with each posterior family on dynamically binarized
+# MNIST (same seed, same network sizes) and prints a markdown table of the
+# test ELBO, L_k and the gap (vae eval on the first N binarized test images)
+# and the training time per epoch.
+#   bash scripts/compare_posteriors.sh [EPOCHS] [K] [TEST_IMAGES]
+# Defaults: 20 epochs, k = 1000, 2,000 images (issue 17's acceptance run).
+# Runs go to runs/posteriors/NAME; data from $MNIST_DIR or ../shared.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+epochs=${1:-20}
+k=${2:-1000}
+test_images=${3:-2000}
+vae=${VAE_BIN:-build/vae}
+data=${MNIST_DIR:-../shared/data/mnist}
+out=runs/posteriors
+mkdir -p "$out"
+
+families=(
+  "diagonal-gaussian|--posterior diagonal-gaussian"
+  "planar K=10|--posterior planar --flow-steps 10"
+  "iaf K=4|--posterior iaf --flow-steps 4"
+)
+echo "| posterior | test ELBO | L_$k | gap | s/epoch |"
+echo "|---|---|---|---|---|"
+for entry in "${families[@]}"; do
+  label=${entry%%|*}
+  flags=${entry#*|}
+  name=${label%% *}
+  # shellcheck disable=SC2086  # flags are words
+  "$vae" train --data-dir "$data" --binarize dynamic --epochs "$epochs" --seed 1 --samples 0 \
+    --overwrite $flags --out "$out/$name" >"$out/$name.train.log" 2>&1
+  "$vae" eval --checkpoint "$out/$name/checkpoint.pt" -k "$k" --test-size "$test_images" \
+    --out "$out/$name.eval.json" >"$out/$name.eval.log" 2>&1
+  python3 - "$out/$name.eval.json" "$out/$name/metrics.csv" "$label" <<'PY'
+import csv, json, sys
+e = json.load(open(sys.argv[1]))
+rows = list(csv.DictReader(open(sys.argv[2])))
+per_epoch = sum(float(r["seconds"]) for r in rows) / len(rows)
+print(f"| {sys.argv[3]} | {e['elbo']:.2f} ± {e['elbo_se']:.2f} | {e['log_px']:.2f} ± {e['log_px_se']:.2f} "
+      f"| {e['gap']:.2f} | {per_epoch:.1f} |")
+PY
+done
