@@ -286,11 +286,18 @@ else
 fi
 # kill -9 of rank 1 mid-run: rank 0 exits with one line within seconds, no hang.
 p=$(port)
-RANK=0 WORLD_SIZE=2 MASTER_PORT=$p "$vae" train "${small[@]}" --train-size 60000 --epochs 5 --out ddp-killed >/dev/null 2>r0.err &
+RANK=0 WORLD_SIZE=2 MASTER_PORT=$p "$vae" train "${small[@]}" --train-size 60000 --epochs 5 --out ddp-killed >r0.out 2>r0.err &
 pid0=$!
 RANK=1 WORLD_SIZE=2 MASTER_PORT=$p "$vae" train "${small[@]}" --train-size 60000 --epochs 5 --out ddp-killed >/dev/null 2>&1 &
 pid1=$!
-sleep 3
+# Mid-run means after the rendezvous: rank 0 prints its data-parallel line
+# once both ranks have met (on a loaded machine that can take seconds; a
+# rank that dies before the rendezvous is waited for up to its timeout).
+for _ in $(seq 120); do
+  grep -q "data parallel: 2 processes" r0.out 2>/dev/null && break
+  sleep 0.5
+done
+sleep 1
 kill -9 $pid1
 wait $pid1 2>/dev/null
 start=$(date +%s)
