@@ -9,6 +9,8 @@ Reads RUN_DIR/{config.json,metrics.csv,kl_per_dim.csv} and writes
                                      second axis
   RUN_DIR/plots/collapse.png         active units and I(x;z) per epoch
   RUN_DIR/plots/kl_heatmap.png       KL of each latent dimension over epochs
+  RUN_DIR/plots/temperature.png      the Gumbel-softmax temperature per epoch
+                                     (categorical runs)
   RUN_DIR/report.html                config, final metrics, plots and the
                                      latest images (and reconstructions.png,
                                      traversal.png, manifold.png, scatter.png
@@ -75,24 +77,42 @@ def learning_curves(rows, path):
     save(fig, path)
 
 
-def collapse(rows, latent_dim, path):
+def collapse(rows, dims, latent_dim, unit, path):
     epochs = column(rows, "epoch", int)
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot(epochs, column(rows, "active_units", int), "o-", color="C0")
     ax.set_ylim(0, latent_dim + 0.5)
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("active units (of %d)" % latent_dim, color="C0")
+    ax.set_ylabel("active %s (of %d)" % ("variables" if unit == "c" else "units", latent_dim),
+                  color="C0")
     ax.grid(alpha=0.3)
     mi = [float(v) if v not in ("", "nan") else float("nan") for v in column(rows, "mutual_info", str)]
+    mi_label = "I(x; z), nats"
+    if dims and "mutual_info" in dims[0]:
+        # Per categorical variable: their sum bounds I(x; c) from above.
+        mi = [sum(float(r["mutual_info"]) for r in dims if int(r["epoch"]) == e) for e in epochs]
+        mi_label = "sum over variables of I(x; c_j), nats"
     mi_ax = ax.twinx()
     mi_ax.plot(epochs, mi, "s--", color="C1")
-    mi_ax.set_ylabel("I(x; z), nats", color="C1")
+    mi_ax.set_ylabel(mi_label, color="C1")
     ax.set_title("Posterior collapse monitor")
     save(fig, path)
 
 
-def kl_heatmap(rows, path):
+def temperature(rows, path):
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.plot(column(rows, "epoch", int), column(rows, "tau"), "o-", color="C3")
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("tau (end of epoch)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.set_title("Gumbel-softmax temperature")
+    save(fig, path)
+
+
+def kl_heatmap(rows, unit, path):
     epochs = sorted({int(r["epoch"]) for r in rows})
     dims = sorted({int(r["dim"]) for r in rows})
     kl = {(int(r["epoch"]), int(r["dim"])): float(r["kl"]) for r in rows}
@@ -103,7 +123,7 @@ def kl_heatmap(rows, path):
     image = ax.imshow(grid, aspect="auto", cmap="viridis", interpolation="nearest",
                       extent=(epochs[0] - 0.5, last + 0.5, len(order) - 0.5, -0.5))
     ax.set_yticks(range(len(order)))
-    ax.set_yticklabels(["z%d" % d for d in order], fontsize=7)
+    ax.set_yticklabels(["%s%d" % (unit, d) for d in order], fontsize=7)
     ax.set_xticks(epochs if len(epochs) <= 20 else epochs[::max(1, len(epochs) // 10)])
     ax.set_xlabel("epoch")
     ax.set_title("KL per latent dimension (test set, nats), sorted by final KL")
@@ -121,7 +141,7 @@ def write_report(run, config, rows, images):
     last = rows[-1]
     metrics = [(k, last[k]) for k in ("epoch", "step", "beta", "train_neg_elbo", "test_neg_elbo",
                                       "test_recon", "test_kl", "active_units", "mutual_info",
-                                      "seconds", "images_per_s")]
+                                      "seconds", "images_per_s") + (("tau",) if "tau" in last else ())]
     figures = "".join('<figure><img src="%s" alt="%s"><figcaption>%s</figcaption></figure>'
                       % (html.escape(src), html.escape(caption), html.escape(caption))
                       for src, caption in images)
@@ -209,11 +229,18 @@ def main(argv):
         return 1
     os.makedirs(os.path.join(run, "plots"), exist_ok=True)
     learning_curves(rows, os.path.join(run, "plots", "learning_curves.png"))
-    collapse(rows, int(config["latent-dim"]), os.path.join(run, "plots", "collapse.png"))
-    kl_heatmap(dims, os.path.join(run, "plots", "kl_heatmap.png"))
+    categorical = config.get("posterior") == "categorical"
+    unit = "c" if categorical else "z"
+    units = int(config["categorical-vars"]) if categorical else int(config["latent-dim"])
+    collapse(rows, dims, units, unit, os.path.join(run, "plots", "collapse.png"))
+    kl_heatmap(dims, unit, os.path.join(run, "plots", "kl_heatmap.png"))
     images = [("plots/learning_curves.png", "Learning curves"),
               ("plots/collapse.png", "Active units and mutual information"),
-              ("plots/kl_heatmap.png", "KL per latent dimension")]
+              ("plots/kl_heatmap.png",
+               "KL per categorical variable" if categorical else "KL per latent dimension")]
+    if "tau" in rows[0]:
+        temperature(rows, os.path.join(run, "plots", "temperature.png"))
+        images.append(("plots/temperature.png", "Gumbel-softmax temperature"))
     snapshots = sorted(f for f in os.listdir(os.path.join(run, "images"))
                        if re.fullmatch(r"epoch_\d+\.png", f)) if os.path.isdir(os.path.join(run, "images")) else []
     if snapshots:

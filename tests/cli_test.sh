@@ -162,6 +162,27 @@ expect_error "picture of another family" 'holds a model with posterior "planar",
   [ -s planar-traverse.png ] || fail "traverse of a planar run"
 expect_error "export of a flow" "export: --posterior planar is not supported yet" \
   "$vae" export --checkpoint run-planar/checkpoint.pt --out-dir planar-model
+# Categorical latents: bad settings (issue 17 acceptance 5). The code's
+# width follows from the variables and categories: no --latent-dim.
+cat_small=(--data-dir "$mnist" --train-size 2000 --test-size 200 --hidden 64 --threads 1
+           --samples 0)
+expect_error "one category" "--categories must be at least 2, not 1" \
+  "$vae" train "${cat_small[@]}" --posterior categorical --categories 1 --out cat-bad
+expect_error "tau floor above the start" "--tau-min (0.900000) must not exceed --tau-start (0.500000)" \
+  "$vae" train "${cat_small[@]}" --posterior categorical --tau-start 0.5 --tau-min 0.9 --out cat-bad
+expect_error "straight-through on a Gaussian" \
+  "--gumbel-hard needs --posterior categorical, not diagonal-gaussian" \
+  "$vae" train "${small[@]}" --gumbel-hard --out cat-bad
+"$vae" train "${cat_small[@]}" --epochs 1 --posterior categorical --categorical-vars 3 --categories 4 \
+  --out run-cat >/dev/null 2>&1 || fail "a categorical run failed"
+grep -q ',tau$' run-cat/metrics.csv || fail "metrics.csv of a categorical run has no tau column"
+"$vae" traverse --checkpoint run-cat/checkpoint.pt --out cat-traverse.png >/dev/null 2>&1 &&
+  [ -s cat-traverse.png ] || fail "traverse of a categorical run"
+expect_error "manifold of a categorical run" "the manifold sweeps two continuous dimensions" \
+  "$vae" manifold --checkpoint run-cat/checkpoint.pt
+expect_error "categorical picture as a Gaussian" \
+  'holds a model with posterior "categorical", not "diagonal-gaussian"' \
+  "$vae" sample --checkpoint run-cat/checkpoint.pt --posterior diagonal-gaussian
 expect_error "bad test index" "--from 10000 is not a test image index" \
   "$vae" interpolate --checkpoint $ck --from 10000
 

@@ -27,10 +27,11 @@ EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options,
 
   const int64_t rank = comm != nullptr ? comm->rank() : 0;
   const int64_t world = comm != nullptr ? comm->world_size() : 1;
-  const int64_t n = data.size(), d = model->options().latent_dim();
+  const int64_t n = data.size();
   const PosteriorFamily& family = model->posterior_family();
   const int64_t p = family.stats_size(model->options()), noise = model->noise_size();
-  const int64_t kl_dims = family.closed_form_kl(model->prior()) ? d : 1;
+  const int64_t kl_dims =
+      family.closed_form_kl(model->prior()) ? family.units(model->options()) : 1;
   // One flat buffer: the posterior's stats [n, p], KL sums per dimension
   // [kl_dims], reconstruction sum [1]; a rank fills its batches' rows and
   // the zeros elsewhere make a sum all-reduce assemble the whole.
@@ -59,16 +60,23 @@ EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options,
   if (comm != nullptr) comm->all_reduce(flat);
 
   const torch::Tensor stats_cpu = stats.to(torch::kCPU);
-  const torch::Tensor mu_cpu = family.unit_means(stats_cpu, model->options());
   EvalResult result;
   result.recon = recon_sum.item<double>() / static_cast<double>(n);
   result.kl_per_dim = to_vector(kl_dim_sum / static_cast<double>(n));
   for (double v : result.kl_per_dim)
     result.kl += v;
   result.neg_elbo = result.recon + result.kl;
-  const torch::Tensor variance = posterior_mean_variance(mu_cpu);
-  result.mean_variance = to_vector(variance);
-  result.active_units = variance.gt(options.active_threshold).sum().item<int64_t>();
+  if (family.coordinate_units()) {
+    const torch::Tensor variance =
+        posterior_mean_variance(family.unit_means(stats_cpu, model->options()));
+    result.mean_variance = to_vector(variance);
+    result.active_units = variance.gt(options.active_threshold).sum().item<int64_t>();
+  } else {
+    for (double v : result.kl_per_dim)
+      result.active_units += v > options.active_threshold ? 1 : 0;
+  }
+  const torch::Tensor unit_mi = family.unit_mutual_information(stats_cpu, model->options());
+  if (unit_mi.defined()) result.mi_per_unit = to_vector(unit_mi);
   WorkSplit split;
   if (comm != nullptr) {
     split.rank = rank;

@@ -155,7 +155,7 @@ torch::jit::Module export_decoder(const VAE& model) {
 
     def generate(self, n: int, seed: int):
         torch.manual_seed(seed)
-)" + o.prior()->script_sample() +
+)" + o.prior()->script_sample(o) +
                 R"(        return self.forward(z)
 )");
   return module;

@@ -17,6 +17,22 @@ void NetworkOptions::validate() const {
     throw Error("--flow-steps must be at least 1, not " + std::to_string(flow_steps()));
   if (iaf_hidden() < 1)
     throw Error("--iaf-hidden must be at least 1, not " + std::to_string(iaf_hidden()));
+  if (categorical_vars() < 1)
+    throw Error("--categorical-vars must be at least 1, not " + std::to_string(categorical_vars()));
+  if (categories() < 2)
+    throw Error("--categories must be at least 2, not " + std::to_string(categories()));
+  if (gumbel_hard() && !posterior()->relaxed())
+    throw Error(std::string("--gumbel-hard needs --posterior categorical, not ") +
+                posterior()->name());
+  const int64_t fixed = posterior()->fixed_latent_dim(*this);
+  if (fixed > 0 && latent_dim() != fixed)
+    throw Error(std::string("--posterior ") + posterior()->name() + " has a code of " +
+                std::to_string(fixed) + " dimensions (--categorical-vars x --categories), not " +
+                "--latent-dim " + std::to_string(latent_dim()));
+  if (!posterior()->accepts(*prior()))
+    throw Error(std::string("--posterior ") + posterior()->name() +
+                " cannot be used with --prior " + prior()->name() +
+                " (its prior: " + posterior()->default_prior() + ")");
   arch()->validate(*this);
   if (likelihood()->has_scale() && !(sigma() > 0.0)) {
     throw Error("--sigma must be positive");

@@ -1,13 +1,18 @@
 // The table of posterior families. A new family is a file under src/model/
 // defining `const PosteriorFamily& NAME_posterior()` and one entry in
 // VAE_POSTERIORS below.
+#include <torch/torch.h>
+
 #include <limits>
 
+#include "vae/model/network_options.h"
 #include "vae/model/posterior.h"
+#include "vae/model/prior.h"
+#include "vae/runtime/error.h"
 
 namespace vae {
 
-#define VAE_POSTERIORS(X) X(diagonal_gaussian) X(planar_flow) X(iaf)
+#define VAE_POSTERIORS(X) X(diagonal_gaussian) X(planar_flow) X(iaf) X(categorical)
 
 #define VAE_DECLARE(name) const PosteriorFamily& name##_posterior();
 VAE_POSTERIORS(VAE_DECLARE)
@@ -37,6 +42,25 @@ PosteriorDraw Posterior::rsample_with_log_prob(const torch::Tensor& eps) const {
 std::shared_ptr<torch::nn::Module> PosteriorFamily::make_parameters(
     const NetworkOptions& /*options*/) const {
   return nullptr;
+}
+
+bool PosteriorFamily::accepts(const Prior& prior) const {
+  return !prior.discrete();
+}
+
+int64_t PosteriorFamily::units(const NetworkOptions& options) const {
+  return options.latent_dim();
+}
+
+torch::Tensor PosteriorFamily::unit_mutual_information(const torch::Tensor& /*stats*/,
+                                                       const NetworkOptions& /*options*/) const {
+  return {};
+}
+
+torch::Tensor PosteriorFamily::unit_values(const torch::Tensor& /*code*/,
+                                           const std::vector<int64_t>& /*order*/,
+                                           const NetworkOptions& /*options*/) const {
+  throw Error(std::string("--posterior ") + name() + " has coordinate units: sweep them");
 }
 
 double PosteriorFamily::mutual_information(const torch::Tensor& /*stats*/,

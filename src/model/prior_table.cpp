@@ -4,7 +4,7 @@
 
 namespace vae {
 
-#define VAE_PRIORS(X) X(standard_normal)
+#define VAE_PRIORS(X) X(standard_normal) X(uniform_categorical)
 
 #define VAE_DECLARE(name) const Prior& name##_prior();
 VAE_PRIORS(VAE_DECLARE)

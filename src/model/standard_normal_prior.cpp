@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "vae/model/gaussian.h"
+#include "vae/model/network_options.h"
 #include "vae/model/prior.h"
 
 namespace vae {
@@ -13,16 +14,17 @@ class StandardNormal final : public Prior {
   std::string help() const override { return "N(0, I)"; }
   bool standard_normal() const override { return true; }
 
-  torch::Tensor log_prob(const torch::Tensor& z) const override {
+  torch::Tensor log_prob(const torch::Tensor& z, const NetworkOptions& /*options*/) const override {
     const torch::Tensor zeros = torch::zeros_like(z);
     return log_normal_diag(z, zeros, zeros);
   }
-  torch::Tensor sample(int64_t n, int64_t latent, double temperature,
+  torch::Tensor sample(int64_t n, const NetworkOptions& options, double temperature,
                        at::Generator& generator) const override {
-    return at::randn({n, latent}, generator, torch::TensorOptions().dtype(torch::kFloat32)) *
+    return at::randn({n, options.latent_dim()}, generator,
+                     torch::TensorOptions().dtype(torch::kFloat32)) *
            temperature;
   }
-  std::string script_sample() const override {
+  std::string script_sample(const NetworkOptions& /*options*/) const override {
     return "        z = torch.randn([n, self.latent_dim], device=self.layer0_weight.device)\n";
   }
 };

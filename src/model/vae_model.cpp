@@ -21,6 +21,13 @@ std::unique_ptr<Posterior> VAEImpl::read_posterior(const torch::Tensor& stats) c
   return posterior_family().read(stats, options_, posterior_parameters_);
 }
 
+void VAEImpl::set_temperature(double tau) {
+  if (!posterior_parameters_) return;
+  for (auto& buffer : posterior_parameters_->named_buffers(/*recurse=*/false)) {
+    if (buffer.key() == "temperature") buffer.value().fill_(tau);
+  }
+}
+
 torch::Tensor VAEImpl::decode(const torch::Tensor& z) {
   return decoder->forward(z);
 }
@@ -38,7 +45,7 @@ ElboSums VAEImpl::elbo_sums(const torch::Tensor& x, const torch::Tensor& eps) {
       closed_form ? PosteriorDraw{q->rsample(eps), {}} : q->rsample_with_log_prob(eps);
   const torch::Tensor recon = decoder->log_likelihood_sum(x, decode(draw.z)).neg();
   const torch::Tensor kl =
-      closed_form ? q->kl_per_dim(prior()) : (draw.log_q - prior().log_prob(draw.z)).unsqueeze(1);
+      closed_form ? q->kl_per_dim(prior()) : (draw.log_q - log_prior(draw.z)).unsqueeze(1);
   return {recon, kl.sum(0), stats};
 }
 

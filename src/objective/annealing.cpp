@@ -56,4 +56,20 @@ double KlSchedule::weight(int64_t step) const {
   return beta;
 }
 
+void TemperatureSchedule::validate() const {
+  if (!(start > 0.0) || !std::isfinite(start)) throw Error("--tau-start must be a positive number");
+  if (!(min > 0.0) || !std::isfinite(min)) throw Error("--tau-min must be a positive number");
+  if (min > start) {
+    throw Error("--tau-min (" + std::to_string(min) + ") must not exceed --tau-start (" +
+                std::to_string(start) + ")");
+  }
+  if (!(rate >= 0.0) || !std::isfinite(rate))
+    throw Error("--tau-anneal-rate must be a finite number >= 0");
+}
+
+double TemperatureSchedule::value(int64_t step) const {
+  const double t = static_cast<double>(std::max<int64_t>(step, 0));
+  return std::max(min, start * std::exp(-rate * t));
+}
+
 }  // namespace vae

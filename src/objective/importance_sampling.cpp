@@ -10,7 +10,7 @@ namespace vae {
 
 LogJoint vae_log_joint(VAE& model) {
   return [&model](const torch::Tensor& x, const torch::Tensor& z) {
-    return model->decoder->log_likelihood(x, model->decode(z)) + model->prior().log_prob(z);
+    return model->decoder->log_likelihood(x, model->decode(z)) + model->log_prior(z);
   };
 }
 
@@ -66,7 +66,7 @@ ElboTerms iwae_terms(VAE& model, const torch::Tensor& x, int64_t k, const torch:
     // No closed form: log q(z|x) - log p(z) at one more draw per image.
     const PosteriorDraw draw =
         q->rsample_with_log_prob(torch::randn({x.size(0), q->noise_size()}, q->mean().options()));
-    kl = (draw.log_q - model->prior().log_prob(draw.z)).unsqueeze(1);
+    kl = (draw.log_q - model->log_prior(draw.z)).unsqueeze(1);
   }
   terms.kl_per_dim = (kl.sum(0) / b).detach();
   terms.kl = terms.kl_per_dim.sum();

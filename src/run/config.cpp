@@ -36,6 +36,11 @@ Binding schedule(SettingInfo info, T KlSchedule::*field) {
   return {std::move(info), [field](const TrainConfig& c) { return json(c.kl.*field); },
           [field](TrainConfig& c, const json& v) { c.kl.*field = v.get<T>(); }};
 }
+template <typename T>
+Binding temperature(SettingInfo info, T TemperatureSchedule::*field) {
+  return {std::move(info), [field](const TrainConfig& c) { return json(c.tau.*field); },
+          [field](TrainConfig& c, const json& v) { c.tau.*field = v.get<T>(); }};
+}
 // An enum member, written by its name in `table`.
 template <typename Owner, typename T>
 Binding named(SettingInfo info, T Owner::*field, const NameTable<T>& (*table)()) {
@@ -105,6 +110,13 @@ std::vector<Binding> model_bindings() {
       network({"flow-steps", K::kInt, "planar, iaf: flow steps K", true}, &N::flow_steps),
       network({"iaf-hidden", K::kInt, "iaf: hidden units per step and context width", true},
               &N::iaf_hidden),
+      network({"categorical-vars", K::kInt, "categorical: number of one-hot variables N", true},
+              &N::categorical_vars),
+      network({"categories", K::kInt, "categorical: categories K of each variable", true},
+              &N::categories),
+      network({"gumbel-hard", K::kBool,
+               "categorical: straight-through estimator (one-hot forward, relaxed gradient)", true},
+              &N::gumbel_hard),
       network_named({"prior", K::kString, "prior p(z): " + priors().help(), true}, &N::prior,
                     parse_prior),
       network_named(
@@ -169,6 +181,15 @@ std::vector<Binding> run_bindings() {
       named({"objective", K::kString, "training objective: " + objectives().choices(), true},
             &C::objective, objectives),
       member({"iw-samples", K::kInt, "iwae: importance samples k per image", true}, &C::iw_samples),
+      // Relaxation temperature (categorical).
+      temperature(
+          {"tau-start", K::kDouble, "categorical: Gumbel-softmax temperature at step 0", true},
+          &TemperatureSchedule::start),
+      temperature({"tau-min", K::kDouble, "categorical: the temperature's floor", true},
+                  &TemperatureSchedule::min),
+      temperature({"tau-anneal-rate", K::kDouble,
+                   "categorical: r in tau = max(tau-min, tau-start exp(-r step))", true},
+                  &TemperatureSchedule::rate),
       // Collapse monitor.
       member({"active-threshold", K::kDouble, "a unit is active when Cov_x(E_q[z_d]) exceeds this",
               true},
@@ -268,6 +289,14 @@ void apply_settings(TrainConfig& config, const json& object, const std::string& 
     }
     binding->set(config, value);
   }
+  // A family's own prior and latent width, unless the object names them
+  // (validate refuses a mismatch with one line).
+  NetworkOptions& network = config.network;
+  const PosteriorFamily& family = *network.posterior();
+  if (!family.accepts(*network.prior()) && !object.contains("prior"))
+    network.prior(parse_prior(family.default_prior()));
+  const int64_t fixed = family.fixed_latent_dim(network);
+  if (fixed > 0 && !object.contains("latent-dim")) network.latent_dim(fixed);
 }
 
 json to_json(const TrainConfig& config) {
@@ -306,9 +335,14 @@ void validate(const TrainConfig& c) {
           std::string("--free-bits needs the KL per dimension, which --posterior ") +
               c.network.posterior()->name() + " has no closed form for with --prior " +
               c.network.prior()->name());
+  require(c.objective != Objective::kIwae || !c.network.posterior()->relaxed(),
+          std::string("--objective iwae needs log q at each draw, which the relaxed draws of "
+                      "--posterior ") +
+              c.network.posterior()->name() + " do not have: train it by the ELBO");
   require(finite(c.network.sigma()), "--sigma must be a positive number");
   c.network.validate();
   c.kl.validate();
+  c.tau.validate();
 }
 
 std::string find_preset(const std::string& name) {

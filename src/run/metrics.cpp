@@ -13,30 +13,39 @@ std::string number(double v) {
   return buf;
 }
 
+// JSON has no NaN: a quantity not computed is stored as null.
+nlohmann::json maybe(double v) {
+  return v == v ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+double maybe_from(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && !j.at(key).is_null() ? j.at(key).get<double>() : std::nan("");
+}
+
 }  // namespace
 
 nlohmann::json to_json(const EpochMetrics& m) {
-  return {{"epoch", m.epoch},
-          {"step", m.step},
-          {"beta", m.beta},
-          {"train_loss", m.train_loss},
-          {"train_neg_elbo", m.train_neg_elbo},
-          {"train_recon", m.train_recon},
-          {"train_kl", m.train_kl},
-          {"test_neg_elbo", m.test_neg_elbo},
-          {"test_recon", m.test_recon},
-          {"test_kl", m.test_kl},
-          {"active_units", m.active_units},
-          // JSON has no NaN: a skipped MI estimate is stored as null.
-          {"mutual_info", m.mutual_info == m.mutual_info ? nlohmann::json(m.mutual_info)
-                                                         : nlohmann::json(nullptr)},
-          {"seconds", m.seconds},
-          {"eval_seconds", m.eval_seconds},
-          {"images_per_s", m.images_per_s},
-          {"world_size", m.world_size},
-          {"allreduce_ms", m.allreduce_ms},
-          {"kl_per_dim", m.kl_per_dim},
-          {"mean_variance", m.mean_variance}};
+  nlohmann::json j = {{"epoch", m.epoch},
+                      {"step", m.step},
+                      {"beta", m.beta},
+                      {"train_loss", m.train_loss},
+                      {"train_neg_elbo", m.train_neg_elbo},
+                      {"train_recon", m.train_recon},
+                      {"train_kl", m.train_kl},
+                      {"test_neg_elbo", m.test_neg_elbo},
+                      {"test_recon", m.test_recon},
+                      {"test_kl", m.test_kl},
+                      {"active_units", m.active_units},
+                      {"mutual_info", maybe(m.mutual_info)},
+                      {"seconds", m.seconds},
+                      {"eval_seconds", m.eval_seconds},
+                      {"images_per_s", m.images_per_s},
+                      {"world_size", m.world_size},
+                      {"allreduce_ms", m.allreduce_ms},
+                      {"kl_per_dim", m.kl_per_dim},
+                      {"mean_variance", m.mean_variance}};
+  if (m.temperature == m.temperature) j["temperature"] = m.temperature;
+  if (!m.mi_per_dim.empty()) j["mi_per_dim"] = m.mi_per_dim;
+  return j;
 }
 
 EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
@@ -52,7 +61,8 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
   m.test_recon = j.at("test_recon").get<double>();
   m.test_kl = j.at("test_kl").get<double>();
   m.active_units = j.at("active_units").get<int64_t>();
-  m.mutual_info = j.at("mutual_info").is_null() ? std::nan("") : j.at("mutual_info").get<double>();
+  m.mutual_info = maybe_from(j, "mutual_info");
+  m.temperature = maybe_from(j, "temperature");
   m.seconds = j.at("seconds").get<double>();
   m.eval_seconds = j.at("eval_seconds").get<double>();
   m.images_per_s = j.at("images_per_s").get<double>();
@@ -60,33 +70,48 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
   m.allreduce_ms = j.value("allreduce_ms", 0.0);
   m.kl_per_dim = j.at("kl_per_dim").get<std::vector<double>>();
   m.mean_variance = j.at("mean_variance").get<std::vector<double>>();
+  if (j.contains("mi_per_dim")) m.mi_per_dim = j.at("mi_per_dim").get<std::vector<double>>();
   return m;
 }
 
 std::string metrics_csv(const std::vector<EpochMetrics>& history) {
+  bool tau = false;
+  for (const EpochMetrics& m : history)
+    tau = tau || m.temperature == m.temperature;
   std::ostringstream out;
   out << "epoch,step,beta,train_loss,train_neg_elbo,train_recon,train_kl,test_neg_elbo,"
          "test_recon,test_kl,active_units,mutual_info,seconds,eval_seconds,images_per_s,world_size,"
-         "allreduce_ms\n";
+         "allreduce_ms"
+      << (tau ? ",tau\n" : "\n");
   for (const EpochMetrics& m : history) {
     out << m.epoch << ',' << m.step << ',' << number(m.beta) << ',' << number(m.train_loss) << ','
         << number(m.train_neg_elbo) << ',' << number(m.train_recon) << ',' << number(m.train_kl)
         << ',' << number(m.test_neg_elbo) << ',' << number(m.test_recon) << ',' << number(m.test_kl)
         << ',' << m.active_units << ',' << number(m.mutual_info) << ',' << number(m.seconds) << ','
         << number(m.eval_seconds) << ',' << number(m.images_per_s) << ',' << m.world_size << ','
-        << number(m.allreduce_ms) << '\n';
+        << number(m.allreduce_ms);
+    if (tau) out << ',' << number(m.temperature);
+    out << '\n';
   }
   return out.str();
 }
 
 std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double active_threshold) {
+  bool mi = false;
+  for (const EpochMetrics& m : history)
+    mi = mi || !m.mi_per_dim.empty();
   std::ostringstream out;
-  out << "epoch,dim,kl,mean_variance,active\n";
+  out << "epoch,dim,kl,mean_variance,active" << (mi ? ",mutual_info\n" : "\n");
   for (const EpochMetrics& m : history) {
+    // Units without a spread of means (categorical variables) are active by their KL.
+    const bool by_kl = m.mean_variance.empty() && !m.kl_per_dim.empty();
     for (size_t d = 0; d < m.kl_per_dim.size(); ++d) {
       const double variance = d < m.mean_variance.size() ? m.mean_variance[d] : 0.0;
-      out << m.epoch << ',' << d << ',' << number(m.kl_per_dim[d]) << ',' << number(variance) << ','
-          << (variance > active_threshold ? 1 : 0) << '\n';
+      const bool active = by_kl ? m.kl_per_dim[d] > active_threshold : variance > active_threshold;
+      out << m.epoch << ',' << d << ',' << number(m.kl_per_dim[d]) << ','
+          << (by_kl ? std::string() : number(variance)) << ',' << (active ? 1 : 0);
+      if (mi) out << ',' << (d < m.mi_per_dim.size() ? number(m.mi_per_dim[d]) : std::string());
+      out << '\n';
     }
   }
   return out.str();
@@ -105,6 +130,7 @@ std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim) {
                      fixed(m.test_kl, 2) + ")  active " + std::to_string(m.active_units) + "/" +
                      std::to_string(latent_dim);
   if (m.mutual_info == m.mutual_info) text += "  MI " + fixed(m.mutual_info, 2);
+  if (m.temperature == m.temperature) text += "  tau " + fixed(m.temperature, 3);
   text += "  " + fixed(m.seconds, 1) + "s  " + fixed(m.images_per_s, 0) + " img/s";
   if (m.world_size > 1) text += "  all-reduce " + fixed(m.allreduce_ms, 2) + " ms/step";
   return text;

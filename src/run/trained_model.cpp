@@ -10,7 +10,8 @@
 namespace vae {
 
 std::vector<double> TrainedModel::kl_per_dim() const {
-  if (history.empty()) return std::vector<double>(config.network.latent_dim(), 0.0);
+  if (history.empty())
+    return std::vector<double>(config.network.posterior()->units(config.network), 0.0);
   return history.back().kl_per_dim;
 }
 

@@ -47,10 +47,12 @@ EpochMetrics Trainer::run_epoch(int64_t epoch) {
                     "epoch " + std::to_string(epoch) + "/" + std::to_string(config_.epochs),
                     batches.num_batches(), config_.log_interval);
   double beta = 0.0;
+  const bool relaxed = config_.network.posterior()->relaxed();
   const double allreduce_before = reducer_ ? reducer_->seconds() : 0.0;
   const auto start = Clock::now();
   for (int64_t i = first_batch; i < batches.num_batches(); ++i) {
     beta = config_.kl.weight(state_.step);
+    if (relaxed) model_->set_temperature(config_.tau.value(state_.step));
     const bool stop = train_on_batch(i, beta, sums);
     if (progress.due(i + 1)) {
       watch_->check();
@@ -75,6 +77,8 @@ EpochMetrics Trainer::run_epoch(int64_t epoch) {
   m.epoch = epoch;
   m.step = state_.step;
   m.beta = beta;
+  // The temperature of the epoch's last step.
+  if (relaxed) m.temperature = config_.tau.value(state_.step - 1);
   m.train_loss = sums.mean(0);
   m.train_recon = sums.mean(1);
   m.train_kl = sums.mean(2);
@@ -138,6 +142,7 @@ void Trainer::evaluate_epoch(EpochMetrics& m) {
   m.mutual_info = eval.mutual_info;
   m.kl_per_dim = eval.kl_per_dim;
   m.mean_variance = eval.mean_variance;
+  m.mi_per_dim = eval.mi_per_unit;
   if (!std::isfinite(m.test_neg_elbo)) {
     throw Error("the test -ELBO is NaN or Inf after epoch " + std::to_string(m.epoch) +
                 "; training stopped, the last checkpoint is unchanged");
@@ -145,7 +150,7 @@ void Trainer::evaluate_epoch(EpochMetrics& m) {
 }
 
 void Trainer::warn(const EpochMetrics& m) {
-  const int64_t latent = config_.network.latent_dim();
+  const int64_t latent = config_.network.posterior()->units(config_.network);
   if (m.active_units < config_.warn_active_units) {
     log_ << "WARNING: posterior collapse? only " << m.active_units << " of " << latent
          << " latent units are active (threshold " << config_.warn_active_units
@@ -172,8 +177,7 @@ void Trainer::finish() {
   if (config_.samples > 0) {
     c10::InferenceMode inference;
     model_->eval();
-    const torch::Tensor z = prior_codes(*config_.network.prior(), config_.samples,
-                                        config_.network.latent_dim(), 1.0, kSampleSeed);
+    const torch::Tensor z = prior_codes(config_.network, config_.samples, 1.0, kSampleSeed);
     write_png(run_dir_ + "/samples.png", make_grid(model_->generate(z.to(device_))));
   }
   if (!state_.history.empty()) {
@@ -200,7 +204,7 @@ TrainResult Trainer::run() {
     state_.history.push_back(m);
     const bool stop_now = stop_after_epoch_ && epoch < config_.epochs;
     if (lead_) {
-      log_ << epoch_summary(m, config_.network.latent_dim()) << '\n';
+      log_ << epoch_summary(m, config_.network.posterior()->units(config_.network)) << '\n';
       warn(m);
       write_outputs(m);
     }

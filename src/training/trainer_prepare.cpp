@@ -123,9 +123,7 @@ void Trainer::restore_or_start() {
     write_run_files(run_dir_, state_.history, config_.active_threshold);
     create_directories(run_dir_ + "/images");
   }
-  snapshot_z_ = prior_codes(*config_.network.prior(), kSnapshotSamples,
-                            config_.network.latent_dim(), 1.0, kSampleSeed)
-                    .to(device_);
+  snapshot_z_ = prior_codes(config_.network, kSnapshotSamples, 1.0, kSampleSeed).to(device_);
   snapshot_x_ =
       test_batches_->batch(0).narrow(0, 0, std::min<int64_t>(kSnapshotImages, data_.test.size()));
   watch_.emplace(device_);

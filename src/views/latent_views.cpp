@@ -10,10 +10,10 @@
 
 namespace vae {
 
-torch::Tensor prior_codes(const Prior& prior, int64_t n, int64_t dim, double temperature,
+torch::Tensor prior_codes(const NetworkOptions& network, int64_t n, double temperature,
                           uint64_t seed) {
   auto generator = at::detail::createCPUGenerator(seed);
-  return prior.sample(n, dim, temperature, generator);
+  return network.prior()->sample(n, network, temperature, generator);
 }
 
 torch::Tensor interpolate_codes(const torch::Tensor& a, const torch::Tensor& b, int64_t steps,

@@ -18,25 +18,39 @@ torch::Tensor decode_means(VAE& model, const torch::Tensor& z, torch::Device dev
 }
 
 // "z3 KL 1.52" (or "z3 off 0.01" for an inactive unit); "var" instead of
-// "KL" where the ranking is by the spread of the means.
-std::string dim_label(int64_t dim, const char* measure, double value, bool active) {
+// "KL" where the ranking is by the spread of the means; "c3" for a
+// categorical variable.
+std::string dim_label(const char* unit, int64_t dim, const char* measure, double value,
+                      bool active) {
   char text[64];
-  std::snprintf(text, sizeof(text), "z%lld %s%.2f", static_cast<long long>(dim),
+  std::snprintf(text, sizeof(text), "%s%lld %s%.2f", unit, static_cast<long long>(dim),
                 active ? measure : "off ", value);
   return text;
 }
 
-// The test KL of each dimension where the posterior has one per dimension;
-// else (flows: one Monte Carlo KL for all) the variance of the (base) means
-// across the test set, the active-unit statistic.
+// The test KL of each unit where the posterior has one per unit; else
+// (flows: one Monte Carlo KL for all) the variance of the (base) means
+// across the test set, the active-unit statistic. `active` as the collapse
+// monitor counted it.
 struct DimScores {
   std::vector<double> values;
   const char* measure;
+  std::vector<bool> active;
 };
 DimScores dim_scores(const TrainedModel& trained) {
+  const NetworkOptions& network = trained.config.network;
   const std::vector<double> kl = trained.kl_per_dim();
-  if (static_cast<int64_t>(kl.size()) == trained.config.network.latent_dim()) return {kl, "KL "};
-  return {trained.mean_variance(), "var "};
+  const std::vector<double> variance = trained.mean_variance();
+  const double threshold = trained.config.active_threshold;
+  DimScores scores{kl, "KL ", {}};
+  if (static_cast<int64_t>(kl.size()) != network.posterior()->units(network))
+    scores = {variance, "var ", {}};
+  const bool by_kl = !network.posterior()->coordinate_units();
+  for (size_t d = 0; d < scores.values.size(); ++d) {
+    scores.active.push_back(by_kl ? kl[d] > threshold
+                                  : d < variance.size() && variance[d] > threshold);
+  }
+  return scores;
 }
 
 }  // namespace
@@ -58,7 +72,7 @@ cv::Mat sample_view(TrainedModel& trained, int64_t n, double temperature, Sample
   if (!(temperature > 0.0)) throw Error("--temperature must be positive");
   c10::InferenceMode inference;
   const NetworkOptions& network = trained.config.network;
-  const torch::Tensor z = prior_codes(*network.prior(), n, network.latent_dim(), temperature, seed);
+  const torch::Tensor z = prior_codes(network, n, temperature, seed);
   if (mode == SampleMode::kMean)
     return make_grid(decode_means(trained.model, z, trained.device), grid);
   const torch::Tensor output = trained.model->decode(z.to(trained.device)).to(torch::kCPU);
@@ -112,15 +126,19 @@ cv::Mat traversal_view(TrainedModel& trained, const torch::Tensor& image, int64_
   const torch::Tensor mu = trained.model->encode(to_model_input(image.unsqueeze(0), trained.device))
                                ->mean()
                                .to(torch::kCPU)[0];
+  const NetworkOptions& network = trained.config.network;
+  const PosteriorFamily& family = *network.posterior();
   const DimScores scores = dim_scores(trained);
-  const std::vector<double> variance = trained.mean_variance();
   const std::vector<int64_t> order = dims_by_kl(scores.values);
-  const torch::Tensor z = traversal_codes(mu, order, steps, range);
-  grid.columns = steps;
+  // Coordinates sweep [-range, range]; a categorical variable takes each
+  // of its categories, the others at the image's most probable ones.
+  const torch::Tensor z = family.coordinate_units() ? traversal_codes(mu, order, steps, range)
+                                                    : family.unit_values(mu, order, network);
+  grid.columns = z.size(0) / static_cast<int64_t>(order.size());
   grid.row_labels.clear();
   for (int64_t d : order) {
-    grid.row_labels.push_back(dim_label(d, scores.measure, scores.values[d],
-                                        variance[d] > trained.config.active_threshold));
+    grid.row_labels.push_back(dim_label(family.coordinate_units() ? "z" : "c", d, scores.measure,
+                                        scores.values[d], scores.active[d]));
   }
   return make_grid(decode_means(trained.model, z, trained.device), grid);
 }
@@ -128,6 +146,11 @@ cv::Mat traversal_view(TrainedModel& trained, const torch::Tensor& image, int64_
 cv::Mat manifold_view(TrainedModel& trained, int64_t n, const GridOptions& grid) {
   c10::InferenceMode inference;
   const int64_t dim = trained.config.network.latent_dim();
+  if (!trained.config.network.posterior()->coordinate_units()) {
+    throw Error(std::string("the manifold sweeps two continuous dimensions; --posterior ") +
+                trained.config.network.posterior()->name() +
+                " has none (vae traverse shows each variable's categories)");
+  }
   if (dim < 2) throw Error("the manifold needs a latent space of at least 2 dimensions");
   const std::vector<int64_t> order = dims_by_kl(dim_scores(trained).values);
   const torch::Tensor z = manifold_codes(dim, order[0], order[1], n);
@@ -150,7 +173,9 @@ cv::Mat scatter_view(TrainedModel& trained, const ImageDataset& test, bool pca, 
   ScatterOptions options;
   options.size = size;
   torch::Tensor points;
-  if (pca || mu.size(1) < 2) {
+  // Categorical codes have no two informative coordinates: always PCA of
+  // the category probabilities.
+  if (pca || mu.size(1) < 2 || !trained.config.network.posterior()->coordinate_units()) {
     if (mu.size(1) < 2) throw Error("the scatter plot needs at least 2 latent dimensions");
     points = pca_project(mu, 2);
     options.x_name = "PC1";

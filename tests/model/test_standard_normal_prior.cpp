@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "vae/model/prior.h"
+#include "vae/model/network_options.h"
 #include "vae/runtime/error.h"
 
 namespace vae {
@@ -14,17 +14,19 @@ TEST(StandardNormalPrior, LogDensityIsTheStandardNormal) {
   EXPECT_TRUE(prior.standard_normal());
   const torch::Tensor z = torch::tensor({{0.0, 1.0}, {-2.0, 0.5}}, torch::kFloat64);
   const torch::Tensor expected = (-0.5 * z.pow(2) - 0.5 * std::log(2.0 * M_PI)).sum(1);
-  EXPECT_TRUE(torch::allclose(prior.log_prob(z), expected));
+  EXPECT_TRUE(torch::allclose(prior.log_prob(z, NetworkOptions{}), expected));
   // [N, S, D] codes give [N, S].
-  EXPECT_EQ(prior.log_prob(torch::zeros({3, 4, 2})).sizes(), (torch::IntArrayRef{3, 4}));
+  EXPECT_EQ(prior.log_prob(torch::zeros({3, 4, 2}), NetworkOptions{}).sizes(),
+            (torch::IntArrayRef{3, 4}));
 }
 
 TEST(StandardNormalPrior, SamplesAreSeededAndScaledByTemperature) {
   const Prior& prior = *parse_prior("standard-normal");
   auto a = at::detail::createCPUGenerator(5), b = at::detail::createCPUGenerator(5);
-  const torch::Tensor one = prior.sample(4000, 3, 1.0, a);
+  const torch::Tensor one = prior.sample(4000, NetworkOptions{}.latent_dim(3), 1.0, a);
   EXPECT_EQ(one.sizes(), (torch::IntArrayRef{4000, 3}));
-  EXPECT_TRUE(torch::allclose(prior.sample(4000, 3, 0.5, b), 0.5 * one));
+  EXPECT_TRUE(
+      torch::allclose(prior.sample(4000, NetworkOptions{}.latent_dim(3), 0.5, b), 0.5 * one));
   // Moments within 5 standard errors (sd of the mean 1/sqrt(n), of the
   // variance sqrt(2/n)).
   EXPECT_NEAR(one.mean().item<double>(), 0.0, 5.0 / std::sqrt(12000.0));
@@ -37,7 +39,8 @@ TEST(PriorTable, NamesTheChoicesOnAnUnknownName) {
     parse_prior("vamp");
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "--prior must be standard-normal, not 'vamp'");
+    EXPECT_EQ(std::string(e.what()),
+              "--prior must be standard-normal or uniform-categorical, not 'vamp'");
   }
 }
 

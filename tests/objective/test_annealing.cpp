@@ -74,5 +74,19 @@ TEST(Annealing, RejectsSchedulesThatMakeNoSense) {
   EXPECT_EQ(to_string(parse_kl_schedule("sigmoid")), "sigmoid");
 }
 
+TEST(Annealing, TemperatureFollowsJangEtAl) {
+  const TemperatureSchedule tau{1.0, 0.5, 1e-4};
+  EXPECT_DOUBLE_EQ(tau.value(0), 1.0);
+  EXPECT_DOUBLE_EQ(tau.value(1000), std::exp(-0.1));
+  // The floor from ln 2 / r = 6931.5 steps on.
+  EXPECT_GT(tau.value(6931), 0.5);
+  EXPECT_DOUBLE_EQ(tau.value(6932), 0.5);
+  EXPECT_DOUBLE_EQ(tau.value(1000000), 0.5);
+  const TemperatureSchedule fixed{0.7, 0.7, 0.0};
+  EXPECT_DOUBLE_EQ(fixed.value(12345), 0.7);
+  EXPECT_THROW((TemperatureSchedule{0.4, 0.5, 1e-4}.validate()), Error);
+  EXPECT_NO_THROW(tau.validate());
+}
+
 }  // namespace
 }  // namespace vae

@@ -92,6 +92,63 @@ TEST(Config, ValidationNamesTheBadFlag) {
   EXPECT_EQ(message(json::object()), "");
 }
 
+TEST(Config, CategoricalPosteriorTakesItsPriorAndLatentWidth) {
+  TrainConfig config;
+  apply_settings(config, json{{"posterior", "categorical"}, {"categorical-vars", 4}}, "flags");
+  EXPECT_EQ(to_string(config.network.prior()), "uniform-categorical");
+  EXPECT_EQ(config.network.latent_dim(), 40);  // 4 variables x 10 categories
+  EXPECT_NO_THROW(validate(config));
+  apply_settings(config, json{{"categories", 3}}, "more flags");
+  EXPECT_EQ(config.network.latent_dim(), 12);
+  // Back to a Gaussian family: its prior comes back too.
+  apply_settings(config, json{{"posterior", "iaf"}}, "flags");
+  EXPECT_EQ(to_string(config.network.prior()), "standard-normal");
+  // The temperature schedule round-trips through the JSON.
+  TrainConfig annealed;
+  apply_settings(annealed, json{{"posterior", "categorical"}, {"tau-anneal-rate", 1e-4}}, "f");
+  TrainConfig restored;
+  apply_settings(restored, to_json(annealed), "saved");
+  EXPECT_DOUBLE_EQ(restored.tau.rate, 1e-4);
+  EXPECT_EQ(to_json(restored), to_json(annealed));
+}
+
+TEST(Config, CategoricalBadInputGetsOneLine) {
+  const auto message = [](const json& settings) {
+    TrainConfig config;
+    return error_of([&] {
+      apply_settings(config, settings, "flags");
+      validate(config);
+    });
+  };
+  const json cat = {{"posterior", "categorical"}};
+  EXPECT_EQ(message({{"posterior", "categorical"}, {"categories", 1}}),
+            "--categories must be at least 2, not 1");
+  EXPECT_EQ(message({{"posterior", "categorical"}, {"categorical-vars", 0}}),
+            "--categorical-vars must be at least 1, not 0");
+  EXPECT_EQ(message({{"posterior", "categorical"}, {"tau-start", 0.4}}),
+            "--tau-min (0.500000) must not exceed --tau-start (0.400000)");
+  EXPECT_EQ(message({{"posterior", "categorical"}, {"tau-min", 0.0}}),
+            "--tau-min must be a positive number");
+  EXPECT_EQ(message({{"posterior", "categorical"}, {"tau-anneal-rate", -1.0}}),
+            "--tau-anneal-rate must be a finite number >= 0");
+  EXPECT_EQ(message({{"gumbel-hard", true}}),
+            "--gumbel-hard needs --posterior categorical, not diagonal-gaussian");
+  EXPECT_EQ(message({{"posterior", "categorical"}, {"latent-dim", 20}}),
+            "--posterior categorical has a code of 300 dimensions (--categorical-vars x "
+            "--categories), not --latent-dim 20");
+  EXPECT_EQ(message({{"posterior", "categorical"}, {"prior", "standard-normal"}}),
+            "--posterior categorical cannot be used with --prior standard-normal (its prior: "
+            "uniform-categorical)");
+  EXPECT_EQ(message({{"prior", "uniform-categorical"}}),
+            "--posterior diagonal-gaussian cannot be used with --prior uniform-categorical (its "
+            "prior: standard-normal)");
+  EXPECT_EQ(message({{"posterior", "categorical"}, {"objective", "iwae"}}),
+            "--objective iwae needs log q at each draw, which the relaxed draws of --posterior "
+            "categorical do not have: train it by the ELBO");
+  EXPECT_EQ(message({{"posterior", "categorical"}, {"gumbel-hard", true}}), "");
+  EXPECT_EQ(message(cat), "");
+}
+
 TEST(Config, PresetErrorsAreClear) {
   testing::ScratchDir dir;
   EXPECT_NE(error_of([] { find_preset("no-such-preset"); }).find("unknown model preset"),

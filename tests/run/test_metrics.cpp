@@ -54,5 +54,27 @@ TEST(Metrics, CsvFilesHaveOneRowPerEpochAndDimension) {
             "3,2,0.001,0.0001,0\n");
 }
 
+TEST(Metrics, CategoricalRunsAddTauAndMutualInformationAndCountActiveByKl) {
+  EpochMetrics m = sample_metrics();
+  m.temperature = 0.625;
+  m.mean_variance.clear();  // categorical variables: active by their KL
+  m.mi_per_dim = {1.5, 2.25, 0.0005};
+  const std::string csv = metrics_csv({m});
+  EXPECT_NE(csv.find("allreduce_ms,tau\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",0.375,0.625\n"), std::string::npos) << csv;
+  EXPECT_EQ(kl_per_dim_csv({m}, 0.01),
+            "epoch,dim,kl,mean_variance,active,mutual_info\n"
+            "3,0,10,,1,1.5\n"
+            "3,1,11.75,,1,2.25\n"
+            "3,2,0.001,,0,0.0005\n");
+  const EpochMetrics back = epoch_metrics_from_json(to_json(m));
+  EXPECT_EQ(back.temperature, 0.625);
+  EXPECT_EQ(back.mi_per_dim, m.mi_per_dim);
+  // Without a temperature: no key, NaN back.
+  EXPECT_FALSE(to_json(sample_metrics()).contains("temperature"));
+  EXPECT_TRUE(std::isnan(epoch_metrics_from_json(to_json(sample_metrics())).temperature));
+  EXPECT_NE(epoch_summary(m, 3).find("tau 0.625"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vae

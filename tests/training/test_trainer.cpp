@@ -142,6 +142,60 @@ TEST(Trainer, ResumeReachesTheNumbersOfAnUninterruptedRun) {
   }
 }
 
+TEST(Trainer, CategoricalRunAnnealsTheTemperatureAndResumesExactly) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("whole"), 2);
+  config.network.posterior(parse_posterior("categorical"))
+      .prior(parse_prior("uniform-categorical"))
+      .categorical_vars(4)
+      .categories(5)
+      .latent_dim(20)
+      .gumbel_hard(true);
+  config.tau = {1.0, 0.6, 4e-3};  // 100 steps per epoch: 0.670 after epoch 1, then the floor
+  config.binarize = Binarize::kDynamic;
+  // The temperature the model draws with at each step.
+  std::vector<double> seen;
+  TrainOptions watch = quiet(log);
+  watch.after_step = [&seen](int64_t, VAE& model) {
+    seen.push_back(model->named_buffers()["posterior.temperature"].item<double>());
+  };
+  const TrainResult whole = train(config, watch);
+  ASSERT_EQ(seen.size(), 200u);
+  EXPECT_DOUBLE_EQ(seen[0], 1.0);
+  EXPECT_DOUBLE_EQ(seen[99], std::exp(-4e-3 * 99));
+  EXPECT_DOUBLE_EQ(seen[199], 0.6);
+  EXPECT_DOUBLE_EQ(whole.history[0].temperature, std::exp(-4e-3 * 99));
+  // One KL and one mutual information per variable; active by KL.
+  EXPECT_EQ(whole.history[1].kl_per_dim.size(), 4u);
+  EXPECT_EQ(whole.history[1].mi_per_dim.size(), 4u);
+  EXPECT_TRUE(whole.history[1].mean_variance.empty());
+  int64_t active = 0;
+  for (double kl : whole.history[1].kl_per_dim)
+    active += kl > config.active_threshold ? 1 : 0;
+  EXPECT_EQ(whole.history[1].active_units, active);
+  EXPECT_NE(read_file(dir.file("whole/metrics.csv")).find(",tau\n"), std::string::npos);
+
+  struct Killed {};
+  TrainConfig first = config;
+  first.out = dir.file("split");
+  TrainOptions crash = quiet(log);
+  crash.after_step = [](int64_t step, VAE&) {
+    if (step == 130) throw Killed{};
+  };
+  EXPECT_THROW(train(first, crash), Killed);
+  TrainOptions resume = quiet(log);
+  resume.resume = true;
+  const TrainResult resumed = train(resume_config(dir.file("split"), {}), resume);
+  ASSERT_EQ(resumed.history.size(), 2u);
+  for (size_t e = 0; e < 2; ++e) {
+    EXPECT_EQ(whole.history[e].temperature, resumed.history[e].temperature);
+    EXPECT_EQ(whole.history[e].train_loss, resumed.history[e].train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(whole.history[e].test_neg_elbo, resumed.history[e].test_neg_elbo);
+    EXPECT_EQ(whole.history[e].mi_per_dim, resumed.history[e].mi_per_dim);
+  }
+}
+
 TEST(Trainer, NonFiniteLossStopsWithTheStepAndKeepsTheCheckpoint) {
   testing::ScratchDir dir;
   std::ostringstream log;

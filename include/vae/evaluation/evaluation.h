@@ -18,7 +18,8 @@ struct EvalResult {
   double recon = 0.0;     // -E_q[log p(x|z)]
   double kl = 0.0;        // KL(q(z|x) || p(z))
   std::vector<double> kl_per_dim;
-  std::vector<double> mean_variance;  // Cov_x(E_q[z_d]) per dimension
+  std::vector<double> mean_variance;  // Cov_x(E_q[z_d]) per dimension; empty: units active by KL
+  std::vector<double> mi_per_unit;    // I(x; unit) where the family has it exactly, else empty
   int64_t active_units = 0;
   double mutual_info = 0.0;  // nats; NaN when not computed
 };

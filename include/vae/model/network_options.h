@@ -40,6 +40,12 @@ struct NetworkOptions {
   // units of each step's network and the width of the context h(x).
   TORCH_ARG(int64_t, flow_steps) = 4;
   TORCH_ARG(int64_t, iaf_hidden) = 128;
+  // The categorical posterior: N variables of K categories each (the
+  // latent code is their N one-hot vectors, latent_dim = N K), and the
+  // straight-through estimator (hard one-hot forward, relaxed backward).
+  TORCH_ARG(int64_t, categorical_vars) = 30;
+  TORCH_ARG(int64_t, categories) = 10;
+  TORCH_ARG(bool, gumbel_hard) = false;
   // Families with a scale (gaussian) only: the fixed standard deviation, or its initial value when
   // learned (one learned value per pixel).
   TORCH_ARG(double, sigma) = 0.1;

@@ -84,6 +84,35 @@ class PosteriorFamily {
                                    const NetworkOptions& options) const = 0;
   // True when kl_per_dim() is defined for `prior` (free bits need it).
   virtual bool closed_form_kl(const Prior& prior) const = 0;
+  // The prior a configuration gets when it names none, and whether `prior`
+  // suits the family (a categorical posterior needs a discrete prior).
+  virtual const char* default_prior() const { return "standard-normal"; }
+  virtual bool accepts(const Prior& prior) const;
+  // The latent width the family's own settings fix (categorical: variables
+  // x categories), or 0 where --latent-dim chooses it.
+  virtual int64_t fixed_latent_dim(const NetworkOptions& /*options*/) const { return 0; }
+  // True for a family that draws through a relaxation whose temperature
+  // the trainer anneals (VAEImpl::set_temperature; categorical).
+  virtual bool relaxed() const { return false; }
+
+  // The units the collapse monitor counts. By default each latent
+  // coordinate, active when the spread of unit_means across a data set
+  // exceeds the threshold (Burda et al. 2015); a family whose units are not
+  // coordinates (a categorical variable spans K of them) counts a unit
+  // active when its KL does.
+  virtual int64_t units(const NetworkOptions& options) const;
+  virtual bool coordinate_units() const { return true; }
+  // I(x; unit) of each unit over a data set from its stats [n, stats_size]
+  // ([units]); undefined where the family has no exact per-unit value.
+  virtual torch::Tensor unit_mutual_information(const torch::Tensor& stats,
+                                                const NetworkOptions& options) const;
+  // For a family without coordinate units, the codes `vae traverse`
+  // decodes around `code` [latent] (one image's code): one row per unit
+  // of `order`, the unit set to each of its values in turn (categorical: its
+  // K categories) [order.size() * values, latent]. Coordinate families are
+  // swept by the views (traversal_codes) and throw here.
+  virtual torch::Tensor unit_values(const torch::Tensor& code, const std::vector<int64_t>& order,
+                                    const NetworkOptions& options) const;
 
   // The columns `vae encode` writes for forward()'s outputs, each [N, latent]:
   // e.g. {"mu", ...}, {"sigma", ...}.

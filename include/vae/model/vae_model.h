@@ -61,6 +61,11 @@ class VAEImpl : public torch::nn::Module {
   std::unique_ptr<Posterior> read_posterior(const torch::Tensor& stats) const;
   const PosteriorFamily& posterior_family() const { return *options_.posterior(); }
   const Prior& prior() const { return *options_.prior(); }
+  // log p(z) [...] of codes z [..., latent].
+  torch::Tensor log_prior(const torch::Tensor& z) const { return prior().log_prob(z, options_); }
+  // Sets the relaxation temperature of a family that has one (the
+  // categorical posterior's buffer "posterior.temperature"); else nothing.
+  void set_temperature(double tau);
   const LikelihoodFamily& likelihood() const { return *options_.likelihood(); }
   // The standard normal noise one reparameterized draw needs per image.
   int64_t noise_size() const { return options_.posterior()->noise_size(options_); }

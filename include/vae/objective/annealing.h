@@ -35,4 +35,17 @@ struct KlSchedule {
   double weight(int64_t step) const;
 };
 
+// The Gumbel-softmax temperature at step t (Jang et al. 2017, sec. 4.1:
+// tau = max(0.5, exp(-r t)), there updated every 1000 steps, here every step):
+//   tau(t) = max(tau_min, tau_start exp(-rate t)).
+struct TemperatureSchedule {
+  double start = 1.0;
+  double min = 0.5;
+  double rate = 3e-5;
+
+  // Throws vae::Error for parameters that make no schedule.
+  void validate() const;
+  double value(int64_t step) const;
+};
+
 }  // namespace vae

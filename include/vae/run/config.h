@@ -40,7 +40,8 @@ struct TrainConfig {
   StepEngine train_step = StepEngine::kFused;
   GemmChoice gemm = GemmChoice::kAuto;  // the fused step's matrix products
 
-  KlSchedule kl;  // total_steps is filled in by the trainer
+  KlSchedule kl;            // total_steps is filled in by the trainer
+  TemperatureSchedule tau;  // relaxed posteriors (categorical)
   double free_bits = 0.0;
   Objective objective = Objective::kElbo;
   int64_t iw_samples = 5;

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,9 +14,10 @@ namespace vae {
 
 struct EpochMetrics {
   int64_t epoch = 0;
-  int64_t step = 0;         // optimisation steps done at the end of the epoch
-  double beta = 0.0;        // KL weight at the epoch's last step
-  double train_loss = 0.0;  // the objective optimised (beta, free bits)
+  int64_t step = 0;                   // optimisation steps done at the end of the epoch
+  double beta = 0.0;                  // KL weight at the epoch's last step
+  double temperature = std::nan("");  // relaxed posteriors: tau at the epoch's last step
+  double train_loss = 0.0;            // the objective optimised (beta, free bits)
   double train_neg_elbo = 0.0;
   double train_recon = 0.0;
   double train_kl = 0.0;
@@ -30,16 +32,20 @@ struct EpochMetrics {
   int64_t world_size = 1;             // data-parallel processes
   double allreduce_ms = 0.0;          // gradient all-reduce per step (0: one process)
   std::vector<double> kl_per_dim;     // test set, nats
-  std::vector<double> mean_variance;  // test set, Cov_x(E_q[z_d])
+  std::vector<double> mean_variance;  // test set, Cov_x(E_q[z_d]) (empty: units active by KL)
+  std::vector<double> mi_per_dim;     // test set, I(x; unit) where exact (categorical variables)
 };
 
 nlohmann::json to_json(const EpochMetrics& m);
 EpochMetrics epoch_metrics_from_json(const nlohmann::json& j);
 
-// metrics.csv: a header and one row per epoch.
+// metrics.csv: a header and one row per epoch; a `tau` column for runs with
+// a temperature.
 std::string metrics_csv(const std::vector<EpochMetrics>& history);
-// kl_per_dim.csv: one row per epoch and dimension: epoch, dim, kl, mean
-// variance, active (long format: plots and spreadsheets read it directly).
+// kl_per_dim.csv: one row per epoch and unit (latent dimension, or
+// categorical variable): epoch, dim, kl, mean variance (empty where units
+// are active by their KL), active, and mutual_info where the run has it
+// (long format: plots and spreadsheets read it directly).
 std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double active_threshold);
 
 // The line `vae train` prints after an epoch.
