@@ -4,11 +4,15 @@ that they reproduce the C++ outputs saved beside them in reference.pt.
 
 usage: /usr/bin/python3 scripts/check_export.py MODEL_DIR [MODEL_DIR...]
 
-For each directory: encoder.pt's forward on the float, flat and uint8 forms of
-the reference images gives the saved mu and logvar; decoder.pt's forward on
-the saved codes gives the saved images; sample() and generate() have the
-documented shapes and generate() repeats for a seed. Exit 0 when all agree
-within 1e-5, 1 otherwise. Uses Debian's python3-torch.
+For each directory, whatever the posterior family: encoder.pt's forward on
+the float, flat and uint8 forms of the reference images gives the saved
+outputs (mu and logvar, or the categorical logits);
+rsample_with_log_prob(x, eps) on the saved noise gives the saved draws and
+log q (and log_prob, where the family has it, gives log q back); sample() and
+summary() have the documented shapes; decoder.pt's forward on the saved codes
+gives the saved images; generate() has its shape and repeats for a seed. Exit
+0 when all agree within 1e-5, 1 otherwise.
+Uses Debian's python3-torch.
 """
 import json
 import os
@@ -36,20 +40,42 @@ def check(directory):
     expect(encoder.latent_dim == latent and decoder.latent_dim == latent,
            "latent_dim attributes match model.json (%d)" % latent)
 
+    family = metadata["architecture"].get("posterior", "diagonal-gaussian")
+    names = ["logits"] if family == "categorical" else ["mu", "logvar"]
     x, x_uint8 = reference.x, reference.x_uint8
     n = x.shape[0]
     with torch.no_grad():
         for name, inputs in (("float [N,1,H,W]", x), ("flat [N,C*H*W]", x.reshape(n, -1)),
                              ("uint8 [N,H,W]", x_uint8)):
-            mu, logvar = encoder(inputs)
-            diff = max((mu - reference.mu).abs().max().item(),
-                       (logvar - reference.logvar).abs().max().item())
-            expect(diff <= TOLERANCE, "encoder(%s) matches C++ (max diff %.2e)" % (name, diff))
+            outputs = encoder(inputs)
+            diff = max((out - getattr(reference, key)).abs().max().item()
+                       for out, key in zip(outputs, names))
+            expect(len(outputs) == len(names) and diff <= TOLERANCE,
+                   "%s encoder(%s) gives %s like C++ (max diff %.2e)"
+                   % (family, name, ", ".join(names), diff))
+        z, log_q = encoder.rsample_with_log_prob(x, reference.eps)
+        diff = max((z - reference.draw_z).abs().max().item(),
+                   (log_q - reference.draw_log_q).abs().max().item())
+        expect(diff <= TOLERANCE,
+               "rsample_with_log_prob(x, eps) gives C++'s draws and log q (max diff %.2e)" % diff)
+        if hasattr(encoder, "log_prob"):
+            diff = (encoder.log_prob(x, reference.draw_z) - reference.draw_log_q).abs().max().item()
+            expect(diff <= TOLERANCE, "log_prob(x, z) at those draws gives log q (max diff %.2e)"
+                   % diff)
         decoded = decoder(reference.z)
         diff = (decoded - reference.decoded).abs().max().item()
         expect(diff <= TOLERANCE, "decoder(z) matches C++ (max diff %.2e)" % diff)
         draws = encoder.sample(x, 3)
         expect(tuple(draws.shape) == (n, 3, latent), "sample(x, 3) has shape [N, 3, D]")
+        if family == "categorical":
+            k = metadata["training"]["categories"]
+            relaxed = encoder.sample(x, 3, 0.5, False).reshape(n, 3, -1, k)
+            expect(torch.allclose(relaxed.sum(-1), torch.ones(relaxed.shape[:-1])),
+                   "sample(x, 3, tau=0.5, hard=False) gives relaxed one-hot vectors")
+        summary = encoder.summary(x, 50)
+        first = next(iter(summary.values()))
+        expect(tuple(first.shape) == (n, latent),
+               "summary(x, 50) gives %s; the first [N, D]" % ", ".join(summary))
         a, b = decoder.generate(4, 7), decoder.generate(4, 7)
         expect(tuple(a.shape) == (4,) + tuple(decoder.image_shape) and torch.equal(a, b),
                "generate(4, seed) has shape [4, C, H, W] and repeats for a seed")

@@ -45,6 +45,9 @@ void add_encode_options(cxxopts::Options& options) {
       "batch-size", "images per encoder pass", cxxopts::value<int64_t>()->default_value("256"))(
       "invert", invert_modes().choices(), cxxopts::value<std::string>()->default_value("auto"))(
       "threads", "CPU threads (0 = all)", cxxopts::value<int64_t>()->default_value("0"))(
+      "samples", "flow posteriors: draws per image behind the mean and std columns (at least 2)",
+      cxxopts::value<int64_t>()->default_value("100"))(
+      "seed", "random seed of those draws", cxxopts::value<int64_t>()->default_value("1"))(
       "decoder", "exported decoder, to also write --reconstructions",
       cxxopts::value<std::string>())(
       "reconstructions", "PNG of the first 32 inputs above their decoded posterior means",
@@ -61,10 +64,10 @@ struct EncoderSource {
   int64_t latent_dim = 0, height = 0, width = 0;
 };
 
-void open_encoder(const cxxopts::ParseResult& result, EncoderSource& source) {
+void open_encoder(const cxxopts::ParseResult& result, int64_t samples, EncoderSource& source) {
   if (result.count("encoder")) {
     source.script = load_exported(result["encoder"].as<std::string>(), "encoder");
-    source.encoder = torchscript_encoder(source.script);
+    source.encoder = torchscript_encoder(source.script, samples);
     source.latent_dim = source.script.attr("latent_dim").toInt();
     const std::vector<int64_t> shape = source.script.attr("image_shape").toIntVector();
     source.height = shape.at(1);
@@ -73,7 +76,7 @@ void open_encoder(const cxxopts::ParseResult& result, EncoderSource& source) {
   }
   source.trained =
       load_trained_model(result["checkpoint"].as<std::string>(), json::object(), "auto");
-  source.encoder = native_encoder(source.trained);
+  source.encoder = native_encoder(source.trained, samples);
   source.latent_dim = source.trained.config.network.latent_dim();
   source.height = source.trained.config.network.height();
   source.width = source.trained.config.network.width();
@@ -132,9 +135,10 @@ int export_command(int argc, char** argv) {
 
 int encode_command(int argc, char** argv) {
   cxxopts::Options options("vae encode",
-                           "Posterior q(z|x) of each input image in one encoder pass (mu and "
-                           "sigma for the diagonal Gaussian). INPUT: picture files, directories "
-                           "of them, or IDX files.");
+                           "Posterior q(z|x) of each input image in one encoder pass: mu and "
+                           "sigma (diagonal Gaussian), mean and std of --samples draws (planar, "
+                           "iaf), p and category (categorical). INPUT: picture files, "
+                           "directories of them, or IDX files.");
   add_encode_options(options);
   const auto parsed = parse_command(options, argc, argv);
   if (!parsed) return 0;
@@ -150,10 +154,15 @@ int encode_command(int argc, char** argv) {
   encode.batch_size = positive<int64_t>(result, "batch-size", 1);
   encode.invert = parse_invert(result["invert"].as<std::string>());
   encode.format = parse_output_format(result["format"].as<std::string>());
+  encode.samples = positive<int64_t>(result, "samples", 2);
   configure_threads(positive<int64_t>(result, "threads", 0));
+  const int64_t seed = positive<int64_t>(result, "seed", 0);
 
   EncoderSource source;
-  open_encoder(result, source);
+  open_encoder(result, encode.samples, source);
+  // After loading (building the in-process model draws its initial
+  // weights), so that both encoders draw the same noise.
+  torch::manual_seed(static_cast<uint64_t>(seed));
   torch::jit::Module decoder;
   if (result.count("decoder")) {
     decoder = open_decoder(result, source.latent_dim);

@@ -31,32 +31,39 @@ std::string csv_field(const std::string& text) {
 
 }  // namespace
 
-EncoderFn torchscript_encoder(torch::jit::Module& module) {
-  // Exports before the posterior attribute hold the diagonal Gaussian.
-  const PosteriorFamily* family =
-      parse_posterior(module.hasattr("posterior") ? module.attr("posterior").toStringRef()
-                                                  : std::string("diagonal-gaussian"));
-  return [&module, family](const torch::Tensor& images) {
+EncoderFn torchscript_encoder(torch::jit::Module& module, int64_t samples) {
+  if (!module.find_method("summary")) {
+    // Version 1 exports (diagonal Gaussian only): forward gives (mu, logvar).
+    return [&module](const torch::Tensor& images) {
+      torch::NoGradGuard no_grad;
+      // The tuple is held while its elements are read.
+      const c10::intrusive_ptr<c10::ivalue::Tuple> tuple =
+          module.forward({images.unsqueeze(1)}).toTuple();
+      return PosteriorColumns{
+          {"mu", tuple->elements().at(0).toTensor().to(torch::kFloat32).contiguous()},
+          {"sigma",
+           torch::exp(0.5 * tuple->elements().at(1).toTensor().to(torch::kFloat32)).contiguous()}};
+    };
+  }
+  return [&module, samples](const torch::Tensor& images) {
     torch::NoGradGuard no_grad;
-    // The tuple is held while its elements are read.
-    const c10::intrusive_ptr<c10::ivalue::Tuple> tuple =
-        module.forward({images.unsqueeze(1)}).toTuple();
-    std::vector<torch::Tensor> outputs;
-    for (const c10::IValue& element : tuple->elements())
-      outputs.push_back(element.toTensor());
-    return family->columns(outputs);
+    const c10::Dict<c10::IValue, c10::IValue> summary =
+        module.get_method("summary")({images.unsqueeze(1), samples}).toGenericDict();
+    PosteriorColumns columns;
+    for (const auto& entry : summary) {
+      columns.push_back({entry.key().toStringRef(),
+                         entry.value().toTensor().to(torch::kCPU, torch::kFloat32).contiguous()});
+    }
+    return columns;
   };
 }
 
-EncoderFn native_encoder(TrainedModel& trained) {
-  return [&trained](const torch::Tensor& images) {
+EncoderFn native_encoder(TrainedModel& trained, int64_t samples) {
+  return [&trained, samples](const torch::Tensor& images) {
     c10::InferenceMode inference;
     const torch::Tensor x = to_model_input(images, trained.device);
-    const std::vector<torch::Tensor> outputs = trained.model->encode(x)->outputs();
-    std::vector<torch::Tensor> cpu;
-    for (const torch::Tensor& t : outputs)
-      cpu.push_back(t.to(torch::kCPU));
-    return trained.model->posterior_family().columns(cpu);
+    return trained.model->posterior_family().columns(*trained.model->encode(x),
+                                                     trained.config.network, samples);
   };
 }
 
@@ -88,11 +95,10 @@ EncodeResult encode_items(const std::vector<InputItem>& items, const EncoderFn& 
     const auto encode_start = Clock::now();
     const PosteriorColumns columns = encoder(images);
     result.encoder_seconds += std::chrono::duration<double>(Clock::now() - encode_start).count();
-    const int64_t dims = columns.at(0).second.size(1);
     if (header) {
       out << "name";
       for (const auto& [column, values] : columns) {
-        for (int64_t d = 0; d < dims; ++d)
+        for (int64_t d = 0; d < values.size(1); ++d)
           out << ',' << column << '_' << d;
       }
       out << '\n';
@@ -103,6 +109,7 @@ EncodeResult encode_items(const std::vector<InputItem>& items, const EncoderFn& 
       if (options.format == OutputFormat::kCsv) {
         out << csv_field(name);
         for (const auto& [column, values] : columns) {
+          const int64_t dims = values.size(1);
           const float* v = values.data_ptr<float>() + k * dims;
           for (int64_t d = 0; d < dims; ++d)
             out << ',' << number(v[d]);
@@ -111,6 +118,7 @@ EncodeResult encode_items(const std::vector<InputItem>& items, const EncoderFn& 
       } else {
         nlohmann::json record = {{"name", name}};
         for (const auto& [column, values] : columns) {
+          const int64_t dims = values.size(1);
           const float* v = values.data_ptr<float>() + k * dims;
           record[column] = std::vector<float>(v, v + dims);
         }

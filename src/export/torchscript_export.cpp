@@ -98,14 +98,6 @@ void register_common_attributes(torch::jit::Module& module, const NetworkOptions
   module.register_attribute("export_version", c10::IntType::get(), kExportVersion);
 }
 
-// "(mu [N, D], logvar [N, D])": what the exported encoder's forward returns.
-std::string describe_outputs(const PosteriorFamily& family) {
-  std::string out;
-  for (const std::string& name : family.output_names())
-    out += (out.empty() ? "" : ", ") + name + " [N, D]";
-  return "(" + out + ")";
-}
-
 void save_module(const torch::jit::Module& module, const std::string& path) {
   std::ostringstream bytes;
   module.save(bytes);
@@ -117,6 +109,7 @@ void save_module(const torch::jit::Module& module, const std::string& path) {
 torch::jit::Module export_encoder(const VAE& model) {
   const NetworkOptions& o = model->options();
   const PosteriorFamily& family = *o.posterior();
+  const PosteriorFamily::Script posterior = family.script(o, model->posterior_parameters());
   torch::jit::Module module("VaeEncoder");
   register_common_attributes(module, o);
   module.register_attribute("posterior", c10::StringType::get(), std::string(family.name()));
@@ -124,8 +117,10 @@ torch::jit::Module export_encoder(const VAE& model) {
   const auto [head_w, head_b] = register_layer(module, *model->encoder->head(), "head");
   const std::string pixels = std::to_string(o.input_size());
   const std::string shape = int_list({-1, o.in_channels(), o.height(), o.width()});
+  for (const auto& [name, tensor] : posterior.parameters)
+    module.register_parameter(name, tensor, false);
   module.define(R"(
-    def forward(self, x):
+    def encode_stats(self, x):
         assert x.dim() >= 2 and x.numel() == x.size(0) * )" +
                 pixels + R"(, "the encoder expects N images of )" +
                 int_list({o.in_channels(), o.height(), o.width()}) + R"( pixels"
@@ -133,9 +128,8 @@ torch::jit::Module export_encoder(const VAE& model) {
             x = x.float() / 255.0
         h = x.float().reshape()" +
                 shape + R"()
-)" + body + R"(        stats = torch.linear(h, )" +
-                head_w + ", " + head_b + ")\n" + family.script_forward() +
-                "\n    def sample(self, x, n: int):\n" + family.script_sample());
+)" + body + R"(        return torch.linear(h, )" +
+                head_w + ", " + head_b + ")\n" + posterior.methods);
   return module;
 }
 
@@ -185,6 +179,11 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
     const std::unique_ptr<Posterior> q = m->encode(x.to(device));
     const torch::Tensor z = q->mean().to(torch::kCPU);
     const torch::Tensor decoded = m->generate(q->mean()).to(torch::kCPU);
+    // Three draws per image from fixed noise, and log q at them: the
+    // exported rsample_with_log_prob(x, eps) must give the same.
+    const torch::Tensor eps = torch::randn({x.size(0), 3, m->noise_size()},
+                                           at::detail::createCPUGenerator(kReferenceSeed));
+    const PosteriorDraw draw = q->expand(3)->rsample_with_log_prob(eps.to(device));
     m->train(was_training);
     torch::jit::Module reference("VaeReference");
     reference.register_buffer("x", x);
@@ -195,10 +194,16 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
       reference.register_buffer(names[i], outputs.at(i).to(torch::kCPU));
     reference.register_buffer("z", z);
     reference.register_buffer("decoded", decoded);
+    reference.register_buffer("eps", eps);
+    reference.register_buffer("draw_z", draw.z.to(torch::kCPU));
+    reference.register_buffer("draw_log_q", draw.log_q.to(torch::kCPU));
     save_module(reference, files.reference);
   }
 
   const NetworkOptions& o = model->options();
+  nlohmann::json encoder_doc = {{"file", "encoder.pt"}};
+  for (const auto& [method, text] : o.posterior()->script(o, model->posterior_parameters()).docs)
+    encoder_doc[method] = text;
   nlohmann::json metadata = {
       {"format", "vae-export"},
       {"export_version", kExportVersion},
@@ -216,10 +221,7 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
         {"dtype", "float32 in [0, 1], or uint8 0..255 (divided by 255 inside)"},
         {"layout", "light digit on a dark background, as in MNIST"},
         {"binarize", run_config.is_object() ? run_config.value("binarize", "none") : "none"}}},
-      {"encoder",
-       {{"file", "encoder.pt"},
-        {"forward", "x [N, C, H, W] or [N, C*H*W] -> " + describe_outputs(*o.posterior())},
-        {"sample", "sample(x, n) -> [N, n, D] reparameterized draws"}}},
+      {"encoder", encoder_doc},
       {"decoder",
        {{"file", "decoder.pt"},
         {"forward", "z [N, D] -> pixel means [N, C, H, W] in [0, 1]"},

@@ -171,14 +171,76 @@ class CategoricalFamily final : public PosteriorFamily {
     return torch::cat(rows);
   }
 
-  std::vector<std::pair<std::string, torch::Tensor>> columns(
-      const std::vector<torch::Tensor>& /*outputs*/) const override {
-    throw Error("encode: --posterior categorical is not supported yet");
+  // The category probabilities [N, V K] (the mean code) and each
+  // variable's most probable category [N, V].
+  std::vector<std::pair<std::string, torch::Tensor>> columns(const Posterior& q,
+                                                             const NetworkOptions& o,
+                                                             int64_t /*samples*/) const override {
+    const torch::Tensor p = q.mean().to(torch::kCPU, torch::kFloat32);  // [N, V K]
+    const torch::Tensor category =
+        p.view({p.size(0), o.categorical_vars(), o.categories()}).argmax(-1).to(torch::kFloat32);
+    return {{"p", p.contiguous()}, {"category", category.contiguous()}};
   }
-  std::string script_forward() const override {
-    throw Error("export: --posterior categorical is not supported yet");
+  Script script(const NetworkOptions& o,
+                const std::shared_ptr<torch::nn::Module>& /*parameters*/) const override {
+    const std::string v = std::to_string(o.categorical_vars()), k = std::to_string(o.categories());
+    Script out;
+    out.methods = R"(
+    def forward(self, x):
+        return (self.encode_stats(x),)
+
+    def log_pi(self, x):
+        stats = self.encode_stats(x)
+        return torch.log_softmax(stats.reshape([stats.size(0), 1, )" +
+                  v + ", " + k + R"(]), -1)
+
+    def rsample_with_log_prob(self, x, eps):
+        lp = self.log_pi(x)
+        g = -torch.log(-torch.special_log_ndtr(eps.reshape([eps.size(0), eps.size(1), )" +
+                  v + ", " + k + R"(])))
+        c = torch.one_hot((lp + g).argmax(-1), )" +
+                  k + R"().to(lp.dtype)
+        return (c.flatten(-2), (c * lp).sum([-2, -1]))
+
+    def sample(self, x, n: int, tau: float = 0.0, hard: bool = True):
+        lp = self.log_pi(x)
+        eps = torch.randn([lp.size(0), n, )" +
+                  v + " * " + k + R"(], dtype=lp.dtype, device=lp.device)
+        if tau <= 0.0:
+            return self.rsample_with_log_prob(x, eps)[0]
+        g = -torch.log(-torch.special_log_ndtr(eps.reshape([lp.size(0), n, )" +
+                  v + ", " + k + R"(])))
+        y = torch.softmax((lp + g) / tau, -1)
+        if hard:
+            y = torch.one_hot(y.argmax(-1), )" +
+                  k + R"().to(y.dtype) - y.detach() + y
+        return y.flatten(-2)
+
+    def log_prob(self, x, z):
+        lp = self.log_pi(x)
+        return (z.reshape([z.size(0), z.size(1), )" +
+                  v + ", " + k + R"(]) * lp).sum([-2, -1])
+
+    def summary(self, x, n: int) -> Dict[str, Tensor]:
+        p = self.log_pi(x).squeeze(1).exp()
+        return {"p": p.flatten(-2), "category": p.argmax(-1).to(p.dtype)}
+)";
+    out.docs = {
+        {"forward", "x [N, C, H, W] or [N, C*H*W] -> (logits [N, " + v + "*" + k +
+                        "],): variable j's logits are columns j*" + k + " .. j*" + k + "+" + k +
+                        "-1"},
+        {"sample", "sample(x, n, tau=0.0, hard=True) -> [N, n, " + v + "*" + k +
+                       "]: tau = 0 exact one-hot draws; tau > 0 Gumbel-softmax draws at that "
+                       "temperature (hard: straight-through one-hot)"},
+        {"rsample_with_log_prob", "rsample_with_log_prob(x, eps [N, n, " + v + "*" + k +
+                                      "] standard normal) -> (one-hot z [N, n, " + v + "*" + k +
+                                      "], log q(z|x) [N, n]) by the Gumbel-max trick"},
+        {"log_prob", "log_prob(x, z one-hot [N, n, " + v + "*" + k + "]) -> log q(z|x) [N, n]"},
+        {"summary", "summary(x, n) -> {p [N, " + v + "*" + k +
+                        "] category probabilities, category [N, " + v +
+                        "] most probable category of each variable} (n unused)"}};
+    return out;
   }
-  std::string script_sample() const override { return script_forward(); }
   std::vector<std::string> output_names() const override { return {"logits"}; }
 };
 

@@ -2,6 +2,7 @@
 // Welling 2013 (sec. 2.4, app. B): stats = [mu, logvar], each [N, latent].
 #include <torch/torch.h>
 
+#include "gaussian_script.h"
 #include "vae/model/gaussian.h"
 #include "vae/model/gaussian_mutual_information.h"
 #include "vae/model/network_options.h"
@@ -56,8 +57,10 @@ class DiagonalGaussianFamily final : public PosteriorFamily {
   }
   bool closed_form_kl(const Prior& prior) const override { return prior.standard_normal(); }
 
-  std::vector<std::pair<std::string, torch::Tensor>> columns(
-      const std::vector<torch::Tensor>& outputs) const override {
+  std::vector<std::pair<std::string, torch::Tensor>> columns(const Posterior& q,
+                                                             const NetworkOptions& /*options*/,
+                                                             int64_t /*samples*/) const override {
+    const std::vector<torch::Tensor> outputs = q.outputs();
     return {
         {"mu", outputs.at(0).to(torch::kCPU, torch::kFloat32).contiguous()},
         {"sigma", torch::exp(0.5 * outputs.at(1).to(torch::kCPU, torch::kFloat32)).contiguous()}};
@@ -67,16 +70,9 @@ class DiagonalGaussianFamily final : public PosteriorFamily {
     return vae::mutual_information(halves[0].contiguous(), halves[1].contiguous(), split);
   }
 
-  std::string script_forward() const override {
-    return "        mu = stats.narrow(1, 0, self.latent_dim)\n"
-           "        logvar = stats.narrow(1, self.latent_dim, self.latent_dim)\n"
-           "        return (mu, logvar)\n";
-  }
-  std::string script_sample() const override {
-    return "        mu, logvar = self.forward(x)\n"
-           "        eps = torch.randn([mu.size(0), n, mu.size(1)], dtype=mu.dtype, "
-           "device=mu.device)\n"
-           "        return mu.unsqueeze(1) + torch.exp(0.5 * logvar).unsqueeze(1) * eps\n";
+  Script script(const NetworkOptions& /*options*/,
+                const std::shared_ptr<torch::nn::Module>& /*parameters*/) const override {
+    return {gaussian_script_methods(""), {}, gaussian_script_docs(/*flow=*/false)};
   }
   std::vector<std::string> output_names() const override { return {"mu", "logvar"}; }
 };

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "gaussian_script.h"
 #include "vae/model/gaussian.h"
 #include "vae/runtime/error.h"
 
@@ -47,16 +48,20 @@ bool GaussianFlowFamily::closed_form_kl(const Prior& /*prior*/) const {
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> GaussianFlowFamily::columns(
-    const std::vector<torch::Tensor>& /*outputs*/) const {
-  throw Error(std::string("encode: --posterior ") + name() + " is not supported yet");
+    const Posterior& q, const NetworkOptions& /*options*/, int64_t samples) const {
+  if (samples < 2) throw Error("--samples must be at least 2 to estimate a standard deviation");
+  const torch::Tensor mean = q.mean();
+  const torch::Tensor eps = torch::randn({mean.size(0), samples, q.noise_size()}, mean.options());
+  const torch::Tensor z = q.expand(samples)->rsample(eps).to(torch::kCPU, torch::kFloat32);
+  return {{"mean", z.mean(1).contiguous()}, {"std", z.std(1).contiguous()}};
 }
 
-std::string GaussianFlowFamily::script_forward() const {
-  throw Error(std::string("export: --posterior ") + name() + " is not supported yet");
-}
-
-std::string GaussianFlowFamily::script_sample() const {
-  return script_forward();
+PosteriorFamily::Script GaussianFlowFamily::script(
+    const NetworkOptions& options, const std::shared_ptr<torch::nn::Module>& parameters) const {
+  Script out;
+  out.methods = gaussian_script_methods(flow_script(options, parameters, &out.parameters));
+  out.docs = gaussian_script_docs(/*flow=*/true);
+  return out;
 }
 
 }  // namespace vae

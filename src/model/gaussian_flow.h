@@ -60,12 +60,21 @@ class GaussianFlowFamily : public PosteriorFamily {
   torch::Tensor unit_means(const torch::Tensor& stats, const NetworkOptions& o) const override;
   bool closed_form_kl(const Prior& prior) const override;
 
-  // Not yet: export and `vae encode` of flows stop with one line.
-  std::vector<std::pair<std::string, torch::Tensor>> columns(
-      const std::vector<torch::Tensor>& outputs) const override;
-  std::string script_forward() const override;
-  std::string script_sample() const override;
+  // The mean and standard deviation of `samples` draws.
+  std::vector<std::pair<std::string, torch::Tensor>> columns(const Posterior& q,
+                                                             const NetworkOptions& options,
+                                                             int64_t samples) const override;
+  Script script(const NetworkOptions& options,
+                const std::shared_ptr<torch::nn::Module>& parameters) const override;
+  // The base Gaussian's parameters.
   std::vector<std::string> output_names() const override { return {"mu", "logvar"}; }
+
+ protected:
+  // The source of `def flow(self, stats, z)` for the exported encoder
+  // (gaussian_script.h), adding the tensors it reads to *tensors.
+  virtual std::string flow_script(
+      const NetworkOptions& options, const std::shared_ptr<torch::nn::Module>& parameters,
+      std::vector<std::pair<std::string, torch::Tensor>>* tensors) const = 0;
 };
 
 }  // namespace vae

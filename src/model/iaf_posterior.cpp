@@ -53,6 +53,16 @@ class IafStepImpl : public nn::Module {
   }
 
   // z [..., D], h [..., H] -> m, s [..., D].
+  // The masked weights and biases, for the exported encoder (the masks
+  // multiplied in: 0 and 1 change no value).
+  std::vector<std::pair<std::string, torch::Tensor>> exported(const std::string& prefix) const {
+    return {{prefix + "_in_weight", input_->weight * input_mask_},
+            {prefix + "_in_bias", input_->bias},
+            {prefix + "_context_weight", context_->weight},
+            {prefix + "_out_weight", output_->weight * output_mask_},
+            {prefix + "_out_bias", output_->bias}};
+  }
+
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& z, const torch::Tensor& h) {
     const torch::Tensor hidden = torch::relu(
         torch::nn::functional::linear(z, input_->weight * input_mask_, input_->bias) + context_(h));
@@ -91,6 +101,39 @@ class IafNetworksImpl : public nn::Module {
       z = reversed ? next.flip(-1) : next;
     }
     return z;
+  }
+
+  // IafNetworks::flow in TorchScript, one block per step, and the tensors it
+  // reads (self.iaf{k}_*).
+  std::string script(int64_t latent,
+                     std::vector<std::pair<std::string, torch::Tensor>>* tensors) const {
+    const std::string d = std::to_string(latent);
+    std::string code = R"(
+    def flow(self, stats, z):
+        h = stats.narrow(-1, 2 * )" +
+                       d + ", stats.size(-1) - 2 * " + d + R"()
+        log_det = torch.zeros_like(z.select(-1, 0))
+)";
+    for (size_t k = 0; k < steps_->size(); ++k) {
+      const std::string p = "self.iaf" + std::to_string(k);
+      const bool reversed = k % 2 == 1;
+      for (auto& [name, tensor] : steps_->ptr<IafStepImpl>(k)->exported("iaf" + std::to_string(k)))
+        tensors->push_back({name, tensor.detach().to(torch::kCPU).clone()});
+      code += std::string("        inp = ") + (reversed ? "z.flip([-1])" : "z") + R"(
+        hidden = torch.relu(torch.linear(inp, )" +
+              p + "_in_weight, " + p + "_in_bias) + torch.linear(h, " + p + R"(_context_weight))
+        out = torch.linear(hidden, )" +
+              p + "_out_weight, " + p + R"(_out_bias)
+        s = out.narrow(-1, )" +
+              d + ", " + d + R"()
+        gate = torch.sigmoid(s)
+        nxt = gate * inp + (1.0 - gate) * out.narrow(-1, 0, )" +
+              d + R"()
+        log_det = log_det + torch.log_sigmoid(s).sum(-1)
+        z = )" +
+              (reversed ? "nxt.flip([-1])" : "nxt") + "\n";
+    }
+    return code + "        return (z, log_det)\n";
   }
 
  private:
@@ -133,6 +176,15 @@ class IafFamily final : public GaussianFlowFamily {
     auto networks = std::dynamic_pointer_cast<IafNetworksImpl>(parameters);
     if (!networks) throw Error("internal: --posterior iaf read without its networks");
     return std::make_unique<Iaf>(stats, o.latent_dim(), std::move(networks));
+  }
+
+ protected:
+  std::string flow_script(
+      const NetworkOptions& o, const std::shared_ptr<nn::Module>& parameters,
+      std::vector<std::pair<std::string, torch::Tensor>>* tensors) const override {
+    auto networks = std::dynamic_pointer_cast<IafNetworksImpl>(parameters);
+    if (!networks) throw Error("internal: --posterior iaf exported without its networks");
+    return networks->script(o.latent_dim(), tensors);
   }
 };
 

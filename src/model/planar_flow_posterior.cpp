@@ -71,6 +71,32 @@ class PlanarFlowFamily final : public GaussianFlowFamily {
       const std::shared_ptr<torch::nn::Module>& /*parameters*/) const override {
     return std::make_unique<PlanarFlow>(stats, o.latent_dim(), o.flow_steps());
   }
+
+ protected:
+  // PlanarFlow::flow in TorchScript, the same operations in the same order.
+  std::string flow_script(
+      const NetworkOptions& o, const std::shared_ptr<torch::nn::Module>& /*parameters*/,
+      std::vector<std::pair<std::string, torch::Tensor>>* /*tensors*/) const override {
+    return R"(
+    def flow(self, stats, z):
+        D = self.latent_dim
+        log_det = torch.zeros_like(z.select(-1, 0))
+        for k in range()" +
+           std::to_string(o.flow_steps()) + R"():
+            offset = 2 * D + k * (2 * D + 1)
+            u = stats.narrow(-1, offset, D)
+            w = stats.narrow(-1, offset + D, D)
+            b = stats.narrow(-1, offset + 2 * D, 1)
+            wu = (w * u).sum(-1, keepdim=True)
+            m = torch.softplus(wu) - 1.0
+            u_hat = u + (m - wu) * w / ((w * w).sum(-1, keepdim=True) + 1e-12)
+            h = torch.tanh((w * z).sum(-1, keepdim=True) + b)
+            psi_u = (1.0 - h * h) * (w * u_hat).sum(-1, keepdim=True)
+            log_det = log_det + (1.0 + psi_u).abs().log().squeeze(-1)
+            z = z + u_hat * h
+        return (z, log_det)
+)";
+  }
 };
 
 }  // namespace

@@ -39,7 +39,7 @@ class UniformCategorical final : public Prior {
                       k = std::to_string(options.categories());
     return "        c = torch.randint(" + k + ", [n, " + v +
            "], device=self.layer0_weight.device)\n"
-           "        z = torch.nn.functional.one_hot(c, " +
+           "        z = torch.one_hot(c, " +
            k + ").float().reshape([n, " + v + " * " + k + "])\n";
   }
 };

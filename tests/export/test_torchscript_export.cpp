@@ -4,6 +4,8 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "test_support.h"
 #include "vae/runtime/error.h"
 
@@ -77,6 +79,76 @@ TEST_P(Export, ReloadedFilesGiveTheInProcessOutputs) {
 INSTANTIATE_TEST_SUITE_P(BothArchitectures, Export,
                          ::testing::Values(parse_architecture("mlp"), parse_architecture("conv")),
                          [](const auto& info) { return to_string(info.param); });
+
+// Every posterior family: the exported encoder's outputs, draws from given
+// noise with log q, log_prob where there is one, and summary() equal the
+// in-process model's.
+class FamilyExport : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(FamilyExport, ReloadedEncoderGivesTheInProcessPosterior) {
+  testing::ScratchDir dir;
+  torch::manual_seed(0);
+  NetworkOptions o = NetworkOptions().hidden({24}).latent_dim(3).flow_steps(3).iaf_hidden(8);
+  o.posterior(parse_posterior(GetParam()));
+  if (o.posterior()->relaxed()) {
+    o.prior(parse_prior("uniform-categorical")).categorical_vars(2).categories(3).latent_dim(6);
+  }
+  VAE model(o);
+  // Random parameters well away from the initial ones (IAF's gates, planar maps).
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters())
+      p.add_(torch::randn_like(p) * 0.3);
+  }
+  model->eval();
+  const torch::Tensor images = torch::randint(0, 256, {7, 28, 28}).to(torch::kUInt8);
+  const ExportedFiles files = export_model(model, {}, {}, images, dir.path());
+  torch::jit::Module encoder = torch::jit::load(files.encoder);
+  EXPECT_EQ(encoder.attr("posterior").toStringRef(), GetParam());
+
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = images.to(torch::kFloat32).div(255.0).unsqueeze(1);
+  const std::unique_ptr<Posterior> q = model->encode(x);
+  const std::vector<torch::Tensor> outputs = q->outputs();
+  const auto tuple = encoder.forward({x}).toTuple();
+  ASSERT_EQ(tuple->elements().size(), outputs.size());
+  for (size_t i = 0; i < outputs.size(); ++i)
+    EXPECT_LE(max_diff(tuple->elements()[i].toTensor(), outputs[i]), 1e-6);
+
+  const torch::Tensor eps = torch::randn({7, 4, model->noise_size()});
+  const PosteriorDraw draw = q->expand(4)->rsample_with_log_prob(eps);
+  const auto scripted = encoder.get_method("rsample_with_log_prob")({x, eps}).toTuple();
+  EXPECT_LE(max_diff(scripted->elements()[0].toTensor(), draw.z), 1e-5);
+  EXPECT_LE(max_diff(scripted->elements()[1].toTensor(), draw.log_q), 1e-4);
+  if (encoder.find_method("log_prob")) {
+    EXPECT_LE(max_diff(encoder.get_method("log_prob")({x, draw.z}).toTensor(), draw.log_q), 1e-4);
+  }
+  EXPECT_EQ(encoder.get_method("sample")({x, 5}).toTensor().sizes(),
+            (torch::IntArrayRef{7, 5, o.latent_dim()}));
+
+  // summary() is what `vae encode` writes: the family's columns, from the
+  // same noise where they are estimated.
+  torch::manual_seed(9);
+  const auto native = o.posterior()->columns(*q, o, 20);
+  torch::manual_seed(9);
+  const auto summary = encoder.get_method("summary")({x, 20}).toGenericDict();
+  ASSERT_EQ(summary.size(), native.size());
+  size_t i = 0;
+  for (const auto& entry : summary) {
+    EXPECT_EQ(entry.key().toStringRef(), native[i].first);
+    EXPECT_LE(max_diff(entry.value().toTensor(), native[i].second), 1e-5) << native[i].first;
+    ++i;
+  }
+  EXPECT_EQ(native[0].second.sizes(), (torch::IntArrayRef{7, o.latent_dim()}));
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryPosterior, FamilyExport,
+                         ::testing::Values("diagonal-gaussian", "planar", "iaf", "categorical"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
+                           return name;
+                         });
 
 TEST(ExportFiles, ReferenceAndMetadataDescribeTheModel) {
   testing::ScratchDir dir;

@@ -70,7 +70,9 @@ TEST(DiagonalGaussianPosterior, ExpandDrawsSeveralCodesPerImage) {
 
 TEST(DiagonalGaussianPosterior, EncodeColumnsAreMuAndSigma) {
   const torch::Tensor mu = torch::tensor({{0.5, -1.0}}), logvar = torch::tensor({{0.0, 2.0}});
-  const auto columns = parse_posterior("diagonal-gaussian")->columns({mu, logvar});
+  const PosteriorFamily& family = *parse_posterior("diagonal-gaussian");
+  const NetworkOptions o = NetworkOptions{}.latent_dim(2);
+  const auto columns = family.columns(*family.read(torch::cat({mu, logvar}, 1), o), o, 100);
   ASSERT_EQ(columns.size(), 2u);
   EXPECT_EQ(columns[0].first, "mu");
   EXPECT_EQ(columns[1].first, "sigma");

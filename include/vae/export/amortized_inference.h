@@ -22,9 +22,10 @@ using PosteriorColumns = std::vector<std::pair<std::string, torch::Tensor>>;
 // uint8 images [B, H, W] -> their posterior's columns.
 using EncoderFn = std::function<PosteriorColumns(const torch::Tensor&)>;
 
-// The exported TorchScript encoder (encoder.pt), or the in-process model.
-EncoderFn torchscript_encoder(torch::jit::Module& module);
-EncoderFn native_encoder(TrainedModel& trained);
+// The exported TorchScript encoder (encoder.pt), or the in-process model;
+// `samples` draws per image where a family estimates its columns.
+EncoderFn torchscript_encoder(torch::jit::Module& module, int64_t samples);
+EncoderFn native_encoder(TrainedModel& trained, int64_t samples);
 
 enum class OutputFormat { kCsv, kJsonLines };
 const NameTable<OutputFormat>& output_formats();
@@ -32,6 +33,7 @@ OutputFormat parse_output_format(const std::string& name);
 
 struct EncodeOptions {
   int64_t batch_size = 256;
+  int64_t samples = 100;  // draws per image where the family estimates its columns (flows)
   Invert invert = Invert::kAuto;
   OutputFormat format = OutputFormat::kCsv;
   int64_t keep = 0;  // keep the first `keep` images and posterior means
@@ -47,7 +49,8 @@ struct EncodeResult {
 
 // Encodes every item and writes one record per image: name, then each column
 // (mu_0..mu_{D-1}, sigma_0..sigma_{D-1}) (CSV, with a header), or
-// {"name", "mu", "sigma"} (JSON lines).
+// {"name", "mu", "sigma"} (JSON lines); columns may differ in width
+// (categorical: p [V K], category [V]).
 EncodeResult encode_items(const std::vector<InputItem>& items, const EncoderFn& encoder,
                           int64_t height, int64_t width, const EncodeOptions& options,
                           std::ostream& out);

@@ -7,13 +7,18 @@
 // torch::jit::Module, registers the trained parameters on it and defines its
 // methods in TorchScript source generated from the layers. Only long-stable
 // aten operators appear (linear, conv2d, conv_transpose2d, relu, sigmoid,
-// exp, randn), so newer PyTorch releases load the files.
+// exp, randn, log_ndtr), so newer PyTorch releases load the files.
 //
-// encoder.pt
-//   forward(x) -> (mu, logvar)   x: [N, C, H, W], [N, H, W] or [N, C*H*W];
-//                                float in [0, 1] or uint8 0..255
-//   sample(x, n: int) -> [N, n, D]  n reparameterized draws per image
-//   attributes: latent_dim, image_shape [C, H, W], vae_version, export_version
+// encoder.pt (x: [N, C, H, W], [N, H, W] or [N, C*H*W]; float in [0, 1] or
+// uint8 0..255); the posterior family writes the methods after
+// encode_stats (model/posterior.h), and model.json says what each returns:
+//   encode_stats(x) -> [N, P]     the encoder network's output
+//   forward(x) -> the family's outputs, e.g. (mu, logvar)
+//   sample(x, n: int) -> [N, n, D]  n draws per image
+//   rsample_with_log_prob(x, eps) -> (z [N, n, D], log q(z|x) [N, n])
+//   summary(x, n: int) -> Dict[str, Tensor]   what `vae encode` writes
+//   attributes: latent_dim, image_shape [C, H, W], posterior, vae_version,
+//   export_version
 // decoder.pt
 //   forward(z) -> [N, C, H, W]    pixel means (probabilities) in [0, 1]
 //   generate(n: int, seed: int) -> [n, C, H, W]   decoded prior samples;
@@ -31,7 +36,9 @@
 
 namespace vae {
 
-constexpr int64_t kExportVersion = 1;
+constexpr int64_t kExportVersion = 2;
+// The seed of the noise behind reference.pt's draws.
+constexpr uint64_t kReferenceSeed = 20261202;
 
 // TorchScript modules on the CPU holding copies of the model's parameters.
 torch::jit::Module export_encoder(const VAE& model);

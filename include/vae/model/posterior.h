@@ -114,20 +114,33 @@ class PosteriorFamily {
   virtual torch::Tensor unit_values(const torch::Tensor& code, const std::vector<int64_t>& order,
                                     const NetworkOptions& options) const;
 
-  // The columns `vae encode` writes for forward()'s outputs, each [N, latent]:
-  // e.g. {"mu", ...}, {"sigma", ...}.
-  virtual std::vector<std::pair<std::string, torch::Tensor>> columns(
-      const std::vector<torch::Tensor>& outputs) const = 0;
   // I(x; z) of a data set from its stats [n, stats_size] (diagnostics.h);
   // NaN where the family has no estimator.
   virtual double mutual_information(const torch::Tensor& stats, const WorkSplit& split) const;
 
-  // The exported encoder (TorchScript, 8 spaces indented): statements that
-  // turn `stats` into forward()'s return, the names of its outputs (each
-  // [N, latent]), and sample(x, n)'s body returning [N, n, latent] draws.
-  virtual std::string script_forward() const = 0;
+  // `vae encode`'s columns for q(z|x) of N images, each [N, width] (float32,
+  // CPU), the first the posterior mean (what a reconstruction decodes):
+  // {mu, sigma}; flows {mean, std} of `samples` draws; categorical
+  // {p, category}.
+  virtual std::vector<std::pair<std::string, torch::Tensor>> columns(const Posterior& q,
+                                                                     const NetworkOptions& options,
+                                                                     int64_t samples) const = 0;
+  // The exported encoder's posterior methods (TorchScript source, 4 spaces
+  // indented) and what model.json says of each, written against
+  // `self.encode_stats(x)` [N, stats_size] and `self.latent_dim`. Every
+  // family defines forward(x) (its outputs, named by output_names),
+  // sample(x, n) [N, n, D], rsample_with_log_prob(x, eps [N, n, noise]) ->
+  // (z [N, n, D], log q [N, n]) and summary(x, n) -> Dict[str, Tensor] (the
+  // columns above); `parameters` are registered on the module as
+  // self.NAME.
+  struct Script {
+    std::string methods;
+    std::vector<std::pair<std::string, torch::Tensor>> parameters;
+    std::vector<std::pair<std::string, std::string>> docs;
+  };
+  virtual Script script(const NetworkOptions& options,
+                        const std::shared_ptr<torch::nn::Module>& parameters) const = 0;
   virtual std::vector<std::string> output_names() const = 0;
-  virtual std::string script_sample() const = 0;
 };
 
 // The registered families, in the order --help lists them.

@@ -86,6 +86,10 @@ class VAEImpl : public torch::nn::Module {
   ElboSums elbo_sums(const torch::Tensor& x, const torch::Tensor& eps);
 
   const NetworkOptions& options() const { return options_; }
+  // The posterior family's own parameters (IAF's networks), or nullptr.
+  const std::shared_ptr<torch::nn::Module>& posterior_parameters() const {
+    return posterior_parameters_;
+  }
   Encoder encoder{nullptr};
   Decoder decoder{nullptr};
 
