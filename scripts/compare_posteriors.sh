@@ -2,7 +2,10 @@
 # Trains the same VAE with each posterior family on dynamically binarized
 # MNIST (same seed, same network sizes) and prints a markdown table of the
 # test ELBO, L_k and the gap (vae eval on the first N binarized test images)
-# and the training time per epoch.
+# and the training time per epoch, then each family's L_k and ELBO minus the
+# diagonal Gaussian's with the standard error of the paired (per-image)
+# differences: the rows score the same images, so the paired error is the
+# one that says whether a difference is real.
 #   bash scripts/compare_posteriors.sh [EPOCHS] [K] [TEST_IMAGES]
 # Defaults: 20 epochs, k = 1000, 2,000 images (issue 17's acceptance run).
 # Runs go to runs/posteriors/NAME; data from $MNIST_DIR or ../shared.
@@ -31,7 +34,7 @@ for entry in "${families[@]}"; do
   "$vae" train --data-dir "$data" --binarize dynamic --epochs "$epochs" --seed 1 --samples 0 \
     --overwrite $flags --out "$out/$name" >"$out/$name.train.log" 2>&1
   "$vae" eval --checkpoint "$out/$name/checkpoint.pt" -k "$k" --test-size "$test_images" \
-    --out "$out/$name.eval.json" >"$out/$name.eval.log" 2>&1
+    --per-image "$out/$name.per_image.csv" --out "$out/$name.eval.json" >"$out/$name.eval.log" 2>&1
   python3 - "$out/$name.eval.json" "$out/$name/metrics.csv" "$label" <<'PY'
 import csv, json, sys
 e = json.load(open(sys.argv[1]))
@@ -41,3 +44,23 @@ print(f"| {sys.argv[3]} | {e['elbo']:.2f} ± {e['elbo_se']:.2f} | {e['log_px']:.
       f"| {e['gap']:.2f} | {per_epoch:.1f} |")
 PY
 done
+echo
+echo "| posterior | L_$k − diagonal's | ELBO − diagonal's |"
+echo "|---|---|---|"
+python3 - "$out" "${families[@]}" <<'PY'
+import csv, math, sys
+out, entries = sys.argv[1], sys.argv[2:]
+def scores(name):
+    rows = list(csv.DictReader(open(f"{out}/{name}.per_image.csv")))
+    return [-float(r["neg_log_px"]) for r in rows], [-float(r["neg_elbo"]) for r in rows]
+def paired(a, b):
+    d = [x - y for x, y in zip(a, b)]
+    m = sum(d) / len(d)
+    se = math.sqrt(sum((v - m) ** 2 for v in d) / (len(d) - 1) / len(d))
+    return f"{m:+.2f} ± {se:.2f}"
+base = scores(entries[0].split("|")[0].split(" ")[0])
+for entry in entries[1:]:
+    label = entry.split("|")[0]
+    lk, elbo = scores(label.split(" ")[0])
+    print(f"| {label} | {paired(lk, base[0])} | {paired(elbo, base[1])} |")
+PY

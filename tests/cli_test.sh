@@ -251,15 +251,19 @@ expect_error "mismatched encoder and decoder" "the encoder has 4 latent dimensio
 
 # Evaluation and scores (issue 5).
 if "$vae" eval --checkpoint $ck --k 50 --k-curve 1,5,50 --test-size 200 --binarize static \
-     --out eval.json >"$work/out" 2>&1 && /usr/bin/python3 - <<'PY'
-import json
+     --out eval.json --per-image per-image.csv >"$work/out" 2>&1 && /usr/bin/python3 - <<'PY'
+import csv, json
 r = json.load(open("eval.json"))
 curve = [c["log_px"] for c in r["k_curve"]]
 assert r["images"] == 200 and r["k"] == 50 and r["binarize"] == "static"
 assert curve == sorted(curve) and abs(curve[-1] - r["log_px"]) < 1e-9 and r["gap"] > 0
+rows = list(csv.DictReader(open("per-image.csv")))
+assert len(rows) == 200 and rows[0]["name"] == "test#0"
+assert abs(sum(float(x["neg_log_px"]) for x in rows) / 200 + r["log_px"]) < 1e-3
+assert abs(sum(float(x["neg_elbo"]) for x in rows) / 200 + r["elbo"]) < 1e-3
 PY
 then
-  pass "vae eval writes the bound, the ELBO, the gap and the k curve"
+  pass "vae eval writes the bound, the ELBO, the gap, the k curve and the per-image values"
 else
   fail "vae eval: $(tail -3 "$work/out")"
 fi

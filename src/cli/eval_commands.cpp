@@ -32,7 +32,22 @@ void add_eval_options(cxxopts::Options& options) {
       "device", device_choices().choices(), cxxopts::value<std::string>()->default_value("auto"))(
       "threads", "CPU threads (0 = all)", cxxopts::value<int64_t>()->default_value("0"))(
       "out", "JSON results (default: eval.json beside the checkpoint)",
+      cxxopts::value<std::string>()->default_value(""))(
+      "per-image", "also write each image's -ELBO and -L_k to this CSV (paired comparisons)",
       cxxopts::value<std::string>()->default_value(""))("h,help", "show this help");
+}
+
+// name,neg_elbo,neg_log_px per image (nats), as `vae score` writes them.
+std::string per_image_csv(const std::vector<std::string>& names, const LikelihoodEvalResult& r) {
+  std::ostringstream csv;
+  csv << "name,neg_elbo,neg_log_px\n";
+  for (size_t i = 0; i < names.size(); ++i) {
+    char line[96];
+    std::snprintf(line, sizeof(line), ",%.4f,%.4f\n", -r.per_image_elbo[i].item<double>(),
+                  -r.per_image_log_px[i].item<double>());
+    csv << names[i] << line;
+  }
+  return csv.str();
 }
 
 void print_eval(const LikelihoodEvalResult& r) {
@@ -100,6 +115,14 @@ int eval_command(int argc, char** argv) {
     out_path = (std::filesystem::path(checkpoint).parent_path() / "eval.json").string();
   write_file_atomically(out_path, out.dump(2) + "\n");
   std::cout << "wrote " << out_path << "\n";
+  const std::string per_image = result["per-image"].as<std::string>();
+  if (!per_image.empty()) {
+    std::vector<std::string> names;
+    for (int64_t i = 0; i < test.size(); ++i)
+      names.push_back("test#" + std::to_string(i));
+    write_file_atomically(per_image, per_image_csv(names, r));
+    std::cout << "wrote " << per_image << "\n";
+  }
   return 0;
 }
 
@@ -140,19 +163,15 @@ int score_command(int argc, char** argv) {
   eval.batch_size = positive<int64_t>(result, "batch-size", 1);
   const LikelihoodEvalResult r =
       evaluate_log_likelihood(trained.model, torch::stack(images), trained.device, eval);
-  std::ostringstream csv;
-  csv << "name,neg_elbo,neg_log_px\n";
-  for (size_t i = 0; i < items.size(); ++i) {
-    char line[96];
-    std::snprintf(line, sizeof(line), ",%.4f,%.4f\n", -r.per_image_elbo[i].item<double>(),
-                  -r.per_image_log_px[i].item<double>());
-    csv << items[i].name << line;
-  }
+  std::vector<std::string> names;
+  for (const InputItem& item : items)
+    names.push_back(item.name);
+  const std::string csv = per_image_csv(names, r);
   const std::string out = result["out"].as<std::string>();
   if (out.empty()) {
-    std::cout << csv.str();
+    std::cout << csv;
   } else {
-    write_file_atomically(out, csv.str());
+    write_file_atomically(out, csv);
   }
   std::cerr << "scored " << items.size() << " images (k = " << eval.k << ") in " << r.seconds
             << " s\n";
