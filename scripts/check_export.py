@@ -58,10 +58,10 @@ def check(directory):
                    (log_q - reference.draw_log_q).abs().max().item())
         expect(diff <= TOLERANCE,
                "rsample_with_log_prob(x, eps) gives C++'s draws and log q (max diff %.2e)" % diff)
-        if hasattr(encoder, "log_prob"):
-            diff = (encoder.log_prob(x, reference.draw_z) - reference.draw_log_q).abs().max().item()
-            expect(diff <= TOLERANCE, "log_prob(x, z) at those draws gives log q (max diff %.2e)"
-                   % diff)
+        # A flow inverts float32 draws, whose rounding its Jacobian amplifies.
+        tolerance = 1e-3 if family in ("planar", "iaf") else TOLERANCE
+        diff = (encoder.log_prob(x, reference.draw_z) - reference.draw_log_q).abs().max().item()
+        expect(diff <= tolerance, "log_prob(x, z) at those draws gives log q (max diff %.2e)" % diff)
         decoded = decoder(reference.z)
         diff = (decoded - reference.decoded).abs().max().item()
         expect(diff <= TOLERANCE, "decoder(z) matches C++ (max diff %.2e)" % diff)

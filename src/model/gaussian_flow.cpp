@@ -21,8 +21,27 @@ PosteriorDraw GaussianFlow::rsample_with_log_prob(const torch::Tensor& eps) cons
   return {std::move(z), std::move(log_q)};
 }
 
-torch::Tensor GaussianFlow::log_prob(const torch::Tensor& /*z*/) const {
-  throw Error(flag() + ": log q(z|x) is known only at the flow's own draws");
+torch::Tensor GaussianFlow::log_prob(const torch::Tensor& z) const {
+  torch::NoGradGuard no_grad;
+  // This posterior with its stats laid against z's shape.
+  const std::unique_ptr<Posterior> matched = with_stats(stats_for(z));
+  const GaussianFlow& q = static_cast<const GaussianFlow&>(*matched);
+  const torch::Tensor z0 = q.inverse(z.to(torch::kFloat64)).to(z.dtype());
+  torch::Tensor log_det;
+  q.flow(z0, &log_det);
+  torch::Tensor log_q = log_normal_diag(z0, q.mu(), q.logvar());
+  if (log_det.defined()) log_q = log_q - log_det;
+  return log_q;
+}
+
+torch::Tensor GaussianFlow::stats_for(const torch::Tensor& z) const {
+  if (z.dim() == stats_.dim()) return stats_;
+  const int64_t n = stats_.size(0), p = stats_.size(-1);
+  return stats_.unsqueeze(1).expand({n, z.size(1), p});
+}
+
+void accumulate(torch::Tensor* total, const torch::Tensor& term) {
+  *total = total->defined() ? *total + term : term;
 }
 
 torch::Tensor GaussianFlow::kl_per_dim(const Prior& /*prior*/) const {

@@ -25,6 +25,10 @@ class GaussianFlow : public Posterior {
   // z [..., D] through the map; adds log|det dz_K/dz| [...] to *log_det
   // (which starts undefined) when given.
   virtual torch::Tensor flow(torch::Tensor z, torch::Tensor* log_det) const = 0;
+  // The base draw z_0 [..., D] the map sends to z [..., D]: the inverse
+  // map, computed in float64 (planar: a scalar root per step; iaf: one
+  // pass per dimension and step). No gradient.
+  virtual torch::Tensor inverse(torch::Tensor z) const = 0;
   // The same posterior read from `stats` (expand's [N, S, P]).
   virtual std::unique_ptr<Posterior> with_stats(torch::Tensor stats) const = 0;
   // "--posterior planar", for messages.
@@ -32,8 +36,8 @@ class GaussianFlow : public Posterior {
 
   torch::Tensor rsample(const torch::Tensor& eps) const override;
   PosteriorDraw rsample_with_log_prob(const torch::Tensor& eps) const override;
-  // Throws: inverting the map has no closed form (planar) or takes one pass
-  // per dimension (iaf).
+  // log q(z|x) = log q_0(z_0|x) - log|det dz/dz_0| at z_0 = inverse(z)
+  // (evaluation and export; no gradient).
   torch::Tensor log_prob(const torch::Tensor& z) const override;
   torch::Tensor kl_per_dim(const Prior& prior) const override;
   torch::Tensor mean() const override;
@@ -46,12 +50,18 @@ class GaussianFlow : public Posterior {
   torch::Tensor logvar() const { return stats_.narrow(-1, d_, d_); }
   // The family's part of the stats, after mu and logvar.
   torch::Tensor rest() const { return stats_.narrow(-1, 2 * d_, stats_.size(-1) - 2 * d_); }
+  // The stats laid against codes z [..., D] (one image's stats for each of
+  // its S codes when z is [N, S, D] and the stats [N, P]).
+  torch::Tensor stats_for(const torch::Tensor& z) const;
   int64_t latent() const { return d_; }
 
  private:
   torch::Tensor stats_;
   int64_t d_;
 };
+
+// *total += term, starting from an undefined *total.
+void accumulate(torch::Tensor* total, const torch::Tensor& term);
 
 class GaussianFlowFamily : public PosteriorFamily {
  public:

@@ -2,8 +2,8 @@
 
 namespace vae {
 
-std::string gaussian_script_methods(const std::string& flow_method) {
-  const bool flow = !flow_method.empty();
+std::string gaussian_script_methods(const std::string& flow_methods) {
+  const bool flow = !flow_methods.empty();
   // log N(z0; mu, diag exp(logvar)) as log_normal_diag computes it.
   std::string code = R"(
     def forward(self, x):
@@ -30,10 +30,19 @@ std::string gaussian_script_methods(const std::string& flow_method) {
 )";
   if (flow) {
     code += R"(
+    def log_prob(self, x, z):
+        stats = self.encode_stats(x).unsqueeze(1)
+        z0 = self.inverse(stats.double(), z.double()).to(z.dtype)
+        zk, log_det = self.flow(stats, z0)
+        mu = stats.narrow(2, 0, self.latent_dim)
+        logvar = stats.narrow(2, self.latent_dim, self.latent_dim)
+        log_q0 = -0.5 * ((z0 - mu).pow(2) * torch.exp(-logvar) + logvar + 1.8378770664093453).sum(-1)
+        return log_q0 - log_det
+
     def summary(self, x, n: int) -> Dict[str, Tensor]:
         z = self.sample(x, n)
         return {"mean": z.mean(1), "std": z.std(1)}
-)" + flow_method;
+)" + flow_methods;
   } else {
     code += R"(
     def log_prob(self, x, z):
@@ -59,13 +68,15 @@ std::vector<std::pair<std::string, std::string>> gaussian_script_docs(bool flow)
                       : "sample(x, n) -> [N, n, D] reparameterized draws"},
       {"rsample_with_log_prob",
        flow ? "rsample_with_log_prob(x, eps [N, n, D] standard normal) -> (z_K [N, n, D], log "
-              "q(z_K|x) [N, n]): the density at the flow's own draws (a planar flow has no "
-              "inverse in closed form, so there is no log_prob at arbitrary z)"
+              "q(z_K|x) [N, n])"
             : "rsample_with_log_prob(x, eps [N, n, D] standard normal) -> (z [N, n, D], log "
               "q(z|x) [N, n])"},
       {"summary", flow ? "summary(x, n) -> {mean, std}: [N, D] each, estimated from n draws"
                        : "summary(x, n) -> {mu, sigma}: [N, D] each (n unused)"}};
-  if (!flow) docs.push_back({"log_prob", "log_prob(x, z [N, n, D]) -> log q(z|x) [N, n]"});
+  docs.push_back({"log_prob", flow ? "log_prob(x, z [N, n, D]) -> log q(z|x) [N, n], through "
+                                     "the inverse flow (planar: a scalar root per step by "
+                                     "bisection; iaf: one pass per dimension; float64)"
+                                   : "log_prob(x, z [N, n, D]) -> log q(z|x) [N, n]"});
   return docs;
 }
 

@@ -8,13 +8,13 @@
 
 namespace vae {
 
-// TorchScript methods forward, rsample_with_log_prob, sample and summary
-// (and log_prob for the diagonal Gaussian). `flow_method`: the source of
-// `def flow(self, stats, z)` returning (z_K, log|det dz_K/dz_0|) for stats
-// [N, 1, P] and z [N, n, D]; empty for the diagonal Gaussian (no flow,
-// summary {mu, sigma} in closed form); with a flow, summary gives {mean,
-// std} of n draws.
-std::string gaussian_script_methods(const std::string& flow_method);
+// TorchScript methods forward, rsample_with_log_prob, sample, log_prob and
+// summary. `flow_methods`: the source of `def flow(self, stats, z)`
+// returning (z_K, log|det dz_K/dz_0|) for stats [N, 1, P] and z [N, n, D],
+// and of `def inverse(self, stats, z)` returning z_0 (both float64 there);
+// empty for the diagonal Gaussian (no flow, summary {mu, sigma} in closed
+// form); with a flow, summary gives {mean, std} of n draws.
+std::string gaussian_script_methods(const std::string& flow_methods);
 // What model.json says of them.
 std::vector<std::pair<std::string, std::string>> gaussian_script_docs(bool flow);
 

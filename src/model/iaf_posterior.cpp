@@ -63,6 +63,19 @@ class IafStepImpl : public nn::Module {
             {prefix + "_out_bias", output_->bias}};
   }
 
+  // forward() in float64 (inversion).
+  std::pair<torch::Tensor, torch::Tensor> forward_float64(const torch::Tensor& z,
+                                                          const torch::Tensor& h) const {
+    namespace F = torch::nn::functional;
+    const auto f64 = [](const torch::Tensor& t) { return t.to(torch::kFloat64); };
+    const torch::Tensor hidden =
+        torch::relu(F::linear(z, f64(input_->weight * input_mask_), f64(input_->bias)) +
+                    F::linear(h, f64(context_->weight)));
+    const torch::Tensor out =
+        F::linear(hidden, f64(output_->weight * output_mask_), f64(output_->bias));
+    return {out.narrow(-1, 0, d_), out.narrow(-1, d_, d_)};
+  }
+
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& z, const torch::Tensor& h) {
     const torch::Tensor hidden = torch::relu(
         torch::nn::functional::linear(z, input_->weight * input_mask_, input_->bias) + context_(h));
@@ -94,11 +107,28 @@ class IafNetworksImpl : public nn::Module {
       auto [m, s] = steps_->ptr<IafStepImpl>(k)->forward(input, h);
       const torch::Tensor gate = torch::sigmoid(s);
       torch::Tensor next = gate * input + (1.0 - gate) * m;
-      if (log_det != nullptr) {
-        const torch::Tensor term = torch::log_sigmoid(s).sum(-1);
-        *log_det = log_det->defined() ? *log_det + term : term;
-      }
+      if (log_det != nullptr) accumulate(log_det, torch::log_sigmoid(s).sum(-1));
       z = reversed ? next.flip(-1) : next;
+    }
+    return z;
+  }
+
+  // The input of each step from its output, from the last step: input d
+  // = (output_d - (1 - sigma_d) m_d) / sigma_d, where m_d and sigma_d read
+  // inputs < d only, so one pass per dimension fixes the next (float64).
+  torch::Tensor inverse(torch::Tensor z, const torch::Tensor& h) const {
+    const torch::Tensor context = h.to(torch::kFloat64);
+    for (int64_t k = static_cast<int64_t>(steps_->size()) - 1; k >= 0; --k) {
+      const bool reversed = k % 2 == 1;
+      const torch::Tensor next = reversed ? z.flip(-1) : z;
+      const auto step = steps_->ptr<IafStepImpl>(k);
+      torch::Tensor input = torch::zeros_like(next);
+      for (int64_t d = 0; d < next.size(-1); ++d) {
+        auto [m, s] = step->forward_float64(input, context);
+        const torch::Tensor gate = torch::sigmoid(s.select(-1, d));
+        input.select(-1, d).copy_((next.select(-1, d) - (1.0 - gate) * m.select(-1, d)) / gate);
+      }
+      z = reversed ? input.flip(-1) : input;
     }
     return z;
   }
@@ -133,7 +163,32 @@ class IafNetworksImpl : public nn::Module {
         z = )" +
               (reversed ? "nxt.flip([-1])" : "nxt") + "\n";
     }
-    return code + "        return (z, log_det)\n";
+    code += "        return (z, log_det)\n";
+    // The inverse (float64), as inverse() above.
+    code += R"(
+    def inverse(self, stats, z):
+        h = stats.narrow(-1, 2 * )" +
+            d + ", stats.size(-1) - 2 * " + d + R"()
+)";
+    for (int64_t k = static_cast<int64_t>(steps_->size()) - 1; k >= 0; --k) {
+      const std::string p = "self.iaf" + std::to_string(k);
+      const bool reversed = k % 2 == 1;
+      code += std::string("        nxt = ") + (reversed ? "z.flip([-1])" : "z") + R"(
+        inp = torch.zeros_like(nxt)
+        for d in range()" +
+              d + R"():
+            hidden = torch.relu(torch.linear(inp, )" +
+              p + "_in_weight.double(), " + p + "_in_bias.double()) + torch.linear(h, " + p +
+              R"(_context_weight.double()))
+            out = torch.linear(hidden, )" +
+              p + "_out_weight.double(), " + p + R"(_out_bias.double())
+            gate = torch.sigmoid(out.select(-1, )" +
+              d + R"( + d))
+            inp.select(-1, d).copy_((nxt.select(-1, d) - (1.0 - gate) * out.select(-1, d)) / gate)
+        z = )" +
+              (reversed ? "inp.flip([-1])" : "inp") + "\n";
+    }
+    return code + "        return z\n";
   }
 
  private:
@@ -148,6 +203,9 @@ class Iaf final : public GaussianFlow {
 
   torch::Tensor flow(torch::Tensor z, torch::Tensor* log_det) const override {
     return networks_->flow(std::move(z), rest(), log_det);  // rest(): the context h
+  }
+  torch::Tensor inverse(torch::Tensor z) const override {
+    return networks_->inverse(std::move(z), rest());
   }
   std::unique_ptr<Posterior> with_stats(torch::Tensor stats) const override {
     return std::make_unique<Iaf>(std::move(stats), latent(), networks_);

@@ -98,7 +98,7 @@ TEST_P(FamilyExport, ReloadedEncoderGivesTheInProcessPosterior) {
   {
     torch::NoGradGuard no_grad;
     for (auto& p : model->parameters())
-      p.add_(torch::randn_like(p) * 0.3);
+      p.add_(torch::randn_like(p) * 0.1);
   }
   model->eval();
   const torch::Tensor images = torch::randint(0, 256, {7, 28, 28}).to(torch::kUInt8);
@@ -120,9 +120,14 @@ TEST_P(FamilyExport, ReloadedEncoderGivesTheInProcessPosterior) {
   const auto scripted = encoder.get_method("rsample_with_log_prob")({x, eps}).toTuple();
   EXPECT_LE(max_diff(scripted->elements()[0].toTensor(), draw.z), 1e-5);
   EXPECT_LE(max_diff(scripted->elements()[1].toTensor(), draw.log_q), 1e-4);
-  if (encoder.find_method("log_prob")) {
-    EXPECT_LE(max_diff(encoder.get_method("log_prob")({x, draw.z}).toTensor(), draw.log_q), 1e-4);
-  }
+  // log_prob at the draws gives their log q back; a flow inverts float32
+  // draws, whose rounding its Jacobian amplifies.
+  const double inverse_tolerance =
+      model->posterior_family().closed_form_kl(model->prior()) || o.posterior()->relaxed() ? 1e-4
+                                                                                           : 1e-3;
+  EXPECT_LE(max_diff(encoder.get_method("log_prob")({x, draw.z}).toTensor(), draw.log_q),
+            inverse_tolerance);
+  EXPECT_LE(max_diff(q->expand(4)->log_prob(draw.z), draw.log_q), inverse_tolerance);
   EXPECT_EQ(encoder.get_method("sample")({x, 5}).toTensor().sizes(),
             (torch::IntArrayRef{7, 5, o.latent_dim()}));
 

@@ -70,6 +70,25 @@ void expect_expand_matches_rows(const PosteriorFamily& family, const NetworkOpti
   }
 }
 
+void expect_log_prob_inverts_the_flow(const PosteriorFamily& family, const NetworkOptions& options,
+                                      const std::shared_ptr<torch::nn::Module>& parameters,
+                                      double scale) {
+  // float64 throughout: the check is of the algorithm, not of float32's
+  // rounding, which an ill-conditioned flow amplifies.
+  if (parameters) parameters->to(torch::kFloat64);
+  const int64_t d = options.latent_dim(), n = 5, s = 6;
+  const auto f64 = torch::TensorOptions(torch::kFloat64);
+  const torch::Tensor stats = torch::randn({n, family.stats_size(options)}, f64) * scale;
+  const auto q = family.read(stats, options, parameters);
+  const PosteriorDraw one = q->rsample_with_log_prob(torch::randn({n, d}, f64));
+  EXPECT_LE((q->log_prob(one.z) - one.log_q).abs().max().item<double>(), 1e-6);
+  const auto many = q->expand(s);
+  const PosteriorDraw draws = many->rsample_with_log_prob(torch::randn({n, s, d}, f64));
+  const torch::Tensor log_q = many->log_prob(draws.z);
+  ASSERT_EQ(log_q.sizes(), (torch::IntArrayRef{n, s}));
+  EXPECT_LE((log_q - draws.log_q).abs().max().item<double>(), 1e-6);
+}
+
 void expect_flow_vae_learns(const NetworkOptions& options) {
   NetworkOptions o = options;
   o.in_channels(1).height(4).width(4);

@@ -30,6 +30,13 @@ void expect_flow_is_identity(const PosteriorFamily& family, const NetworkOptions
 void expect_expand_matches_rows(const PosteriorFamily& family, const NetworkOptions& options,
                                 const std::shared_ptr<torch::nn::Module>& parameters);
 
+// log_prob(z) through the inverse flow gives back the log q of the flow's
+// own draws (to 1e-6, in float64), for [N, D] and expanded [N, S, D]
+// codes; stats scaled by `scale` make the maps far from the identity.
+void expect_log_prob_inverts_the_flow(const PosteriorFamily& family, const NetworkOptions& options,
+                                      const std::shared_ptr<torch::nn::Module>& parameters,
+                                      double scale);
+
 // A small VAE with the family fits 64 synthetic binary images (two
 // prototypes, pixels flipped with probability 0.1) by its ELBO with the
 // Monte Carlo KL: in 150 Adam steps the -ELBO falls by 3 nats and ends

@@ -34,10 +34,9 @@ class Posterior {
   // Reparameterized draws z = g(stats, eps), differentiable in the stats:
   // eps [N, noise] -> z [N, latent]; after expand(S), [N, S, noise] -> [N, S, latent].
   virtual torch::Tensor rsample(const torch::Tensor& eps) const = 0;
-  // log q(z|x), summed over the latent dimensions: [N] (or [N, S]). A
-  // family that knows the density only at its own draws (a flow: inverting
-  // it has no closed form) throws vae::Error; rsample_with_log_prob works
-  // for every family.
+  // log q(z|x), summed over the latent dimensions: [N] (or [N, S]). Flows
+  // invert their map for it (numerically, without gradient), so the
+  // objectives use rsample_with_log_prob, which is exact and cheap.
   virtual torch::Tensor log_prob(const torch::Tensor& z) const = 0;
   // rsample(eps) and log q(z|x) at the draw, computed along the way by flows
   // (the base density minus the log-determinants, Rezende & Mohamed 2015,
