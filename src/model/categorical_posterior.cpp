@@ -26,6 +26,9 @@
 namespace vae {
 namespace {
 
+// The widest code (variables x categories) a configuration may ask for.
+constexpr int64_t kMaxCode = int64_t{1} << 20;
+
 // Gumbel(0, 1) noise from standard normal noise of the same shape.
 torch::Tensor gumbel_from_normal(const torch::Tensor& eps) {
   return -torch::log(-torch::special::log_ndtr(eps));
@@ -134,8 +137,11 @@ class CategoricalFamily final : public PosteriorFamily {
   bool closed_form_kl(const Prior& prior) const override { return prior.discrete(); }
   const char* default_prior() const override { return "uniform-categorical"; }
   bool accepts(const Prior& prior) const override { return prior.discrete(); }
+  // 0 (no fixed width) for sizes validate() refuses, so that no product
+  // overflows before it runs.
   int64_t fixed_latent_dim(const NetworkOptions& o) const override {
-    return o.categorical_vars() * o.categories();
+    const int64_t v = o.categorical_vars(), k = o.categories();
+    return v >= 1 && k >= 1 && v <= kMaxCode && k <= kMaxCode / v ? v * k : 0;
   }
   bool relaxed() const override { return true; }
 

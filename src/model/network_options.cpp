@@ -21,6 +21,8 @@ void NetworkOptions::validate() const {
     throw Error("--categorical-vars must be at least 1, not " + std::to_string(categorical_vars()));
   if (categories() < 2)
     throw Error("--categories must be at least 2, not " + std::to_string(categories()));
+  if (posterior()->relaxed() && posterior()->fixed_latent_dim(*this) == 0)
+    throw Error("--categorical-vars x --categories must be at most 1048576");
   if (gumbel_hard() && !posterior()->relaxed())
     throw Error(std::string("--gumbel-hard needs --posterior categorical, not ") +
                 posterior()->name());

@@ -125,6 +125,11 @@ TEST(Config, CategoricalBadInputGetsOneLine) {
             "--categories must be at least 2, not 1");
   EXPECT_EQ(message({{"posterior", "categorical"}, {"categorical-vars", 0}}),
             "--categorical-vars must be at least 1, not 0");
+  // A product that would overflow is refused, not computed.
+  EXPECT_EQ(message({{"posterior", "categorical"},
+                     {"categorical-vars", int64_t{1} << 40},
+                     {"categories", int64_t{1} << 40}}),
+            "--categorical-vars x --categories must be at most 1048576");
   EXPECT_EQ(message({{"posterior", "categorical"}, {"tau-start", 0.4}}),
             "--tau-min (0.500000) must not exceed --tau-start (0.400000)");
   EXPECT_EQ(message({{"posterior", "categorical"}, {"tau-min", 0.0}}),
