@@ -25,21 +25,24 @@ struct Binding {
 
 using K = SettingKind;
 
-// A plain value: a member of TrainConfig, or of its KlSchedule.
+// A plain value: a member of TrainConfig, or of one of its schedules.
 template <typename T>
 Binding member(SettingInfo info, T TrainConfig::*field) {
   return {std::move(info), [field](const TrainConfig& c) { return json(c.*field); },
           [field](TrainConfig& c, const json& v) { c.*field = v.get<T>(); }};
 }
+template <typename Part, typename T>
+Binding nested(SettingInfo info, Part TrainConfig::*part, T Part::*field) {
+  return {std::move(info), [part, field](const TrainConfig& c) { return json(c.*part.*field); },
+          [part, field](TrainConfig& c, const json& v) { c.*part.*field = v.get<T>(); }};
+}
 template <typename T>
 Binding schedule(SettingInfo info, T KlSchedule::*field) {
-  return {std::move(info), [field](const TrainConfig& c) { return json(c.kl.*field); },
-          [field](TrainConfig& c, const json& v) { c.kl.*field = v.get<T>(); }};
+  return nested(std::move(info), &TrainConfig::kl, field);
 }
 template <typename T>
 Binding temperature(SettingInfo info, T TemperatureSchedule::*field) {
-  return {std::move(info), [field](const TrainConfig& c) { return json(c.tau.*field); },
-          [field](TrainConfig& c, const json& v) { c.tau.*field = v.get<T>(); }};
+  return nested(std::move(info), &TrainConfig::tau, field);
 }
 // An enum member, written by its name in `table`.
 template <typename Owner, typename T>

@@ -96,6 +96,12 @@ std::string metrics_csv(const std::vector<EpochMetrics>& history) {
   return out.str();
 }
 
+bool unit_active(const std::vector<double>& kl_per_dim, const std::vector<double>& mean_variance,
+                 size_t d, double threshold) {
+  if (mean_variance.empty()) return d < kl_per_dim.size() && kl_per_dim[d] > threshold;
+  return d < mean_variance.size() && mean_variance[d] > threshold;
+}
+
 std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double active_threshold) {
   bool mi = false;
   for (const EpochMetrics& m : history)
@@ -103,13 +109,12 @@ std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double acti
   std::ostringstream out;
   out << "epoch,dim,kl,mean_variance,active" << (mi ? ",mutual_info\n" : "\n");
   for (const EpochMetrics& m : history) {
-    // Units without a spread of means (categorical variables) are active by their KL.
-    const bool by_kl = m.mean_variance.empty() && !m.kl_per_dim.empty();
     for (size_t d = 0; d < m.kl_per_dim.size(); ++d) {
       const double variance = d < m.mean_variance.size() ? m.mean_variance[d] : 0.0;
-      const bool active = by_kl ? m.kl_per_dim[d] > active_threshold : variance > active_threshold;
+      // Units without a spread of means (categorical variables): empty.
       out << m.epoch << ',' << d << ',' << number(m.kl_per_dim[d]) << ','
-          << (by_kl ? std::string() : number(variance)) << ',' << (active ? 1 : 0);
+          << (m.mean_variance.empty() ? std::string() : number(variance)) << ','
+          << (unit_active(m.kl_per_dim, m.mean_variance, d, active_threshold) ? 1 : 0);
       if (mi) out << ',' << (d < m.mi_per_dim.size() ? number(m.mi_per_dim[d]) : std::string());
       out << '\n';
     }

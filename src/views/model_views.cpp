@@ -41,15 +41,11 @@ DimScores dim_scores(const TrainedModel& trained) {
   const NetworkOptions& network = trained.config.network;
   const std::vector<double> kl = trained.kl_per_dim();
   const std::vector<double> variance = trained.mean_variance();
-  const double threshold = trained.config.active_threshold;
   DimScores scores{kl, "KL ", {}};
   if (static_cast<int64_t>(kl.size()) != network.posterior()->units(network))
     scores = {variance, "var ", {}};
-  const bool by_kl = !network.posterior()->coordinate_units();
-  for (size_t d = 0; d < scores.values.size(); ++d) {
-    scores.active.push_back(by_kl ? kl[d] > threshold
-                                  : d < variance.size() && variance[d] > threshold);
-  }
+  for (size_t d = 0; d < scores.values.size(); ++d)
+    scores.active.push_back(unit_active(kl, variance, d, trained.config.active_threshold));
   return scores;
 }
 

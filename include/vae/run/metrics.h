@@ -42,6 +42,12 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j);
 // metrics.csv: a header and one row per epoch; a `tau` column for runs with
 // a temperature.
 std::string metrics_csv(const std::vector<EpochMetrics>& history);
+// Whether unit d counts as active: by the spread of its means across the
+// test set (Burda et al. 2015) where the run recorded them, else (units that
+// are not coordinates: categorical variables) by its KL.
+bool unit_active(const std::vector<double>& kl_per_dim, const std::vector<double>& mean_variance,
+                 size_t d, double threshold);
+
 // kl_per_dim.csv: one row per epoch and unit (latent dimension, or
 // categorical variable): epoch, dim, kl, mean variance (empty where units
 // are active by their KL), active, and mutual_info where the run has it
