@@ -80,6 +80,16 @@ def check(directory):
         expect(tuple(a.shape) == (4,) + tuple(decoder.image_shape) and torch.equal(a, b),
                "generate(4, seed) has shape [4, C, H, W] and repeats for a seed")
         expect(0.0 <= a.min().item() and a.max().item() <= 1.0, "generated pixels lie in [0, 1]")
+        dims = metadata["architecture"].get("latent_dims", [latent])
+        if len(dims) > 1:
+            # A hierarchy: the code is every layer's; generate() descends from the top.
+            expect(list(encoder.layer_dims) == dims and list(decoder.layer_dims) == dims
+                   and sum(dims) == latent,
+                   "layer_dims attributes match model.json (%s)" % dims)
+            codes = decoder.descend(torch.zeros(5, dims[-1]))
+            expect(tuple(codes.shape) == (5, latent) and torch.equal(codes[:, -dims[-1]:],
+                                                                      torch.zeros(5, dims[-1])),
+                   "descend(top) draws the layers below the top one: [n, D]")
     return failures
 
 

@@ -47,20 +47,9 @@ done
 echo
 echo "| posterior | L_$k − diagonal's | ELBO − diagonal's |"
 echo "|---|---|---|"
-python3 - "$out" "${families[@]}" <<'PY'
-import csv, math, sys
-out, entries = sys.argv[1], sys.argv[2:]
-def scores(name):
-    rows = list(csv.DictReader(open(f"{out}/{name}.per_image.csv")))
-    return [-float(r["neg_log_px"]) for r in rows], [-float(r["neg_elbo"]) for r in rows]
-def paired(a, b):
-    d = [x - y for x, y in zip(a, b)]
-    m = sum(d) / len(d)
-    se = math.sqrt(sum((v - m) ** 2 for v in d) / (len(d) - 1) / len(d))
-    return f"{m:+.2f} ± {se:.2f}"
-base = scores(entries[0].split("|")[0].split(" ")[0])
-for entry in entries[1:]:
-    label = entry.split("|")[0]
-    lk, elbo = scores(label.split(" ")[0])
-    print(f"| {label} | {paired(lk, base[0])} | {paired(elbo, base[1])} |")
-PY
+rows=()
+for entry in "${families[@]:1}"; do
+  label=${entry%%|*}
+  rows+=("${label%% *}=$label")
+done
+python3 scripts/lib/paired_table.py "$out" diagonal-gaussian "${rows[@]}"

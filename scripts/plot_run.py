@@ -77,7 +77,33 @@ def learning_curves(rows, path):
     save(fig, path)
 
 
+def collapse_by_layer(rows, dims, path):
+    """A hierarchy: active units and KL of each latent layer per epoch."""
+    epochs = column(rows, "epoch", int)
+    layers = sorted({int(r["layer"]) for r in dims})
+    fig, (ax, kl_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    for layer in layers:
+        mine = [r for r in dims if int(r["layer"]) == layer]
+        size = len({int(r["dim"]) for r in mine})
+        active = [sum(int(r["active"]) for r in mine if int(r["epoch"]) == e) for e in epochs]
+        kl = [sum(float(r["kl"]) for r in mine if int(r["epoch"]) == e) for e in epochs]
+        ax.plot(epochs, [a / size for a in active], "o-", label="layer %d (%d units)" % (layer, size))
+        kl_ax.plot(epochs, kl, "o-", label="layer %d" % layer)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("share of the layer's units active")
+    kl_ax.set_ylabel("KL of the layer (test set, nats)")
+    for a in (ax, kl_ax):
+        a.set_xlabel("epoch")
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
+        a.grid(alpha=0.3)
+        a.legend()
+    fig.suptitle("Posterior collapse monitor, by latent layer (1 = bottom)")
+    save(fig, path)
+
+
 def collapse(rows, dims, latent_dim, unit, path):
+    if dims and "layer" in dims[0]:
+        return collapse_by_layer(rows, dims, path)
     epochs = column(rows, "epoch", int)
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot(epochs, column(rows, "active_units", int), "o-", color="C0")
@@ -115,7 +141,10 @@ def temperature(rows, path):
 def kl_heatmap(rows, unit, path):
     epochs = sorted({int(r["epoch"]) for r in rows})
     dims = sorted({int(r["dim"]) for r in rows})
-    kl = {(int(r["epoch"]), int(r["dim"])): float(r["kl"]) for r in rows}
+    # One Monte Carlo KL for the code (flows, learned priors): the spread of
+    # each unit's means instead.
+    key = "kl" if all(r["kl"] != "" for r in rows) else "mean_variance"
+    kl = {(int(r["epoch"]), int(r["dim"])): float(r[key]) for r in rows}
     last = epochs[-1]
     order = sorted(dims, key=lambda d: -kl[(last, d)])  # most informative first
     grid = [[kl[(e, d)] for e in epochs] for d in order]
@@ -126,7 +155,8 @@ def kl_heatmap(rows, unit, path):
     ax.set_yticklabels(["%s%d" % (unit, d) for d in order], fontsize=7)
     ax.set_xticks(epochs if len(epochs) <= 20 else epochs[::max(1, len(epochs) // 10)])
     ax.set_xlabel("epoch")
-    ax.set_title("KL per latent dimension (test set, nats), sorted by final KL")
+    ax.set_title("KL per latent dimension (test set, nats), sorted by final KL" if key == "kl"
+                 else "Variance of each dimension's posterior mean (test set), sorted by final value")
     fig.colorbar(image, ax=ax)
     save(fig, path)
 

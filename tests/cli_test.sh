@@ -193,8 +193,57 @@ expect_error "manifold of a categorical run" "the manifold sweeps two continuous
 expect_error "categorical picture as a Gaussian" \
   'holds a model with posterior "categorical", not "diagonal-gaussian"' \
   "$vae" sample --checkpoint run-cat/checkpoint.pt --posterior diagonal-gaussian
+# Learned priors (issue 18): bad settings, the pseudo-input picture.
+expect_error "no pseudo-inputs" "--pseudo-inputs must be at least 1, not 0" \
+  "$vae" train "${small[@]}" --prior vamp --pseudo-inputs 0 --out prior-bad
+expect_error "vamp on a flow" "--prior vamp needs --posterior diagonal-gaussian" \
+  "$vae" train "${small[@]}" --prior vamp --posterior planar --out prior-bad
+"$vae" train "${small[@]}" --epochs 1 --prior vamp --pseudo-inputs 8 --out run-vamp \
+  >/dev/null 2>&1 || fail "a vamp run failed"
+"$vae" pseudo-inputs --checkpoint run-vamp/checkpoint.pt --out vamp-pseudo.png >/dev/null 2>&1 &&
+  [ -s vamp-pseudo.png ] || fail "pseudo-inputs picture of a vamp run"
+expect_error "vamp checkpoint as another prior" 'holds a model with prior "vamp", not "mog"' \
+  "$vae" sample --checkpoint run-vamp/checkpoint.pt --prior mog
+expect_error "pseudo-inputs of another prior" "has no pseudo-inputs" \
+  "$vae" pseudo-inputs --checkpoint run-planar/checkpoint.pt
 expect_error "bad test index" "--from 10000 is not a test image index" \
   "$vae" interpolate --checkpoint $ck --from 10000
+
+# Hierarchical latents (issue 18; the bottom width is small's --latent-dim 4): bad settings; a ladder run's pictures,
+# evaluation, per-layer monitor and export.
+expect_error "latent-dims count" "--latent-dims has 1 size; --latent-layers 2 needs one per layer" \
+  "$vae" train "${small[@]}" --latent-layers 2 --latent-dims 4 --out layers-bad
+expect_error "latent-dims without layers" "give --latent-layers 2 as well" \
+  "$vae" train "${small[@]}" --latent-dims 4,2 --out layers-bad
+expect_error "hierarchy of flows" "--latent-layers > 1 needs --posterior diagonal-gaussian" \
+  "$vae" train "${small[@]}" --latent-layers 2 --latent-dims 4,2 --posterior planar --out layers-bad
+expect_error "unknown inference" "--inference must be bottom-up or ladder, not 'up'" \
+  "$vae" train "${small[@]}" --latent-layers 2 --latent-dims 4,2 --inference up --out layers-bad
+"$vae" train "${small[@]}" --epochs 1 --latent-layers 2 --latent-dims 4,2 --layer-hidden 16 \
+  --inference ladder --out run-ladder >ladder.log 2>&1 || fail "a ladder run failed"
+grep -q "active [0-9]*/4 [0-9]*/2 (KL " ladder.log && pass "progress line: active units per layer" ||
+  fail "progress line without layers: $(grep epoch ladder.log | tail -1)"
+[ "$(head -1 run-ladder/kl_per_dim.csv)" = "epoch,dim,layer,kl,mean_variance,active" ] &&
+  [ "$(grep -c '^1,[0-9]*,2,' run-ladder/kl_per_dim.csv)" = 2 ] &&
+  pass "kl_per_dim.csv has a layer column" || fail "kl_per_dim.csv of a hierarchy"
+for view in "sample" "traverse" "traverse --layer 1" "manifold" "scatter --layer 1"; do
+  # shellcheck disable=SC2086  # the view and its flags are words
+  "$vae" $view --checkpoint run-ladder/checkpoint.pt --out ladder-view.png >/dev/null 2>&1 &&
+    png ladder-view.png || fail "vae $view of a hierarchy"
+done
+expect_error "manifold of a lower layer" "the manifold sweeps the top layer" \
+  "$vae" manifold --checkpoint run-ladder/checkpoint.pt --layer 1
+expect_error "no such layer" "--layer must be 1 to 2" \
+  "$vae" traverse --checkpoint run-ladder/checkpoint.pt --layer 3
+"$vae" eval --checkpoint run-ladder/checkpoint.pt -k 20 --test-size 50 --out ladder-eval.json \
+  >/dev/null 2>&1 || fail "vae eval of a hierarchy"
+if "$vae" export --checkpoint run-ladder/checkpoint.pt --out-dir exp-ladder >/dev/null 2>&1 &&
+   /usr/bin/python3 "$src/scripts/check_export.py" exp-ladder >"$work/out" 2>&1 &&
+   "$vae" generate --decoder exp-ladder/decoder.pt --out ladder-gen.png >/dev/null 2>&1; then
+  pass "a hierarchy exports, loads in Python and generates from its decoder alone"
+else
+  fail "export of a hierarchy: $(grep -v '^ok' "$work/out")"
+fi
 
 # Export and amortized inference (issue 4).
 "$vae" train --data-dir "$mnist" --train-size 1000 --test-size 100 --model conv --channels 4,8 \

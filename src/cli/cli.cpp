@@ -33,6 +33,8 @@ const std::vector<Subcommand>& subcommands() {
        view("interpolate")},
       {"traverse", "sweep each latent dimension, most informative first", view("traverse")},
       {"manifold", "the decoded grid over the two most informative dimensions", view("manifold")},
+      {"pseudo-inputs", "the VampPrior's pseudo-inputs and their reconstructions",
+       view("pseudo-inputs")},
       {"scatter", "test-set posterior means coloured by digit", view("scatter"),
        "(each takes --checkpoint runs/NAME/checkpoint.pt --out FILE.png; see vae CMD --help)"},
       {"export", "write the encoder and decoder as TorchScript (encoder.pt, decoder.pt)",

@@ -31,7 +31,9 @@ const std::map<std::string, std::string>& descriptions() {
       {"manifold",
        "The decoded grid over the Gaussian inverse CDF of the two most "
        "informative latent dimensions (Kingma & Welling 2013, fig. 4)."},
-      {"scatter", "The test set's posterior means as points coloured by digit label."}};
+      {"scatter", "The test set's posterior means as points coloured by digit label."},
+      {"pseudo-inputs",
+       "The VampPrior's learned pseudo-inputs, each row followed by their reconstructions."}};
   return text;
 }
 
@@ -78,9 +80,15 @@ void add_own_options(cxxopts::Options& options, const std::string& name) {
         "range", "sweep from -range to +range", cxxopts::value<double>()->default_value("3.0"));
   } else if (name == "manifold") {
     own("n", "grid side", cxxopts::value<int64_t>()->default_value("20"));
+  } else if (name == "pseudo-inputs") {
+    own("n", "number of pseudo-inputs", cxxopts::value<int64_t>()->default_value("32"));
   } else if (name == "scatter") {
     own("pca", "plot the first two principal components of the means")(
         "size", "plot width and height in pixels", cxxopts::value<int64_t>()->default_value("800"));
+  }
+  if (name == "traverse" || name == "manifold" || name == "scatter") {
+    own("layer", "latent layer of a hierarchy, 1 = bottom (default: the top)",
+        cxxopts::value<int64_t>()->default_value("0"));
   }
 }
 
@@ -124,11 +132,12 @@ cv::Mat draw_test_view(const std::string& name, const cxxopts::ParseResult& resu
   }
   if (name == "traverse") {
     return traversal_view(trained, data.images[image_index(result, "index", data.size())],
-                          positive<int64_t>(result, "steps", 2), result["range"].as<double>(),
-                          grid);
+                          positive<int64_t>(result, "steps", 2), result["range"].as<double>(), grid,
+                          result["layer"].as<int64_t>());
   }
   return scatter_view(trained, data, result.count("pca") > 0,
-                      static_cast<int>(positive<int64_t>(result, "size", 300)));
+                      static_cast<int>(positive<int64_t>(result, "size", 300)),
+                      result["layer"].as<int64_t>());
 }
 
 }  // namespace
@@ -153,7 +162,10 @@ int view_command(const std::string& name, int argc, char** argv) {
         trained, positive<int64_t>(*result, "n", 1), (*result)["temperature"].as<double>(),
         parse_sample_mode((*result)["mode"].as<std::string>()), static_cast<uint64_t>(seed), grid);
   } else if (name == "manifold") {
-    image = manifold_view(trained, positive<int64_t>(*result, "n", 1), grid);
+    image = manifold_view(trained, positive<int64_t>(*result, "n", 1), grid,
+                          (*result)["layer"].as<int64_t>());
+  } else if (name == "pseudo-inputs") {
+    image = pseudo_input_view(trained, positive<int64_t>(*result, "n", 1), grid);
   } else {
     image = draw_test_view(name, *result, trained, grid);
   }

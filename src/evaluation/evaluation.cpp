@@ -29,9 +29,12 @@ EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options,
   const int64_t world = comm != nullptr ? comm->world_size() : 1;
   const int64_t n = data.size();
   const PosteriorFamily& family = model->posterior_family();
-  const int64_t p = family.stats_size(model->options()), noise = model->noise_size();
-  const int64_t kl_dims =
-      family.closed_form_kl(model->prior()) ? family.units(model->options()) : 1;
+  const int64_t p = model->stats_size(), noise = model->noise_size();
+  // A hierarchy has a KL term per coordinate of its code (latent_hierarchy.h).
+  const bool hierarchy = !model->hierarchy().is_empty();
+  const int64_t kl_dims = hierarchy                               ? model->code_dim()
+                          : family.closed_form_kl(model->prior()) ? family.units(model->options())
+                                                                  : 1;
   // One flat buffer: the posterior's stats [n, p], KL sums per dimension
   // [kl_dims], reconstruction sum [1]; a rank fills its batches' rows and
   // the zeros elsewhere make a sum all-reduce assemble the whole.
@@ -88,8 +91,11 @@ EvalResult evaluate(VAE& model, const Batcher& data, const EvalOptions& options,
       return t.item<double>();
     };
   }
-  result.mutual_info = options.mutual_info ? family.mutual_information(stats_cpu, split)
-                                           : std::numeric_limits<double>::quiet_NaN();
+  // A hierarchy's upper layers are not Gaussian given x (mixtures over the
+  // draws below): no estimator here.
+  result.mutual_info = options.mutual_info && !hierarchy
+                           ? family.mutual_information(stats_cpu, split)
+                           : std::numeric_limits<double>::quiet_NaN();
   return result;
 }
 

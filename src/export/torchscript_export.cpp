@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "hierarchy_script.h"
+#include "script_layers.h"
 #include "vae/data/batcher.h"
 #include "vae/runtime/atomic_file.h"
 #include "vae/runtime/error.h"
@@ -12,85 +14,11 @@
 namespace vae {
 namespace {
 
-namespace nn = torch::nn;
-
-std::string pair_text(const torch::ExpandingArray<2>& value) {
-  return "[" + std::to_string((*value)[0]) + ", " + std::to_string((*value)[1]) + "]";
-}
-
-// Conv2d's padding is a variant (explicit sizes, or "valid" / "same"): a
-// c10::variant in LibTorch 1.x, a std::variant in 2.x. The unqualified
-// visit finds the right one by argument-dependent lookup.
-template <typename Padding>
-std::string padding_text(const Padding& padding) {
-  return visit(
-      [](const auto& value) -> std::string {
-        if constexpr (std::is_same_v<std::decay_t<decltype(value)>, torch::ExpandingArray<2>>) {
-          return pair_text(value);
-        } else {
-          throw Error("export: only explicit convolution padding is supported");
-        }
-      },
-      padding);
-}
-
-std::string int_list(const std::vector<int64_t>& values) {
-  std::string out = "[";
-  for (size_t i = 0; i < values.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(values[i]);
-  return out + "]";
-}
-
-// Registers the parameters of `layer` as `prefix_weight` / `prefix_bias`
-// (copies on the CPU) and returns their names.
-std::pair<std::string, std::string> register_layer(torch::jit::Module& module,
-                                                   const nn::Module& layer,
-                                                   const std::string& prefix) {
-  const auto params = layer.named_parameters(/*recurse=*/false);
-  const std::string weight = prefix + "_weight", bias = prefix + "_bias";
-  module.register_parameter(weight, params["weight"].detach().to(torch::kCPU).clone(), false);
-  module.register_parameter(bias, params["bias"].detach().to(torch::kCPU).clone(), false);
-  return {"self." + weight, "self." + bias};
-}
-
-// TorchScript lines computing `h = layers(h)`, one line per layer.
-std::string script_layers(torch::jit::Module& module, const nn::Sequential& layers,
-                          const std::string& prefix) {
-  std::ostringstream code;
-  size_t index = 0;
-  for (const auto& child : layers->children()) {
-    const std::string name = prefix + std::to_string(index++);
-    if (auto linear = std::dynamic_pointer_cast<nn::LinearImpl>(child)) {
-      const auto [w, b] = register_layer(module, *linear, name);
-      code << "        h = torch.linear(h, " << w << ", " << b << ")\n";
-    } else if (auto conv = std::dynamic_pointer_cast<nn::Conv2dImpl>(child)) {
-      const auto [w, b] = register_layer(module, *conv, name);
-      const auto& o = conv->options;
-      code << "        h = torch.conv2d(h, " << w << ", " << b << ", " << pair_text(o.stride())
-           << ", " << padding_text(o.padding()) << ")\n";
-    } else if (auto deconv = std::dynamic_pointer_cast<nn::ConvTranspose2dImpl>(child)) {
-      const auto [w, b] = register_layer(module, *deconv, name);
-      const auto& o = deconv->options;
-      code << "        h = torch.conv_transpose2d(h, " << w << ", " << b << ", "
-           << pair_text(o.stride()) << ", " << padding_text(o.padding()) << ")\n";
-    } else if (std::dynamic_pointer_cast<nn::ReLUImpl>(child)) {
-      code << "        h = torch.relu(h)\n";
-    } else if (std::dynamic_pointer_cast<nn::FlattenImpl>(child)) {
-      code << "        h = torch.flatten(h, 1)\n";
-    } else if (auto unflatten = std::dynamic_pointer_cast<nn::UnflattenImpl>(child)) {
-      std::vector<int64_t> shape = {-1};
-      for (int64_t size : unflatten->options.sizes())
-        shape.push_back(size);
-      code << "        h = h.reshape(" << int_list(shape) << ")\n";
-    } else {
-      throw Error("export: no TorchScript translation for layer " + child->name());
-    }
-  }
-  return code.str();
-}
-
 void register_common_attributes(torch::jit::Module& module, const NetworkOptions& options) {
-  module.register_attribute("latent_dim", c10::IntType::get(), options.latent_dim());
+  // The width of the code the modules take and give: every layer's.
+  module.register_attribute("latent_dim", c10::IntType::get(), options.code_dim());
+  module.register_attribute("layer_dims", c10::ListType::ofInts(),
+                            c10::List<int64_t>(options.layer_dims()));
   module.register_attribute(
       "image_shape", c10::ListType::ofInts(),
       c10::List<int64_t>({options.in_channels(), options.height(), options.width()}));
@@ -109,8 +37,12 @@ void save_module(const torch::jit::Module& module, const std::string& path) {
 torch::jit::Module export_encoder(const VAE& model) {
   const NetworkOptions& o = model->options();
   const PosteriorFamily& family = *o.posterior();
-  const PosteriorFamily::Script posterior = family.script(o, model->posterior_parameters());
   torch::jit::Module module("VaeEncoder");
+  const PosteriorFamily::Script posterior =
+      model->hierarchy().is_empty()
+          ? family.script(o, model->posterior_parameters())
+          : PosteriorFamily::Script{
+                hierarchy_encoder_script(module, *model->hierarchy()).methods, {}, {}};
   register_common_attributes(module, o);
   module.register_attribute("posterior", c10::StringType::get(), std::string(family.name()));
   const std::string body = script_layers(module, model->encoder->body(), "layer");
@@ -140,18 +72,35 @@ torch::jit::Module export_decoder(const VAE& model) {
   module.register_attribute("likelihood", c10::StringType::get(), to_string(o.likelihood()));
   module.register_attribute("prior", c10::StringType::get(), to_string(o.prior()));
   const std::string body = script_layers(module, model->decoder->body(), "layer");
+  for (const auto& [name, tensor] :
+       o.prior()->script_tensors(const_cast<VAE&>(model)->prior_context()))
+    module.register_parameter(name, tensor, false);
+  // A hierarchy decodes its bottom layer, and generate() draws the top
+  // layer from the prior (whose statements read self.latent_dim: here
+  // self.top_dim), then the layers below it.
+  const bool hierarchy = !model->hierarchy().is_empty();
+  std::string prior = o.prior()->script_sample(o), methods, bottom, descend;
+  if (hierarchy) {
+    module.register_attribute("top_dim", c10::IntType::get(), o.layer_dims().back());
+    for (size_t at = prior.find("self.latent_dim"); at != std::string::npos;
+         at = prior.find("self.latent_dim", at))
+      prior.replace(at, 15, "self.top_dim");
+    methods = hierarchy_decoder_script(module, *model->hierarchy());
+    bottom = ".narrow(1, 0, " + std::to_string(o.latent_dim()) + ")";
+    descend = "        z = self.descend(z)\n";
+  }
   module.define(R"(
     def forward(self, z):
         assert z.dim() == 2 and z.size(1) == self.latent_dim, "the decoder expects codes [N, latent_dim]"
-        h = z.float()
-)" + body + o.likelihood()->script_mean() +
+        h = z.float())" +
+                bottom + "\n" + body + o.likelihood()->script_mean() +
                 R"(        return h
 
     def generate(self, n: int, seed: int):
         torch.manual_seed(seed)
-)" + o.prior()->script_sample(o) +
+)" + prior + descend +
                 R"(        return self.forward(z)
-)");
+)" + methods);
   return module;
 }
 
@@ -202,8 +151,14 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
 
   const NetworkOptions& o = model->options();
   nlohmann::json encoder_doc = {{"file", "encoder.pt"}};
-  for (const auto& [method, text] : o.posterior()->script(o, model->posterior_parameters()).docs)
-    encoder_doc[method] = text;
+  {
+    torch::jit::Module scratch("Scratch");  // the docs only
+    const auto docs = model->hierarchy().is_empty()
+                          ? o.posterior()->script(o, model->posterior_parameters()).docs
+                          : hierarchy_encoder_script(scratch, *model->hierarchy()).docs;
+    for (const auto& [method, text] : docs)
+      encoder_doc[method] = text;
+  }
   nlohmann::json metadata = {
       {"format", "vae-export"},
       {"export_version", kExportVersion},
@@ -212,7 +167,8 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
        {{"arch", to_string(o.arch())},
         {"hidden", o.hidden()},
         {"channels", o.channels()},
-        {"latent_dim", o.latent_dim()},
+        {"latent_dim", o.code_dim()},
+
         {"posterior", to_string(o.posterior())},
         {"prior", to_string(o.prior())},
         {"likelihood", to_string(o.likelihood())}}},
@@ -224,9 +180,19 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
       {"encoder", encoder_doc},
       {"decoder",
        {{"file", "decoder.pt"},
-        {"forward", "z [N, D] -> pixel means [N, C, H, W] in [0, 1]"},
+        {"forward", o.latent_layers() > 1
+                        ? "z [N, D] (every layer's code; the bottom layer is decoded) -> pixel "
+                          "means [N, C, H, W] in [0, 1]"
+                        : "z [N, D] -> pixel means [N, C, H, W] in [0, 1]"},
         {"generate", "generate(n, seed) -> [n, C, H, W] decoded prior samples"}}},
       {"training", run_config}};
+  if (o.latent_layers() > 1) {
+    nlohmann::json& architecture = metadata["architecture"];
+    architecture["latent_layers"] = o.latent_layers();
+    architecture["latent_dims"] = o.layer_dims();
+    architecture["layer_hidden"] = o.layer_hidden();
+    architecture["inference"] = to_string(o.inference());
+  }
   if (!history.empty()) {
     nlohmann::json last = to_json(history.back());
     last.erase("kl_per_dim");

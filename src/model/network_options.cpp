@@ -1,13 +1,30 @@
 #include "vae/model/network_options.h"
 
+#include <numeric>
 #include <string>
 
 #include "vae/runtime/error.h"
 
 namespace vae {
 
+std::vector<int64_t> NetworkOptions::layer_dims() const {
+  return latent_layers() > 1 ? latent_dims() : std::vector<int64_t>{latent_dim()};
+}
+
+int64_t NetworkOptions::code_dim() const {
+  const std::vector<int64_t> dims = layer_dims();
+  return std::accumulate(dims.begin(), dims.end(), int64_t{0});
+}
+
+NetworkOptions NetworkOptions::top_layer() const {
+  NetworkOptions top = *this;
+  top.latent_dim(layer_dims().back());
+  return top;
+}
+
 void NetworkOptions::validate() const {
   if (latent_dim() <= 0) throw Error("--latent-dim must be positive");
+  validate_layers();
   if (in_channels() <= 0 || height() <= 0 || width() <= 0)
     throw Error("image size must be positive");
   for (int64_t h : hidden()) {
@@ -35,10 +52,42 @@ void NetworkOptions::validate() const {
     throw Error(std::string("--posterior ") + posterior()->name() +
                 " cannot be used with --prior " + prior()->name() +
                 " (its prior: " + posterior()->default_prior() + ")");
+  prior()->validate(*this);
   arch()->validate(*this);
   if (likelihood()->has_scale() && !(sigma() > 0.0)) {
     throw Error("--sigma must be positive");
   }
+}
+
+void NetworkOptions::validate_layers() const {
+  const auto count = static_cast<int64_t>(latent_dims().size());
+  if (latent_layers() < 1 || latent_layers() > 16)
+    throw Error("--latent-layers must be 1 to 16, not " + std::to_string(latent_layers()));
+  if (latent_layers() > 1 && count != latent_layers())
+    throw Error("--latent-dims has " + std::to_string(count) + " size" + (count == 1 ? "" : "s") +
+                "; --latent-layers " + std::to_string(latent_layers()) + " needs one per layer");
+  if (latent_layers() == 1 && count > 1)
+    throw Error("--latent-dims has " + std::to_string(count) + " sizes; give --latent-layers " +
+                std::to_string(count) + " as well");
+  for (int64_t d : latent_dims()) {
+    if (d <= 0) throw Error("--latent-dims sizes must be positive");
+  }
+  if (count >= 1 && latent_dims().front() != latent_dim())
+    throw Error("--latent-dim " + std::to_string(latent_dim()) +
+                " contradicts the bottom layer's --latent-dims " +
+                std::to_string(latent_dims().front()));
+  for (int64_t h : layer_hidden()) {
+    if (h <= 0) throw Error("--layer-hidden sizes must be positive");
+  }
+  if (latent_layers() == 1) return;
+  if (std::string(posterior()->name()) != "diagonal-gaussian")
+    throw Error(std::string("--latent-layers > 1 needs --posterior diagonal-gaussian (each "
+                            "layer's q), not ") +
+                posterior()->name());
+  if (!prior()->standard_normal())
+    throw Error(std::string("--latent-layers > 1 takes --prior standard-normal for its top "
+                            "layer; --prior ") +
+                prior()->name() + " on a hierarchy is not built yet");
 }
 
 }  // namespace vae

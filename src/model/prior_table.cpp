@@ -4,7 +4,7 @@
 
 namespace vae {
 
-#define VAE_PRIORS(X) X(standard_normal) X(uniform_categorical)
+#define VAE_PRIORS(X) X(standard_normal) X(uniform_categorical) X(mixture_of_gaussians) X(vamp)
 
 #define VAE_DECLARE(name) const Prior& name##_prior();
 VAE_PRIORS(VAE_DECLARE)
@@ -23,6 +23,15 @@ PriorRef parse_prior(const std::string& name) {
 
 std::string to_string(PriorRef prior) {
   return prior->name();
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> Prior::script_tensors(
+    const PriorContext& /*context*/) const {
+  return {};
+}
+
+std::shared_ptr<torch::nn::Module> Prior::make_parameters(const NetworkOptions& /*options*/) const {
+  return nullptr;
 }
 
 }  // namespace vae

@@ -14,13 +14,13 @@ class StandardNormal final : public Prior {
   std::string help() const override { return "N(0, I)"; }
   bool standard_normal() const override { return true; }
 
-  torch::Tensor log_prob(const torch::Tensor& z, const NetworkOptions& /*options*/) const override {
+  torch::Tensor log_prob(const torch::Tensor& z, const PriorContext& /*context*/) const override {
     const torch::Tensor zeros = torch::zeros_like(z);
     return log_normal_diag(z, zeros, zeros);
   }
-  torch::Tensor sample(int64_t n, const NetworkOptions& options, double temperature,
+  torch::Tensor sample(int64_t n, const PriorContext& context, double temperature,
                        at::Generator& generator) const override {
-    return at::randn({n, options.latent_dim()}, generator,
+    return at::randn({n, context.options.latent_dim()}, generator,
                      torch::TensorOptions().dtype(torch::kFloat32)) *
            temperature;
   }

@@ -19,7 +19,8 @@ class UniformCategorical final : public Prior {
   bool discrete() const override { return true; }
 
   // log p(c) = -N log K for every one-hot code.
-  torch::Tensor log_prob(const torch::Tensor& z, const NetworkOptions& options) const override {
+  torch::Tensor log_prob(const torch::Tensor& z, const PriorContext& context) const override {
+    const NetworkOptions& options = context.options;
     std::vector<int64_t> shape = z.sizes().vec();
     shape.pop_back();
     return torch::full(shape,
@@ -28,8 +29,9 @@ class UniformCategorical final : public Prior {
                        z.options());
   }
   // One-hot codes; the temperature does not apply to a discrete prior.
-  torch::Tensor sample(int64_t n, const NetworkOptions& options, double /*temperature*/,
+  torch::Tensor sample(int64_t n, const PriorContext& context, double /*temperature*/,
                        at::Generator& generator) const override {
+    const NetworkOptions& options = context.options;
     const int64_t v = options.categorical_vars(), k = options.categories();
     const torch::Tensor c = at::randint(k, {n, v}, generator, torch::TensorOptions(torch::kLong));
     return torch::one_hot(c, k).to(torch::kFloat32).reshape({n, v * k});

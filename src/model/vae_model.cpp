@@ -4,13 +4,24 @@
 
 namespace vae {
 
-VAEImpl::VAEImpl(NetworkOptions options) : options_(std::move(options)) {
+VAEImpl::VAEImpl(NetworkOptions options)
+    : options_(std::move(options)), top_options_(options_.top_layer()) {
   encoder = register_module("encoder", Encoder(options_));
   decoder = register_module("decoder", Decoder(options_));
   // Registered only where the family has parameters, so that the other
   // families' checkpoints keep their layout.
   posterior_parameters_ = posterior_family().make_parameters(options_);
   if (posterior_parameters_) register_module("posterior", posterior_parameters_);
+  // The prior of a hierarchy is its top layer's.
+  prior_parameters_ = prior().make_parameters(top_options_);
+  if (prior_parameters_) register_module("prior", prior_parameters_);
+  if (options_.latent_layers() > 1)
+    hierarchy_ = register_module("hierarchy", LatentHierarchy(options_));
+}
+
+PriorContext VAEImpl::prior_context() {
+  return {hierarchy_ ? top_options_ : options_, prior_parameters_,
+          [this](const torch::Tensor& x) { return encode(x); }};
 }
 
 std::unique_ptr<Posterior> VAEImpl::encode(const torch::Tensor& x) {
@@ -18,7 +29,31 @@ std::unique_ptr<Posterior> VAEImpl::encode(const torch::Tensor& x) {
 }
 
 std::unique_ptr<Posterior> VAEImpl::read_posterior(const torch::Tensor& stats) const {
+  if (hierarchy_) return hierarchical_posterior(stats, *hierarchy_);
   return posterior_family().read(stats, options_, posterior_parameters_);
+}
+
+int64_t VAEImpl::stats_size() const {
+  return hierarchy_ ? 2 * code_dim() : posterior_family().stats_size(options_);
+}
+
+int64_t VAEImpl::noise_size() const {
+  return hierarchy_ ? code_dim() : posterior_family().noise_size(options_);
+}
+
+torch::Tensor VAEImpl::log_prior(const torch::Tensor& z) {
+  if (!hierarchy_) return prior().log_prob(z, prior_context());
+  const int64_t top = options_.layer_dims().back();
+  return hierarchy_->log_conditional_prior(z) +
+         prior().log_prob(z.narrow(-1, code_dim() - top, top), prior_context());
+}
+
+torch::Tensor VAEImpl::sample_codes(int64_t n, double temperature, at::Generator& generator) {
+  const torch::Tensor top = prior().sample(n, prior_context(), temperature, generator);
+  if (!hierarchy_) return top;
+  torch::NoGradGuard no_grad;
+  const torch::Device device = parameters().front().device();
+  return hierarchy_->generate(top.to(device), temperature, generator).to(torch::kCPU);
 }
 
 void VAEImpl::set_temperature(double tau) {
@@ -29,7 +64,7 @@ void VAEImpl::set_temperature(double tau) {
 }
 
 torch::Tensor VAEImpl::decode(const torch::Tensor& z) {
-  return decoder->forward(z);
+  return decoder->forward(hierarchy_ ? z.narrow(-1, 0, options_.latent_dim()) : z);
 }
 
 torch::Tensor VAEImpl::generate(const torch::Tensor& z) {
@@ -38,6 +73,14 @@ torch::Tensor VAEImpl::generate(const torch::Tensor& z) {
 
 ElboSums VAEImpl::elbo_sums(const torch::Tensor& x, const torch::Tensor& eps) {
   const torch::Tensor stats = encoder->forward(x);
+  if (hierarchy_) {
+    const HierarchyDraw draw = hierarchy_->draw(stats, eps);
+    ElboSums sums{decoder->log_likelihood_sum(x, decode(draw.z)).neg(), draw.kl.sum(0), {}};
+    torch::NoGradGuard no_grad;  // the monitor's statistics only
+    auto [mu, logvar] = hierarchy_->mean_pass(stats);
+    sums.stats = torch::cat({mu, logvar}, 1);
+    return sums;
+  }
   const std::unique_ptr<Posterior> q = read_posterior(stats);
   // Without a closed-form KL, log q(z|x) - log p(z) at the draw.
   const bool closed_form = posterior_family().closed_form_kl(prior());

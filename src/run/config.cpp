@@ -107,6 +107,16 @@ std::vector<Binding> model_bindings() {
       network({"channels", K::kIntList, "conv channels, encoder order (e.g. 32,64)", true},
               &N::channels),
       network({"latent-dim", K::kInt, "latent dimensions", true}, &N::latent_dim),
+      network({"latent-layers", K::kInt, "stochastic layers L (hierarchical latents)", true},
+              &N::latent_layers),
+      network({"latent-dims", K::kIntList,
+               "widths of the L latent layers, bottom first (e.g. 100,50)", true},
+              &N::latent_dims),
+      network({"layer-hidden", K::kIntList,
+               "hidden sizes of each upper layer's networks q and p (e.g. 100,100)", true},
+              &N::layer_hidden),
+      network_named({"inference", K::kString, "hierarchy's q: " + inferences().choices(), true},
+                    &N::inference, parse_inference),
       network_named(
           {"posterior", K::kString, "approximate posterior q(z|x): " + posteriors().help(), true},
           &N::posterior, parse_posterior),
@@ -122,6 +132,9 @@ std::vector<Binding> model_bindings() {
               &N::gumbel_hard),
       network_named({"prior", K::kString, "prior p(z): " + priors().help(), true}, &N::prior,
                     parse_prior),
+      network({"prior-components", K::kInt, "mog: mixture components K", true},
+              &N::prior_components),
+      network({"pseudo-inputs", K::kInt, "vamp: learned pseudo-inputs K", true}, &N::pseudo_inputs),
       network_named(
           {"likelihood", K::kString, "observation model p(x|z): " + likelihoods().help(), true},
           &N::likelihood, parse_likelihood),
@@ -300,6 +313,10 @@ void apply_settings(TrainConfig& config, const json& object, const std::string& 
     network.prior(parse_prior(family.default_prior()));
   const int64_t fixed = family.fixed_latent_dim(network);
   if (fixed > 0 && !object.contains("latent-dim")) network.latent_dim(fixed);
+  // A hierarchy's bottom layer is the encoder's latent width.
+  if (object.contains("latent-dims") && !object.contains("latent-dim") &&
+      !network.latent_dims().empty())
+    network.latent_dim(network.latent_dims().front());
 }
 
 json to_json(const TrainConfig& config) {
@@ -334,7 +351,8 @@ void validate(const TrainConfig& c) {
               (c.kl.type == KlScheduleType::kConstant && c.kl.beta == 1.0 && c.free_bits == 0.0),
           "--objective iwae has no KL weight: use it without --kl-schedule, --beta and "
           "--free-bits");
-  require(c.free_bits == 0.0 || c.network.posterior()->closed_form_kl(*c.network.prior()),
+  require(c.free_bits == 0.0 || c.network.latent_layers() > 1 ||
+              c.network.posterior()->closed_form_kl(*c.network.prior()),
           std::string("--free-bits needs the KL per dimension, which --posterior ") +
               c.network.posterior()->name() + " has no closed form for with --prior " +
               c.network.prior()->name());

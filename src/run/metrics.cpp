@@ -1,5 +1,7 @@
 #include "vae/run/metrics.h"
 
+#include <algorithm>
+
 #include <cstdio>
 #include <iomanip>
 #include <sstream>
@@ -102,17 +104,33 @@ bool unit_active(const std::vector<double>& kl_per_dim, const std::vector<double
   return d < mean_variance.size() && mean_variance[d] > threshold;
 }
 
-std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double active_threshold) {
+std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double active_threshold,
+                           const std::vector<int64_t>& layer_dims) {
   bool mi = false;
   for (const EpochMetrics& m : history)
     mi = mi || !m.mi_per_dim.empty();
+  // The layer (1-based) of each coordinate, for a hierarchy.
+  std::vector<int64_t> layer;
+  if (layer_dims.size() > 1) {
+    for (size_t l = 0; l < layer_dims.size(); ++l)
+      layer.insert(layer.end(), layer_dims[l], static_cast<int64_t>(l) + 1);
+  }
   std::ostringstream out;
-  out << "epoch,dim,kl,mean_variance,active" << (mi ? ",mutual_info\n" : "\n");
+  out << "epoch,dim," << (layer.empty() ? "" : "layer,") << "kl,mean_variance,active"
+      << (mi ? ",mutual_info\n" : "\n");
   for (const EpochMetrics& m : history) {
-    for (size_t d = 0; d < m.kl_per_dim.size(); ++d) {
+    // One row per unit: a posterior without a KL per unit (flows, learned
+    // priors: one Monte Carlo KL for the code) still has each unit's spread
+    // of means, and leaves `kl` empty.
+    const size_t units = std::max(m.kl_per_dim.size(), m.mean_variance.size());
+    const bool per_unit_kl = m.kl_per_dim.size() == units;
+    for (size_t d = 0; d < units; ++d) {
       const double variance = d < m.mean_variance.size() ? m.mean_variance[d] : 0.0;
+      out << m.epoch << ',' << d << ',';
+      if (!layer.empty())
+        out << (d < layer.size() ? std::to_string(layer[d]) : std::string()) << ',';
       // Units without a spread of means (categorical variables): empty.
-      out << m.epoch << ',' << d << ',' << number(m.kl_per_dim[d]) << ','
+      out << (per_unit_kl ? number(m.kl_per_dim[d]) : std::string()) << ','
           << (m.mean_variance.empty() ? std::string() : number(variance)) << ','
           << (unit_active(m.kl_per_dim, m.mean_variance, d, active_threshold) ? 1 : 0);
       if (mi) out << ',' << (d < m.mi_per_dim.size() ? number(m.mi_per_dim[d]) : std::string());
@@ -128,12 +146,41 @@ std::string fixed(double value, int digits) {
   return out.str();
 }
 
-std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim) {
+std::vector<LayerActivity> layer_activity(const EpochMetrics& m,
+                                          const std::vector<int64_t>& layer_dims,
+                                          double active_threshold) {
+  std::vector<LayerActivity> out;
+  size_t d = 0;
+  for (int64_t width : layer_dims) {
+    LayerActivity layer;
+    layer.units = width;
+    for (int64_t i = 0; i < width; ++i, ++d) {
+      if (d < m.kl_per_dim.size()) layer.kl += m.kl_per_dim[d];
+      layer.active += unit_active(m.kl_per_dim, m.mean_variance, d, active_threshold) ? 1 : 0;
+    }
+    out.push_back(layer);
+  }
+  return out;
+}
+
+std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim,
+                          const std::vector<LayerActivity>& layers) {
+  std::string active = std::to_string(m.active_units) + "/" + std::to_string(latent_dim);
+  if (layers.size() > 1) {
+    // Bottom layer first: "active 31/100 2/50 (KL 24.10 1.35)".
+    std::string kl;
+    active.clear();
+    for (const LayerActivity& layer : layers) {
+      active += (active.empty() ? "" : " ") + std::to_string(layer.active) + "/" +
+                std::to_string(layer.units);
+      kl += (kl.empty() ? "" : " ") + fixed(layer.kl, 2);
+    }
+    active += " (KL " + kl + ")";
+  }
   std::string text = "epoch " + std::to_string(m.epoch) + "  beta " + fixed(m.beta, 3) +
                      "  train -ELBO " + fixed(m.train_neg_elbo, 2) + "  test -ELBO " +
                      fixed(m.test_neg_elbo, 2) + " (recon " + fixed(m.test_recon, 2) + ", KL " +
-                     fixed(m.test_kl, 2) + ")  active " + std::to_string(m.active_units) + "/" +
-                     std::to_string(latent_dim);
+                     fixed(m.test_kl, 2) + ")  active " + active;
   if (m.mutual_info == m.mutual_info) text += "  MI " + fixed(m.mutual_info, 2);
   if (m.temperature == m.temperature) text += "  tau " + fixed(m.temperature, 3);
   text += "  " + fixed(m.seconds, 1) + "s  " + fixed(m.images_per_s, 0) + " img/s";

@@ -11,12 +11,15 @@ namespace vae {
 
 std::vector<double> TrainedModel::kl_per_dim() const {
   if (history.empty())
-    return std::vector<double>(config.network.posterior()->units(config.network), 0.0);
+    return std::vector<double>(config.network.latent_layers() > 1
+                                   ? config.network.code_dim()
+                                   : config.network.posterior()->units(config.network),
+                               0.0);
   return history.back().kl_per_dim;
 }
 
 std::vector<double> TrainedModel::mean_variance() const {
-  if (history.empty()) return std::vector<double>(config.network.latent_dim(), 0.0);
+  if (history.empty()) return std::vector<double>(config.network.code_dim(), 0.0);
   return history.back().mean_variance;
 }
 

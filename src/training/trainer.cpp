@@ -149,12 +149,27 @@ void Trainer::evaluate_epoch(EpochMetrics& m) {
   }
 }
 
+int64_t Trainer::units() const {
+  const NetworkOptions& o = config_.network;
+  return o.latent_layers() > 1 ? o.code_dim() : o.posterior()->units(o);
+}
+
 void Trainer::warn(const EpochMetrics& m) {
-  const int64_t latent = config_.network.posterior()->units(config_.network);
+  const int64_t latent = units();
   if (m.active_units < config_.warn_active_units) {
     log_ << "WARNING: posterior collapse? only " << m.active_units << " of " << latent
          << " latent units are active (threshold " << config_.warn_active_units
          << "); see kl_per_dim.csv, try --kl-schedule or --free-bits\n";
+  }
+  // The known failure of hierarchies: an upper layer that carries nothing.
+  const std::vector<LayerActivity> layers =
+      layer_activity(m, config_.network.layer_dims(), config_.active_threshold);
+  for (size_t l = 1; l < layers.size(); ++l) {
+    if (layers[l].active == 0) {
+      log_ << "WARNING: posterior collapse of latent layer " << l + 1 << ": none of its "
+           << layers[l].units << " units is active (KL " << fixed(layers[l].kl, 3)
+           << " nats); try --kl-schedule, --free-bits or --inference ladder\n";
+    }
   }
   if (m.test_kl < config_.warn_kl) {
     log_ << "WARNING: posterior collapse? the test KL is " << fixed(m.test_kl, 3)
@@ -166,10 +181,17 @@ void Trainer::warn(const EpochMetrics& m) {
 void Trainer::write_outputs(const EpochMetrics& m) {
   // The checkpoint first: it holds the history the CSV files are made from.
   save_checkpoint(checkpoint_path_, model_, step_->optimizer(), state_, device_);
-  write_run_files(run_dir_, state_.history, config_.active_threshold);
+  write_run_files(run_dir_, state_.history, config_.active_threshold, config_.network.layer_dims());
   char name[48];
   std::snprintf(name, sizeof(name), "/images/epoch_%03lld.png", static_cast<long long>(m.epoch));
-  write_png(run_dir_ + name, training_snapshot(model_, snapshot_z_, snapshot_x_, GridOptions{}));
+  // The same seed every epoch: the same codes from a fixed prior, and from a
+  // learned one its current distribution.
+  torch::Tensor z;
+  {
+    c10::InferenceMode inference;
+    z = prior_codes(*model_, kSnapshotSamples, 1.0, kSampleSeed).to(device_);
+  }
+  write_png(run_dir_ + name, training_snapshot(model_, z, snapshot_x_, GridOptions{}));
 }
 
 void Trainer::finish() {
@@ -177,7 +199,7 @@ void Trainer::finish() {
   if (config_.samples > 0) {
     c10::InferenceMode inference;
     model_->eval();
-    const torch::Tensor z = prior_codes(config_.network, config_.samples, 1.0, kSampleSeed);
+    const torch::Tensor z = prior_codes(*model_, config_.samples, 1.0, kSampleSeed);
     write_png(run_dir_ + "/samples.png", make_grid(model_->generate(z.to(device_))));
   }
   if (!state_.history.empty()) {
@@ -204,7 +226,10 @@ TrainResult Trainer::run() {
     state_.history.push_back(m);
     const bool stop_now = stop_after_epoch_ && epoch < config_.epochs;
     if (lead_) {
-      log_ << epoch_summary(m, config_.network.posterior()->units(config_.network)) << '\n';
+      log_ << epoch_summary(
+                  m, units(),
+                  layer_activity(m, config_.network.layer_dims(), config_.active_threshold))
+           << '\n';
       warn(m);
       write_outputs(m);
     }

@@ -120,19 +120,20 @@ void Trainer::restore_or_start() {
   state_.config = to_json(config_);
   if (lead_) {
     write_file_atomically(run_dir_ + "/config.json", state_.config.dump(2) + "\n");
-    write_run_files(run_dir_, state_.history, config_.active_threshold);
+    write_run_files(run_dir_, state_.history, config_.active_threshold,
+                    config_.network.layer_dims());
     create_directories(run_dir_ + "/images");
   }
-  snapshot_z_ = prior_codes(config_.network, kSnapshotSamples, 1.0, kSampleSeed).to(device_);
   snapshot_x_ =
       test_batches_->batch(0).narrow(0, 0, std::min<int64_t>(kSnapshotImages, data_.test.size()));
   watch_.emplace(device_);
 }
 
 void write_run_files(const std::string& run_dir, const std::vector<EpochMetrics>& history,
-                     double active_threshold) {
+                     double active_threshold, const std::vector<int64_t>& layer_dims) {
   write_file_atomically(run_dir + "/metrics.csv", metrics_csv(history));
-  write_file_atomically(run_dir + "/kl_per_dim.csv", kl_per_dim_csv(history, active_threshold));
+  write_file_atomically(run_dir + "/kl_per_dim.csv",
+                        kl_per_dim_csv(history, active_threshold, layer_dims));
 }
 
 }  // namespace vae::training

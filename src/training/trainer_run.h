@@ -35,7 +35,7 @@ inline double seconds_since(Clock::time_point start) {
 
 // metrics.csv and kl_per_dim.csv from the history.
 void write_run_files(const std::string& run_dir, const std::vector<EpochMetrics>& history,
-                     double active_threshold);
+                     double active_threshold, const std::vector<int64_t>& layer_dims);
 
 // One training run, in the order it happens: prepare (runtime, data, run
 // directory, model, resume), then per epoch run the steps, evaluate, warn
@@ -69,6 +69,9 @@ class Trainer {
   bool train_on_batch(int64_t i, double beta, EpochSums& sums);
   void evaluate_epoch(EpochMetrics& m);
   void warn(const EpochMetrics& m);
+  // The latent units the monitor counts: the family's, or every coordinate
+  // of a hierarchy's code.
+  int64_t units() const;
   void write_outputs(const EpochMetrics& m);
   void finish();
   Interrupted interrupted(const std::string& where) const;
@@ -89,7 +92,7 @@ class Trainer {
   std::unique_ptr<GradientReducer> reducer_;
   std::optional<Batcher> train_batches_, test_batches_;
   TrainingState state_;
-  torch::Tensor snapshot_z_, snapshot_x_;  // the same pictures every epoch
+  torch::Tensor snapshot_x_;  // the same test images every epoch
   std::optional<NonFiniteWatch> watch_;
   const InterruptGuard* interrupt_ = nullptr;
   bool stop_after_epoch_ = false;

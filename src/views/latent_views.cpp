@@ -10,10 +10,9 @@
 
 namespace vae {
 
-torch::Tensor prior_codes(const NetworkOptions& network, int64_t n, double temperature,
-                          uint64_t seed) {
+torch::Tensor prior_codes(VAEImpl& model, int64_t n, double temperature, uint64_t seed) {
   auto generator = at::detail::createCPUGenerator(seed);
-  return network.prior()->sample(n, network, temperature, generator);
+  return model.sample_codes(n, temperature, generator);
 }
 
 torch::Tensor interpolate_codes(const torch::Tensor& a, const torch::Tensor& b, int64_t steps,

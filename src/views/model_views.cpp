@@ -49,6 +49,46 @@ DimScores dim_scores(const TrainedModel& trained) {
   return scores;
 }
 
+// The coordinates of one latent layer in the code: [begin, begin + size).
+struct LayerSpan {
+  int64_t index;  // 0-based, bottom first
+  int64_t begin;
+  int64_t size;
+};
+// `layer` 1-based as --layer gives it; 0: the top layer (the only one of a
+// one-layer model).
+LayerSpan layer_span(const TrainedModel& trained, int64_t layer) {
+  const std::vector<int64_t> dims = trained.config.network.layer_dims();
+  const auto count = static_cast<int64_t>(dims.size());
+  if (layer < 0 || layer > count) {
+    throw Error("--layer must be 1 to " + std::to_string(count) + " (the model's latent layers" +
+                ", 1 = bottom), not " + std::to_string(layer));
+  }
+  LayerSpan span{layer == 0 ? count - 1 : layer - 1, 0, 0};
+  for (int64_t l = 0; l < span.index; ++l)
+    span.begin += dims[l];
+  span.size = dims[span.index];
+  return span;
+}
+
+// The units of `span` in the order of `order`.
+std::vector<int64_t> within(const std::vector<int64_t>& order, const LayerSpan& span) {
+  std::vector<int64_t> out;
+  for (int64_t d : order) {
+    if (d >= span.begin && d < span.begin + span.size) out.push_back(d);
+  }
+  return out;
+}
+
+// Codes [n, D] whose layer `span` was set: a hierarchy regenerates the
+// layers below it as the means of p(z_l|z_{l+1}), so that the change
+// reaches the decoder (which reads the bottom layer).
+torch::Tensor settle(VAE& model, const torch::Tensor& z, const LayerSpan& span,
+                     torch::Device device) {
+  if (model->hierarchy().is_empty() || span.index == 0) return z;
+  return model->hierarchy()->descend(z.to(device), span.index).to(torch::kCPU);
+}
+
 }  // namespace
 
 const NameTable<SampleMode>& sample_modes() {
@@ -68,7 +108,7 @@ cv::Mat sample_view(TrainedModel& trained, int64_t n, double temperature, Sample
   if (!(temperature > 0.0)) throw Error("--temperature must be positive");
   c10::InferenceMode inference;
   const NetworkOptions& network = trained.config.network;
-  const torch::Tensor z = prior_codes(network, n, temperature, seed);
+  const torch::Tensor z = prior_codes(*trained.model, n, temperature, seed);
   if (mode == SampleMode::kMean)
     return make_grid(decode_means(trained.model, z, trained.device), grid);
   const torch::Tensor output = trained.model->decode(z.to(trained.device)).to(torch::kCPU);
@@ -117,7 +157,8 @@ cv::Mat interpolation_view(TrainedModel& trained, const torch::Tensor& from,
 }
 
 cv::Mat traversal_view(TrainedModel& trained, const torch::Tensor& image, int64_t steps,
-                       double range, GridOptions grid) {
+                       double range, GridOptions grid, int64_t layer) {
+  const LayerSpan span = layer_span(trained, layer);
   c10::InferenceMode inference;
   const torch::Tensor mu = trained.model->encode(to_model_input(image.unsqueeze(0), trained.device))
                                ->mean()
@@ -125,7 +166,7 @@ cv::Mat traversal_view(TrainedModel& trained, const torch::Tensor& image, int64_
   const NetworkOptions& network = trained.config.network;
   const PosteriorFamily& family = *network.posterior();
   const DimScores scores = dim_scores(trained);
-  const std::vector<int64_t> order = dims_by_kl(scores.values);
+  const std::vector<int64_t> order = within(dims_by_kl(scores.values), span);
   // Coordinates sweep [-range, range]; a categorical variable takes each
   // of its categories, the others at the image's most probable ones.
   const torch::Tensor z = family.coordinate_units() ? traversal_codes(mu, order, steps, range)
@@ -136,27 +177,57 @@ cv::Mat traversal_view(TrainedModel& trained, const torch::Tensor& image, int64_
     grid.row_labels.push_back(dim_label(family.coordinate_units() ? "z" : "c", d, scores.measure,
                                         scores.values[d], scores.active[d]));
   }
-  return make_grid(decode_means(trained.model, z, trained.device), grid);
+  return make_grid(
+      decode_means(trained.model, settle(trained.model, z, span, trained.device), trained.device),
+      grid);
 }
 
-cv::Mat manifold_view(TrainedModel& trained, int64_t n, const GridOptions& grid) {
+cv::Mat pseudo_input_view(TrainedModel& trained, int64_t n, const GridOptions& grid) {
   c10::InferenceMode inference;
-  const int64_t dim = trained.config.network.latent_dim();
+  const torch::Tensor images = trained.model->prior().pseudo_inputs(trained.model->prior_context());
+  if (!images.defined()) {
+    throw Error(std::string("--prior ") + trained.model->prior().name() +
+                " has no pseudo-inputs (vae pseudo-inputs needs --prior vamp)");
+  }
+  const int64_t count = std::min(n, images.size(0));
+  // As 8-bit images, the form reconstruction_view reads.
+  const torch::Tensor u8 =
+      images.narrow(0, 0, count).squeeze(1).mul(255.0).round().to(torch::kCPU, torch::kUInt8);
+  return reconstruction_view(trained, u8, grid);
+}
+
+cv::Mat manifold_view(TrainedModel& trained, int64_t n, const GridOptions& grid, int64_t layer) {
+  c10::InferenceMode inference;
+  const LayerSpan span = layer_span(trained, layer);
+  const std::vector<int64_t> dims = trained.config.network.layer_dims();
+  if (span.index + 1 != static_cast<int64_t>(dims.size())) {
+    throw Error("the manifold sweeps the top layer, whose prior is N(0, I) (--layer " +
+                std::to_string(dims.size()) + "); vae traverse --layer " +
+                std::to_string(span.index + 1) + " shows a lower one");
+  }
+  const int64_t dim = span.size;
   if (!trained.config.network.posterior()->coordinate_units()) {
     throw Error(std::string("the manifold sweeps two continuous dimensions; --posterior ") +
                 trained.config.network.posterior()->name() +
                 " has none (vae traverse shows each variable's categories)");
   }
   if (dim < 2) throw Error("the manifold needs a latent space of at least 2 dimensions");
-  const std::vector<int64_t> order = dims_by_kl(dim_scores(trained).values);
-  const torch::Tensor z = manifold_codes(dim, order[0], order[1], n);
+  const std::vector<int64_t> order = within(dims_by_kl(dim_scores(trained).values), span);
+  torch::Tensor z = manifold_codes(dim, order[0] - span.begin, order[1] - span.begin, n);
+  if (trained.config.network.latent_layers() > 1) {
+    torch::Tensor code = torch::zeros({z.size(0), trained.config.network.code_dim()});
+    code.narrow(1, span.begin, span.size).copy_(z);
+    z = settle(trained.model, code, span, trained.device);
+  }
   GridOptions options = grid;
   options.columns = n;
   return make_grid(decode_means(trained.model, z, trained.device), options);
 }
 
-cv::Mat scatter_view(TrainedModel& trained, const ImageDataset& test, bool pca, int size) {
+cv::Mat scatter_view(TrainedModel& trained, const ImageDataset& test, bool pca, int size,
+                     int64_t layer) {
   c10::InferenceMode inference;
+  const LayerSpan span = layer_span(trained, layer);
   std::vector<torch::Tensor> means;
   for (int64_t start = 0; start < test.size(); start += 1000) {
     const int64_t count = std::min<int64_t>(1000, test.size() - start);
@@ -165,7 +236,7 @@ cv::Mat scatter_view(TrainedModel& trained, const ImageDataset& test, bool pca, 
             ->mean()
             .to(torch::kCPU));
   }
-  const torch::Tensor mu = torch::cat(means);
+  const torch::Tensor mu = torch::cat(means).narrow(1, span.begin, span.size);
   ScatterOptions options;
   options.size = size;
   torch::Tensor points;
@@ -178,8 +249,9 @@ cv::Mat scatter_view(TrainedModel& trained, const ImageDataset& test, bool pca, 
     options.y_name = "PC2";
     options.title = "test-set posterior means (PCA)";
   } else {
-    const std::vector<int64_t> order = dims_by_kl(dim_scores(trained).values);
-    points = torch::stack({mu.select(1, order[0]), mu.select(1, order[1])}, 1);
+    const std::vector<int64_t> order = within(dims_by_kl(dim_scores(trained).values), span);
+    points =
+        torch::stack({mu.select(1, order[0] - span.begin), mu.select(1, order[1] - span.begin)}, 1);
     options.x_name = "z" + std::to_string(order[0]);
     options.y_name = "z" + std::to_string(order[1]);
     options.title = "test-set posterior means";

@@ -155,6 +155,38 @@ INSTANTIATE_TEST_SUITE_P(EveryPosterior, FamilyExport,
                            return name;
                          });
 
+// A learned prior is exported as the Gaussian mixture it is once trained:
+// the VampPrior's components are the posteriors of its pseudo-inputs.
+TEST(ExportFiles, LearnedPriorsExportTheirMixture) {
+  for (const char* name : {"mog", "vamp"}) {
+    testing::ScratchDir dir;
+    torch::manual_seed(3);
+    VAE model(NetworkOptions()
+                  .prior(parse_prior(name))
+                  .prior_components(3)
+                  .pseudo_inputs(4)
+                  .hidden({16})
+                  .latent_dim(2));
+    model->eval();
+    const ExportedFiles files =
+        export_model(model, {}, {}, torch::zeros({2, 28, 28}, torch::kUInt8), dir.path());
+    torch::jit::Module decoder = torch::jit::load(files.decoder);
+    torch::NoGradGuard no_grad;
+    torch::Tensor means;
+    if (std::string(name) == "mog") {
+      means = model->named_parameters()["prior.means"];
+    } else {
+      means =
+          model->encode(torch::clamp(model->named_parameters()["prior.pseudo_inputs"], 0.0, 1.0))
+              ->outputs()[0];
+    }
+    EXPECT_LE(max_diff(decoder.attr("prior_means").toTensor(), means), 1e-6) << name;
+    const torch::Tensor a = decoder.get_method("generate")({5, 1}).toTensor();
+    EXPECT_EQ(a.sizes(), (torch::IntArrayRef{5, 1, 28, 28})) << name;
+    EXPECT_TRUE(torch::equal(a, decoder.get_method("generate")({5, 1}).toTensor())) << name;
+  }
+}
+
 TEST(ExportFiles, ReferenceAndMetadataDescribeTheModel) {
   testing::ScratchDir dir;
   VAE model = trained_model(parse_architecture("mlp"));

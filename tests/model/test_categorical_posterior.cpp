@@ -114,17 +114,17 @@ TEST(CategoricalPosterior, KlEqualsTheBruteForceSumOverEveryJointCode) {
         c[0][a] = 1.0;
         c[0][3 + b] = 1.0;
         const double log_q = q->log_prob(c)[n].item<double>();
-        const double log_p = prior.log_prob(c, o)[0].item<double>();
+        const double log_p = prior.log_prob(c, PriorContext{o, {}, {}})[0].item<double>();
         brute += std::exp(log_q) * (log_q - log_p);
       }
     }
     EXPECT_NEAR(kl[n].sum().item<double>(), brute, 1e-12);
   }
   // The prior: -2 log 3 for every code; its draws are uniform one-hot codes.
-  EXPECT_NEAR(prior.log_prob(torch::zeros({1, 6}), o)[0].item<double>(), -2.0 * std::log(3.0),
-              1e-6);
+  EXPECT_NEAR(prior.log_prob(torch::zeros({1, 6}), PriorContext{o, {}, {}})[0].item<double>(),
+              -2.0 * std::log(3.0), 1e-6);
   auto generator = at::detail::createCPUGenerator(9);
-  const torch::Tensor z = prior.sample(30000, o, 1.0, generator);
+  const torch::Tensor z = prior.sample(30000, PriorContext{o, {}, {}}, 1.0, generator);
   EXPECT_TRUE(torch::equal(z.view({30000, 2, 3}).sum(-1), torch::ones({30000, 2})));
   const torch::Tensor share = z.mean(0);
   const double se = std::sqrt((1.0 / 3.0) * (2.0 / 3.0) / 30000.0);

@@ -16,12 +16,12 @@ class UnflaggedStandardNormal final : public Prior {
  public:
   const char* name() const override { return "unflagged"; }
   std::string help() const override { return ""; }
-  torch::Tensor log_prob(const torch::Tensor& z, const NetworkOptions& options) const override {
-    return parse_prior("standard-normal")->log_prob(z, options);
+  torch::Tensor log_prob(const torch::Tensor& z, const PriorContext& context) const override {
+    return parse_prior("standard-normal")->log_prob(z, context);
   }
-  torch::Tensor sample(int64_t n, const NetworkOptions& options, double temperature,
+  torch::Tensor sample(int64_t n, const PriorContext& context, double temperature,
                        at::Generator& generator) const override {
-    return parse_prior("standard-normal")->sample(n, options, temperature, generator);
+    return parse_prior("standard-normal")->sample(n, context, temperature, generator);
   }
   std::string script_sample(const NetworkOptions& /*options*/) const override { return ""; }
 };
@@ -99,7 +99,8 @@ TEST(DiagonalGaussianPosterior, MonteCarloKlMatchesTheClosedForm) {
   // The per-draw values, for their standard error.
   const auto q = monte_carlo->encode(xs);
   const torch::Tensor z = q->rsample(torch::randn({draws, 3}));
-  const torch::Tensor per_draw = q->log_prob(z) - unflagged.log_prob(z, NetworkOptions{});
+  const torch::Tensor per_draw =
+      q->log_prob(z) - unflagged.log_prob(z, PriorContext{NetworkOptions{}, {}, {}});
   const double se = per_draw.std().item<double>() / std::sqrt(static_cast<double>(draws));
   EXPECT_NEAR(sums.kl_per_dim.item<double>() / draws, exact.item<double>(), 4.0 * se);
   EXPECT_NEAR(per_draw.mean().item<double>(), exact.item<double>(), 4.0 * se);

@@ -57,8 +57,8 @@ TEST(Config, JsonRoundTripKeepsEverySetting) {
 TEST(Config, RejectsUnknownKeysAndWrongTypes) {
   TrainConfig config;
   EXPECT_NE(error_of([&] {
-              apply_settings(config, json{{"latent-dims", 3}}, "x.json");
-            }).find("x.json: unknown setting 'latent-dims'"),
+              apply_settings(config, json{{"latent-dimz", 3}}, "x.json");
+            }).find("x.json: unknown setting 'latent-dimz'"),
             std::string::npos);
   EXPECT_NE(error_of([&] {
               apply_settings(config, json{{"epochs", "ten"}}, "x.json");
@@ -110,6 +110,48 @@ TEST(Config, CategoricalPosteriorTakesItsPriorAndLatentWidth) {
   apply_settings(restored, to_json(annealed), "saved");
   EXPECT_DOUBLE_EQ(restored.tau.rate, 1e-4);
   EXPECT_EQ(to_json(restored), to_json(annealed));
+}
+
+TEST(Config, LatentLayersTakeTheirBottomWidthAndRoundTrip) {
+  TrainConfig config;
+  apply_settings(config,
+                 json{{"latent-layers", 2},
+                      {"latent-dims", {100, 50}},
+                      {"layer-hidden", {100, 100}},
+                      {"inference", "ladder"}},
+                 "flags");
+  EXPECT_EQ(config.network.latent_dim(), 100);
+  EXPECT_EQ(config.network.code_dim(), 150);
+  EXPECT_EQ(config.network.top_layer().latent_dim(), 50);
+  EXPECT_EQ(config.network.inference(), Inference::kLadder);
+  EXPECT_NO_THROW(validate(config));
+  TrainConfig restored;
+  apply_settings(restored, to_json(config), "saved");
+  EXPECT_EQ(to_json(restored), to_json(config));
+  // Free bits work on a hierarchy's per-coordinate KL terms.
+  apply_settings(config, json{{"free-bits", 0.1}}, "flags");
+  EXPECT_NO_THROW(validate(config));
+  const auto message = [](const json& settings) {
+    TrainConfig bad;
+    return error_of([&] {
+      apply_settings(bad, settings, "flags");
+      validate(bad);
+    });
+  };
+  EXPECT_EQ(message({{"latent-layers", 3}, {"latent-dims", {10, 5}}}),
+            "--latent-dims has 2 sizes; --latent-layers 3 needs one per layer");
+  EXPECT_EQ(message({{"latent-layers", 2}}),
+            "--latent-dims has 0 sizes; --latent-layers 2 needs one per layer");
+  EXPECT_EQ(message({{"latent-layers", 2}, {"latent-dims", {10, 0}}}),
+            "--latent-dims sizes must be positive");
+  EXPECT_EQ(message({{"latent-layers", 2}, {"latent-dims", {10, 5}}, {"latent-dim", 7}}),
+            "--latent-dim 7 contradicts the bottom layer's --latent-dims 10");
+  EXPECT_EQ(message({{"latent-layers", 2}, {"latent-dims", {10, 5}}, {"layer-hidden", {0}}}),
+            "--layer-hidden sizes must be positive");
+  EXPECT_EQ(message({{"latent-layers", 0}}), "--latent-layers must be 1 to 16, not 0");
+  EXPECT_EQ(message({{"latent-layers", 2}, {"latent-dims", {10, 5}}, {"prior", "mog"}}),
+            "--latent-layers > 1 takes --prior standard-normal for its top layer; --prior mog "
+            "on a hierarchy is not built yet");
 }
 
 TEST(Config, CategoricalBadInputGetsOneLine) {

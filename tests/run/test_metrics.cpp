@@ -54,6 +54,32 @@ TEST(Metrics, CsvFilesHaveOneRowPerEpochAndDimension) {
             "3,2,0.001,0.0001,0\n");
 }
 
+// Flows and learned priors: one Monte Carlo KL, a spread per unit.
+TEST(Metrics, RunsWithoutAKlPerUnitStillListEveryUnit) {
+  EpochMetrics m = sample_metrics();
+  m.kl_per_dim = {21.75};
+  EXPECT_EQ(kl_per_dim_csv({m}, 0.01),
+            "epoch,dim,kl,mean_variance,active\n"
+            "3,0,,0.9,1\n3,1,,0.8,1\n3,2,,0.0001,0\n");
+}
+
+TEST(Metrics, HierarchiesReportEachLayer) {
+  const EpochMetrics m = sample_metrics();  // 3 units: 2 active, then 1 inactive
+  EXPECT_EQ(kl_per_dim_csv({m}, 0.01, {2, 1}),
+            "epoch,dim,layer,kl,mean_variance,active\n"
+            "3,0,1,10,0.9,1\n3,1,1,11.75,0.8,1\n3,2,2,0.001,0.0001,0\n");
+  // One layer: no layer column.
+  EXPECT_EQ(kl_per_dim_csv({m}, 0.01, {3}), kl_per_dim_csv({m}, 0.01));
+  const std::vector<LayerActivity> layers = layer_activity(m, {2, 1}, 0.01);
+  ASSERT_EQ(layers.size(), 2u);
+  EXPECT_EQ(layers[0].active, 2);
+  EXPECT_EQ(layers[0].units, 2);
+  EXPECT_DOUBLE_EQ(layers[0].kl, 21.75);
+  EXPECT_EQ(layers[1].active, 0);
+  EXPECT_NE(epoch_summary(m, 3, layers).find("active 2/2 0/1 (KL 21.75 0.00)"), std::string::npos);
+  EXPECT_NE(epoch_summary(m, 3).find("active 2/3  "), std::string::npos);
+}
+
 TEST(Metrics, CategoricalRunsAddTauAndMutualInformationAndCountActiveByKl) {
   EpochMetrics m = sample_metrics();
   m.temperature = 0.625;

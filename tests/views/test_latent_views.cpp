@@ -11,12 +11,12 @@ namespace vae {
 namespace {
 
 TEST(LatentViews, PriorCodesAreSeededAndScaledByTemperature) {
-  const NetworkOptions standard_normal = NetworkOptions{}.latent_dim(4);
-  const torch::Tensor a = prior_codes(standard_normal, 5000, 1.0, 7);
+  VAE standard_normal(NetworkOptions{}.latent_dim(4).hidden({8}));
+  const torch::Tensor a = prior_codes(*standard_normal, 5000, 1.0, 7);
   EXPECT_EQ(a.sizes(), (torch::IntArrayRef{5000, 4}));
-  EXPECT_TRUE(torch::equal(a, prior_codes(standard_normal, 5000, 1.0, 7)));
-  EXPECT_FALSE(torch::equal(a, prior_codes(standard_normal, 5000, 1.0, 8)));
-  EXPECT_TRUE(torch::allclose(prior_codes(standard_normal, 5000, 0.5, 7), 0.5 * a));
+  EXPECT_TRUE(torch::equal(a, prior_codes(*standard_normal, 5000, 1.0, 7)));
+  EXPECT_FALSE(torch::equal(a, prior_codes(*standard_normal, 5000, 1.0, 8)));
+  EXPECT_TRUE(torch::allclose(prior_codes(*standard_normal, 5000, 0.5, 7), 0.5 * a));
   EXPECT_NEAR(a.std().item<double>(), 1.0, 0.03);
 }
 

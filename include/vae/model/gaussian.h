@@ -23,4 +23,15 @@ torch::Tensor kl_standard_normal(const torch::Tensor& mu, const torch::Tensor& l
 torch::Tensor log_normal_diag(const torch::Tensor& z, const torch::Tensor& mu,
                               const torch::Tensor& logvar);
 
+// log sum_k w_k N(z; mu_k, diag exp(logvar_k)) for z [..., D], mu and logvar
+// [K, D] and log_weights [K] (normalised): [...]. The squared distances come
+// from [B, D] x [D, K] products, not from a [B, K, D] broadcast.
+torch::Tensor log_normal_mixture(const torch::Tensor& z, const torch::Tensor& mu,
+                                 const torch::Tensor& logvar, const torch::Tensor& log_weights);
+
+// TorchScript statements drawing `z` [n, D] from the mixture held by
+// self.prior_means, self.prior_logvars [K, D] and self.prior_logits [K]
+// (8 spaces indented): the exported decoder's prior for both learned priors.
+std::string gaussian_mixture_script_sample();
+
 }  // namespace vae

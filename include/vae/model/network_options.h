@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "vae/model/architecture.h"
+#include "vae/model/inference.h"
 #include "vae/model/likelihood.h"
 #include "vae/model/posterior.h"
 #include "vae/model/prior.h"
@@ -20,6 +21,14 @@ struct NetworkOptions {
   // refuses them (conv: the image must divide by 2^(conv layers)).
   void validate() const;
   int64_t input_size() const { return in_channels() * height() * width(); }
+  // The widths of the latent layers z_1 (bottom: the encoder's posterior,
+  // the decoder's input) .. z_L: {latent_dim} for one layer.
+  std::vector<int64_t> layer_dims() const;
+  // The width of the whole code [z_1, .., z_L] (latent_dim for one layer).
+  int64_t code_dim() const;
+  // The settings of the top layer alone (latent_dim = d_L), which the prior
+  // p(z_L) reads.
+  NetworkOptions top_layer() const;
 
   // The encoder's layers before its fully connected trunk and the decoder's
   // after it (model/architecture.h).
@@ -32,6 +41,13 @@ struct NetworkOptions {
   // Convolution channels, encoder order (conv only).
   TORCH_ARG(std::vector<int64_t>, channels) = std::vector<int64_t>{32, 64};
   TORCH_ARG(int64_t, latent_dim) = 20;
+  // Hierarchical latents (latent_hierarchy.h): L layers of widths
+  // latent_dims (bottom first; latent_dim is its first), the hidden sizes of
+  // each conditional's network, and how q infers them.
+  TORCH_ARG(int64_t, latent_layers) = 1;
+  TORCH_ARG(std::vector<int64_t>, latent_dims) = std::vector<int64_t>{};
+  TORCH_ARG(std::vector<int64_t>, layer_hidden) = std::vector<int64_t>{100, 100};
+  TORCH_ARG(Inference, inference) = Inference::kBottomUp;
   // The model parts, registered families (src/model/).
   TORCH_ARG(PosteriorRef, posterior) = parse_posterior("diagonal-gaussian");
   TORCH_ARG(PriorRef, prior) = parse_prior("standard-normal");
@@ -46,10 +62,17 @@ struct NetworkOptions {
   TORCH_ARG(int64_t, categorical_vars) = 30;
   TORCH_ARG(int64_t, categories) = 10;
   TORCH_ARG(bool, gumbel_hard) = false;
+  // Learned priors: the mixture's components (mog) and the VampPrior's
+  // pseudo-inputs (vamp).
+  TORCH_ARG(int64_t, prior_components) = 10;
+  TORCH_ARG(int64_t, pseudo_inputs) = 500;
   // Families with a scale (gaussian) only: the fixed standard deviation, or its initial value when
   // learned (one learned value per pixel).
   TORCH_ARG(double, sigma) = 0.1;
   TORCH_ARG(bool, learn_sigma) = false;
+
+ private:
+  void validate_layers() const;
 };
 
 }  // namespace vae

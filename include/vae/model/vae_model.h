@@ -14,6 +14,7 @@
 
 #include "vae/model/decoder.h"
 #include "vae/model/encoder.h"
+#include "vae/model/latent_hierarchy.h"
 #include "vae/model/network_options.h"
 
 namespace vae {
@@ -55,21 +56,36 @@ class VAEImpl : public torch::nn::Module {
  public:
   explicit VAEImpl(NetworkOptions options = {});
 
-  // q(z|x) for x in [0, 1], [N, C, H, W] (views into the encoder's output).
+  // q(z|x) for x in [0, 1], [N, C, H, W] (views into the encoder's output);
+  // for a hierarchy, of the whole code [z_1, .., z_L].
   std::unique_ptr<Posterior> encode(const torch::Tensor& x);
-  // q(z|x) from the encoder's output stats [N, stats_size].
+  // q(z|x) from the encoder's output stats [N, encoder stats].
   std::unique_ptr<Posterior> read_posterior(const torch::Tensor& stats) const;
+  // The width of ElboSums::stats: the encoder's output, or for a hierarchy
+  // every layer's (mu, logvar) along the means [N, 2 D].
+  int64_t stats_size() const;
+  // The width of the code z (sum of the layers' widths).
+  int64_t code_dim() const { return options_.code_dim(); }
   const PosteriorFamily& posterior_family() const { return *options_.posterior(); }
   const Prior& prior() const { return *options_.prior(); }
-  // log p(z) [...] of codes z [..., latent].
-  torch::Tensor log_prior(const torch::Tensor& z) const { return prior().log_prob(z, options_); }
+  // What the prior reads: the settings, its parameters, the encoder.
+  PriorContext prior_context();
+  // log p(z) [...] of codes z [..., code_dim]: a hierarchy's conditionals
+  // p(z_l|z_{l+1}) and the prior of its top layer.
+  torch::Tensor log_prior(const torch::Tensor& z);
+  // n codes [n, code_dim] from p(z) (a hierarchy: ancestral), the spread
+  // scaled by temperature, drawn from `generator`.
+  torch::Tensor sample_codes(int64_t n, double temperature, at::Generator& generator);
+  // The hierarchy's module, or nullptr for one latent layer.
+  const LatentHierarchy& hierarchy() const { return hierarchy_; }
   // Sets the relaxation temperature of a family that has one (the
   // categorical posterior's buffer "posterior.temperature"); else nothing.
   void set_temperature(double tau);
   const LikelihoodFamily& likelihood() const { return *options_.likelihood(); }
   // The standard normal noise one reparameterized draw needs per image.
-  int64_t noise_size() const { return options_.posterior()->noise_size(options_); }
-  // Decoder output (logits or pre-sigmoid means) [N, C, H, W].
+  int64_t noise_size() const;
+  // Decoder output (logits or pre-sigmoid means) [N, C, H, W] of codes
+  // [N, code_dim] (a hierarchy decodes its bottom layer).
   torch::Tensor decode(const torch::Tensor& z);
   // Pixel means in [0, 1] for latent codes z.
   torch::Tensor generate(const torch::Tensor& z);
@@ -95,8 +111,14 @@ class VAEImpl : public torch::nn::Module {
 
  private:
   NetworkOptions options_;
+  NetworkOptions top_options_;  // the top layer's settings, which the prior reads
   // The posterior family's own parameters (submodule "posterior"), or nullptr.
   std::shared_ptr<torch::nn::Module> posterior_parameters_;
+  // The prior's (submodule "prior"), or nullptr.
+  std::shared_ptr<torch::nn::Module> prior_parameters_;
+  // The upper latent layers' networks (submodule "hierarchy"), only for
+  // --latent-layers > 1.
+  LatentHierarchy hierarchy_{nullptr};
 };
 TORCH_MODULE(VAE);
 

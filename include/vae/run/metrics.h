@@ -49,13 +49,31 @@ bool unit_active(const std::vector<double>& kl_per_dim, const std::vector<double
                  size_t d, double threshold);
 
 // kl_per_dim.csv: one row per epoch and unit (latent dimension, or
-// categorical variable): epoch, dim, kl, mean variance (empty where units
-// are active by their KL), active, and mutual_info where the run has it
-// (long format: plots and spreadsheets read it directly).
-std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double active_threshold);
+// categorical variable): epoch, dim, kl (empty where the run has one Monte
+// Carlo KL for the whole code), mean variance (empty where units are active
+// by their KL), active, and mutual_info where the run has it
+// (long format: plots and spreadsheets read it directly). With the widths of
+// more than one latent layer, a `layer` column (1 = bottom) after `dim`.
+std::string kl_per_dim_csv(const std::vector<EpochMetrics>& history, double active_threshold,
+                           const std::vector<int64_t>& layer_dims = {});
 
-// The line `vae train` prints after an epoch.
-std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim);
+// One latent layer's units at an epoch: how many are active, of how many,
+// and the layer's KL (nats).
+struct LayerActivity {
+  int64_t active = 0;
+  int64_t units = 0;
+  double kl = 0.0;
+};
+// Per layer of widths `layer_dims` (bottom first), the code's coordinates
+// taken in that order.
+std::vector<LayerActivity> layer_activity(const EpochMetrics& m,
+                                          const std::vector<int64_t>& layer_dims,
+                                          double active_threshold);
+
+// The line `vae train` prints after an epoch; with more than one layer,
+// each layer's active units and KL.
+std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim,
+                          const std::vector<LayerActivity>& layers = {});
 // `value` with `digits` decimals, as the log lines print numbers.
 std::string fixed(double value, int digits);
 

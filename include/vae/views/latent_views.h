@@ -8,14 +8,13 @@
 #include <cstdint>
 #include <vector>
 
-#include "vae/model/network_options.h"
+#include "vae/model/vae_model.h"
 
 namespace vae {
 
 // n codes z from the prior, the spread scaled by temperature (N(0, t^2 I)
 // for the standard normal), from a private generator seeded by `seed`.
-torch::Tensor prior_codes(const NetworkOptions& network, int64_t n, double temperature,
-                          uint64_t seed);
+torch::Tensor prior_codes(VAEImpl& model, int64_t n, double temperature, uint64_t seed);
 
 // `steps` codes from a to b (both ends included). Linear: (1-t) a + t b.
 // Spherical (Shoemake 1985; White 2016, "Sampling Generative Networks"):

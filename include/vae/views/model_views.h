@@ -40,17 +40,27 @@ cv::Mat interpolation_view(TrainedModel& trained, const torch::Tensor& from,
 // One row per latent dimension, most informative (largest KL) first, each
 // sweeping that dimension over [-range, range] with the others at the
 // posterior mean of `image`. Row labels give the dimension and its KL;
-// inactive dimensions are marked.
+// inactive dimensions are marked. `layer` (1-based, 0 = top) picks a
+// hierarchy's layer; the layers below it follow as the means of
+// p(z_l|z_{l+1}).
 cv::Mat traversal_view(TrainedModel& trained, const torch::Tensor& image, int64_t steps,
-                       double range, GridOptions grid);
+                       double range, GridOptions grid, int64_t layer = 0);
+
+// The VampPrior's first n pseudo-inputs (rows of `columns`), each row of them
+// followed by their reconstructions (decoded posterior means). Throws for
+// other priors.
+cv::Mat pseudo_input_view(TrainedModel& trained, int64_t n, const GridOptions& grid);
 
 // The decoded n x n manifold over the two most informative dimensions (the
-// whole latent space for a 2-D model).
-cv::Mat manifold_view(TrainedModel& trained, int64_t n, const GridOptions& grid);
+// whole latent space for a 2-D model); of a hierarchy's top layer, the
+// layers below it the means of p(z_l|z_{l+1}).
+cv::Mat manifold_view(TrainedModel& trained, int64_t n, const GridOptions& grid, int64_t layer = 0);
 
 // Test-set posterior means coloured by label: the two most informative
-// dimensions, or the first two principal components with `pca`.
-cv::Mat scatter_view(TrainedModel& trained, const ImageDataset& test, bool pca, int size);
+// dimensions, or the first two principal components with `pca`; of one
+// layer of a hierarchy (1-based, 0 = top).
+cv::Mat scatter_view(TrainedModel& trained, const ImageDataset& test, bool pca, int size,
+                     int64_t layer = 0);
 
 // The picture written after each training epoch: decoded fixed codes `z`
 // above the reconstructions of fixed test images `x` (pairs of rows).

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""The Python peer of `vae train --latent-layers 2`: the same two-stochastic-
+layer model (Burda et al. 2015's sizes, 784-[200,200]-100-[100,100]-50, ReLU
+trunk, tanh conditionals, bottom-up or ladder inference), the same objective
+(closed-form KL where q and p are Gaussians given the draw above, log q - log p
+at the draw elsewhere), dynamically binarized MNIST in shuffled batches of 128,
+Adam 1e-3, written in plain PyTorch the way a PyTorch user would write it.
+Prints the training seconds of each epoch and the median; --json writes them
+for scripts/bench_hierarchy.sh.
+
+Needs python3-torch (Debian); reads the project's gzip IDX files directly.
+"""
+import argparse
+import gzip
+import json
+import math
+import os
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+def mlp(sizes, activation):
+    layers = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), activation()]
+    return nn.Sequential(*layers[:-1])  # no activation after the last
+
+
+def log_normal(z, mu, lv):  # per element
+    return -0.5 * ((z - mu).pow(2) * torch.exp(-lv) + lv + LOG_2PI)
+
+
+class TwoLayerVAE(nn.Module):
+    def __init__(self, ladder):
+        super().__init__()
+        self.ladder = ladder
+        self.encoder = mlp([784, 200, 200, 200], nn.ReLU)     # -> (mu1, logvar1)
+        self.decoder = mlp([100, 200, 200, 784], nn.ReLU)     # z1 -> logits
+        self.up = mlp([200 if ladder else 100, 100, 100, 100], nn.Tanh)   # -> layer 2's q
+        self.down = mlp([50, 100, 100, 200], nn.Tanh)         # z2 -> p(z1|z2)
+
+    def forward(self, x):
+        stats = self.encoder(x)
+        mu1, lv1 = stats.chunk(2, -1)
+        if not self.ladder:
+            z1 = mu1 + torch.exp(0.5 * lv1) * torch.randn_like(mu1)
+            mu2, lv2 = self.up(z1).chunk(2, -1)
+            z2 = mu2 + torch.exp(0.5 * lv2) * torch.randn_like(mu2)
+            mp, lp = self.down(z2).chunk(2, -1)
+            kl1 = (log_normal(z1, mu1, lv1) - log_normal(z1, mp, lp)).sum(-1)
+        else:
+            mu2, lv2 = self.up(stats).chunk(2, -1)
+            z2 = mu2 + torch.exp(0.5 * lv2) * torch.randn_like(mu2)
+            mp, lp = self.down(z2).chunk(2, -1)
+            lq = -torch.logaddexp(-lv1, -lp)
+            mq = mu1 * torch.exp(lq - lv1) + mp * torch.exp(lq - lp)
+            z1 = mq + torch.exp(0.5 * lq) * torch.randn_like(mq)
+            kl1 = (0.5 * (lp - lq + (torch.exp(lq) + (mq - mp).pow(2)) * torch.exp(-lp) - 1)).sum(-1)
+        kl2 = (0.5 * (mu2.pow(2) + lv2.exp() - 1 - lv2)).sum(-1)
+        recon = F.binary_cross_entropy_with_logits(self.decoder(z1), x, reduction="none").sum(-1)
+        return (recon + kl1 + kl2).mean()
+
+
+def read_images(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    n = int.from_bytes(data[4:8], "big")
+    return torch.frombuffer(bytearray(data[16:]), dtype=torch.uint8).reshape(n, 784)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default="../shared/data/mnist")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--inference", choices=["bottom-up", "ladder"], default="bottom-up")
+    parser.add_argument("--json", default="")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    images = read_images(os.path.join(args.data_dir, "train-images-idx3-ubyte.gz")).float() / 255
+    model = TwoLayerVAE(args.inference == "ladder")
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    epochs = []
+    for epoch in range(1, args.epochs + 1):
+        start = time.perf_counter()
+        loss_sum = 0.0
+        for batch in torch.randperm(len(images)).split(128):
+            x = torch.bernoulli(images[batch])  # dynamic binarization
+            optimizer.zero_grad()
+            loss = model(x)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(batch)
+        total = time.perf_counter() - start
+        epochs.append({"epoch": epoch, "seconds": total, "train_neg_elbo": loss_sum / len(images)})
+        print(f"epoch {epoch}: {total:.3f} s, train -ELBO {loss_sum / len(images):.2f}", flush=True)
+    median = statistics.median(e["seconds"] for e in epochs)
+    print(f"median epoch: {median:.3f} s ({len(images)} images, batch 128, {args.threads} threads, "
+          f"torch {torch.__version__})")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"epochs": epochs, "median_seconds": median, "torch": torch.__version__,
+                       "threads": args.threads, "inference": args.inference}, out, indent=2)
+
+
+if __name__ == "__main__":
+    main()
