@@ -168,7 +168,7 @@ void Trainer::warn(const EpochMetrics& m) {
     if (layers[l].active == 0) {
       log_ << "WARNING: posterior collapse of latent layer " << l + 1 << ": none of its "
            << layers[l].units << " units is active (KL " << fixed(layers[l].kl, 3)
-           << " nats); try --kl-schedule, --free-bits or --inference ladder\n";
+           << " nats); try --kl-schedule linear (warm-up) or --free-bits\n";
     }
   }
   if (m.test_kl < config_.warn_kl) {
