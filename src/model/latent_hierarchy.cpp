@@ -66,12 +66,7 @@ class HierarchicalPosterior final : public Posterior {
   // log q - log p.
   torch::Tensor kl_per_dim(const Prior& /*prior*/) const override { return {}; }
   torch::Tensor mean() const override { return hierarchy_.mean_pass(stats_).first; }
-  int64_t noise_size() const override {
-    int64_t d = 0;
-    for (int64_t w : hierarchy_.dims())
-      d += w;
-    return d;
-  }
+  int64_t noise_size() const override { return hierarchy_.code_dim(); }
   std::unique_ptr<Posterior> expand(int64_t samples) const override {
     std::vector<int64_t> shape = stats_.sizes().vec();
     shape.insert(shape.begin() + 1, samples);
@@ -101,20 +96,6 @@ LatentHierarchyImpl::LatentHierarchyImpl(NetworkOptions options)
         conditional_net((ladder ? 2 : 1) * dims_[l], options_.layer_hidden(), dims_[l + 1]));
     down_->push_back(conditional_net(dims_[l + 1], options_.layer_hidden(), dims_[l]));
   }
-}
-
-int64_t LatentHierarchyImpl::offset(int64_t layer) const {
-  int64_t o = 0;
-  for (int64_t l = 0; l < layer; ++l)
-    o += dims_[l];
-  return o;
-}
-
-std::vector<int64_t> LatentHierarchyImpl::layer_of_coordinates() const {
-  std::vector<int64_t> out;
-  for (size_t l = 0; l < dims_.size(); ++l)
-    out.insert(out.end(), dims_[l], static_cast<int64_t>(l));
-  return out;
 }
 
 std::vector<torch::Tensor> LatentHierarchyImpl::split(const torch::Tensor& z) const {

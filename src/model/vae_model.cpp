@@ -76,9 +76,13 @@ ElboSums VAEImpl::elbo_sums(const torch::Tensor& x, const torch::Tensor& eps) {
   if (hierarchy_) {
     const HierarchyDraw draw = hierarchy_->draw(stats, eps);
     ElboSums sums{decoder->log_likelihood_sum(x, decode(draw.z)).neg(), draw.kl.sum(0), {}};
-    torch::NoGradGuard no_grad;  // the monitor's statistics only
-    auto [mu, logvar] = hierarchy_->mean_pass(stats);
-    sums.stats = torch::cat({mu, logvar}, 1);
+    // The monitor's statistics, which only evaluation (eval mode) reads:
+    // not worth a pass of the upper networks in every training step.
+    if (!is_training()) {
+      torch::NoGradGuard no_grad;
+      auto [mu, logvar] = hierarchy_->mean_pass(stats);
+      sums.stats = torch::cat({mu, logvar}, 1);
+    }
     return sums;
   }
   const std::unique_ptr<Posterior> q = read_posterior(stats);

@@ -66,10 +66,8 @@ class LatentHierarchyImpl : public torch::nn::Module {
   torch::Tensor descend(const torch::Tensor& z, int64_t layer) const;
 
   const std::vector<int64_t>& dims() const { return dims_; }
-  // The coordinates of layer l (0-based) in the code: [offset, offset + d_l).
-  int64_t offset(int64_t layer) const;
-  // The layer (0-based) of each coordinate of the code [D].
-  std::vector<int64_t> layer_of_coordinates() const;
+  // The width of the code, sum_l d_l.
+  int64_t code_dim() const { return options_.code_dim(); }
   // The nets, for the exporter: up[l] gives layer l+1's q statistics (from
   // z_l bottom-up, from h_l for the ladder), down[l] p(z_l|z_{l+1}).
   const torch::nn::ModuleList& up() const { return up_; }

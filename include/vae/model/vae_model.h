@@ -34,6 +34,7 @@ struct ElboSums {
   torch::Tensor recon;       // scalar: -sum_i log p(x_i|z_i)
   torch::Tensor kl_per_dim;  // [latent]: sum_i KL(q(z_d|x_i) || p(z_d)); [1]: no closed form
   torch::Tensor stats;       // [N, stats_size]: the encoder's output, q(z|x)'s statistics
+                             // (a hierarchy: every layer's along the means, eval mode only)
 };
 
 // The objective of a global batch of `batch` rows from the sums over a shard
