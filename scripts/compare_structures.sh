@@ -4,7 +4,9 @@
 # network sizes): one latent layer with N(0, I), one with the VampPrior
 # (K = 500), two layers (784-[200,200]-100-[100,100]-50) inferred bottom-up
 # and by the ladder, each also with a linear KL warm-up over a quarter of the
-# run, and bottom-up with free bits (the collapse monitor's comparison). Prints a markdown table: test ELBO,
+# run, bottom-up with free bits (the collapse monitor's comparison), one
+# layer with the warm-up and two with the VampPrior on top and the warm-up
+# (each against its one-layer counterpart). Prints a markdown table: test ELBO,
 # L_k on the first N binarized test images (vae eval), the active units of
 # each layer (kl_per_dim.csv, last epoch) and the training time per epoch;
 # then each row's L_k minus the first row's, paired per image.
@@ -30,11 +32,13 @@ warmup=$((epochs * 469 / 4))  # a quarter of the run, 469 steps per epoch at bat
 models=(
   "one-normal|1 layer, N(0, I)|$one"
   "one-vamp|1 layer, VampPrior K=500|$one --prior vamp --pseudo-inputs 500"
+  "one-warmup|1 layer, N(0, I), KL warm-up|$one --kl-schedule linear --kl-warmup-steps $warmup"
   "two-bottom-up|2 layers, bottom-up|$two"
   "two-ladder|2 layers, ladder|$two --inference ladder"
   "two-ladder-warmup|2 layers, ladder, KL warm-up|$two --inference ladder --kl-schedule linear --kl-warmup-steps $warmup"
   "two-warmup|2 layers, bottom-up, KL warm-up|$two --kl-schedule linear --kl-warmup-steps $warmup"
   "two-free-bits|2 layers, bottom-up, free bits 0.1|$two --free-bits 0.1"
+  "two-vamp-warmup|2 layers, bottom-up, VampPrior K=500, KL warm-up|$two --prior vamp --pseudo-inputs 500 --kl-schedule linear --kl-warmup-steps $warmup"
 )
 
 train() {
@@ -94,3 +98,10 @@ for entry in "${models[@]:1}"; do
   rows+=("$name=$label")
 done
 python3 scripts/lib/paired_table.py "$out" one-normal "${rows[@]}"
+echo
+echo "| model | L_$k − counterpart's | ELBO − counterpart's |"
+echo "|---|---|---|"
+python3 scripts/lib/paired_table.py "$out" one-warmup \
+  "two-warmup=2 layers, bottom-up, KL warm-up − 1 layer, KL warm-up"
+python3 scripts/lib/paired_table.py "$out" one-vamp \
+  "two-vamp-warmup=2 layers, bottom-up, VampPrior, KL warm-up − 1 layer, VampPrior"

@@ -244,6 +244,26 @@ if "$vae" export --checkpoint run-ladder/checkpoint.pt --out-dir exp-ladder >/de
 else
   fail "export of a hierarchy: $(grep -v '^ok' "$work/out")"
 fi
+# A learned prior on a hierarchy's top layer.
+if "$vae" train "${small[@]}" --epochs 1 --latent-layers 2 --latent-dims 4,2 --layer-hidden 16 \
+     --prior vamp --pseudo-inputs 4 --out run-layers-vamp >/dev/null 2>&1 &&
+   "$vae" pseudo-inputs --checkpoint run-layers-vamp/checkpoint.pt --out layers-pseudo.png \
+     >/dev/null 2>&1 && png layers-pseudo.png &&
+   "$vae" eval --checkpoint run-layers-vamp/checkpoint.pt -k 20 --test-size 50 \
+     --out layers-vamp-eval.json >/dev/null 2>&1 &&
+   "$vae" export --checkpoint run-layers-vamp/checkpoint.pt --out-dir exp-layers-vamp \
+     >/dev/null 2>&1 &&
+   /usr/bin/python3 "$src/scripts/check_export.py" exp-layers-vamp >"$work/out" 2>&1 &&
+   "$vae" generate --decoder exp-layers-vamp/decoder.pt --out layers-vamp-gen.png \
+     >/dev/null 2>&1 && png layers-vamp-gen.png; then
+  pass "a hierarchy with the VampPrior on top trains, evaluates, exports and generates"
+else
+  fail "a hierarchy with the VampPrior: $(grep -v '^ok' "$work/out" 2>/dev/null)"
+fi
+expect_error "free bits with a learned top prior" \
+  "--free-bits needs the KL per dimension, which the top latent layer has no closed form for with --prior mog" \
+  "$vae" train "${small[@]}" --latent-layers 2 --latent-dims 4,2 --prior mog --free-bits 0.1 \
+  --out layers-bad
 
 # Export and amortized inference (issue 4).
 "$vae" train --data-dir "$mnist" --train-size 1000 --test-size 100 --model conv --channels 4,8 \

@@ -84,10 +84,10 @@ void NetworkOptions::validate_layers() const {
     throw Error(std::string("--latent-layers > 1 needs --posterior diagonal-gaussian (each "
                             "layer's q), not ") +
                 posterior()->name());
-  if (!prior()->standard_normal())
-    throw Error(std::string("--latent-layers > 1 takes --prior standard-normal for its top "
-                            "layer; --prior ") +
-                prior()->name() + " on a hierarchy is not built yet");
+  if (prior()->discrete())
+    throw Error(std::string("--latent-layers > 1 needs a prior over Gaussian codes for its top "
+                            "layer, not --prior ") +
+                prior()->name());
 }
 
 }  // namespace vae

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "vae/model/gaussian.h"
+
 namespace vae {
 
 VAEImpl::VAEImpl(NetworkOptions options)
@@ -20,8 +22,18 @@ VAEImpl::VAEImpl(NetworkOptions options)
 }
 
 PriorContext VAEImpl::prior_context() {
-  return {hierarchy_ ? top_options_ : options_, prior_parameters_,
-          [this](const torch::Tensor& x) { return encode(x); }};
+  if (!hierarchy_)
+    return {options_, prior_parameters_, [this](const torch::Tensor& x) { return encode(x); }};
+  // The prior of a hierarchy is over its top layer; the VampPrior's
+  // components are the top layer's q at the pseudo-inputs along the means
+  // (latent_hierarchy.h).
+  return {top_options_, prior_parameters_, [this](const torch::Tensor& x) {
+            auto [mu, logvar] = hierarchy_->mean_pass(encoder->forward(x));
+            const int64_t top = top_options_.latent_dim(), at = code_dim() - top;
+            return posterior_family().read(
+                torch::cat({mu.narrow(-1, at, top), logvar.narrow(-1, at, top)}, -1), top_options_,
+                nullptr);
+          }};
 }
 
 std::unique_ptr<Posterior> VAEImpl::encode(const torch::Tensor& x) {
@@ -75,7 +87,9 @@ ElboSums VAEImpl::elbo_sums(const torch::Tensor& x, const torch::Tensor& eps) {
   const torch::Tensor stats = encoder->forward(x);
   if (hierarchy_) {
     const HierarchyDraw draw = hierarchy_->draw(stats, eps);
-    ElboSums sums{decoder->log_likelihood_sum(x, decode(draw.z)).neg(), draw.kl.sum(0), {}};
+    ElboSums sums{decoder->log_likelihood_sum(x, decode(draw.z)).neg(),
+                  top_prior_kl(draw.z, draw.kl).sum(0),
+                  {}};
     // The monitor's statistics, which only evaluation (eval mode) reads:
     // not worth a pass of the upper networks in every training step.
     if (!is_training()) {
@@ -94,6 +108,21 @@ ElboSums VAEImpl::elbo_sums(const torch::Tensor& x, const torch::Tensor& eps) {
   const torch::Tensor kl =
       closed_form ? q->kl_per_dim(prior()) : (draw.log_q - log_prior(draw.z)).unsqueeze(1);
   return {recon, kl.sum(0), stats};
+}
+
+torch::Tensor VAEImpl::top_prior_kl(const torch::Tensor& z, const torch::Tensor& kl) {
+  if (prior().standard_normal()) return kl;
+  // The draw's top-layer terms are KL(q || N(0, I)) per coordinate; a
+  // learned prior adds log N(z_L; 0, I) - log p(z_L) at the draw, shared
+  // equally by the top layer's coordinates (no per-coordinate split of a
+  // mixture), so that each layer's sum stays unbiased for its KL.
+  const int64_t top = top_options_.latent_dim(), at = code_dim() - top;
+  const torch::Tensor z_top = z.narrow(-1, at, top);
+  const torch::Tensor share =
+      (log_normal_diag(z_top, torch::zeros_like(z_top), torch::zeros_like(z_top)) -
+       prior().log_prob(z_top, prior_context())) /
+      static_cast<double>(top);
+  return torch::cat({kl.narrow(-1, 0, at), kl.narrow(-1, at, top) + share.unsqueeze(-1)}, -1);
 }
 
 ElboTerms VAEImpl::elbo(const torch::Tensor& x, double beta, double free_bits) {

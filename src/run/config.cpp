@@ -351,11 +351,15 @@ void validate(const TrainConfig& c) {
               (c.kl.type == KlScheduleType::kConstant && c.kl.beta == 1.0 && c.free_bits == 0.0),
           "--objective iwae has no KL weight: use it without --kl-schedule, --beta and "
           "--free-bits");
-  require(c.free_bits == 0.0 || c.network.latent_layers() > 1 ||
-              c.network.posterior()->closed_form_kl(*c.network.prior()),
-          std::string("--free-bits needs the KL per dimension, which --posterior ") +
-              c.network.posterior()->name() + " has no closed form for with --prior " +
-              c.network.prior()->name());
+  require(c.free_bits == 0.0 ||
+              (c.network.latent_layers() > 1 && c.network.prior()->standard_normal()) ||
+              (c.network.latent_layers() == 1 &&
+               c.network.posterior()->closed_form_kl(*c.network.prior())),
+          std::string("--free-bits needs the KL per dimension, which ") +
+              (c.network.latent_layers() > 1
+                   ? std::string("the top latent layer")
+                   : std::string("--posterior ") + c.network.posterior()->name()) +
+              " has no closed form for with --prior " + c.network.prior()->name());
   require(c.objective != Objective::kIwae || !c.network.posterior()->relaxed(),
           std::string("--objective iwae needs log q at each draw, which the relaxed draws of "
                       "--posterior ") +

@@ -149,9 +149,24 @@ TEST(Config, LatentLayersTakeTheirBottomWidthAndRoundTrip) {
   EXPECT_EQ(message({{"latent-layers", 2}, {"latent-dims", {10, 5}}, {"layer-hidden", {0}}}),
             "--layer-hidden sizes must be positive");
   EXPECT_EQ(message({{"latent-layers", 0}}), "--latent-layers must be 1 to 16, not 0");
-  EXPECT_EQ(message({{"latent-layers", 2}, {"latent-dims", {10, 5}}, {"prior", "mog"}}),
-            "--latent-layers > 1 takes --prior standard-normal for its top layer; --prior mog "
-            "on a hierarchy is not built yet");
+  // A learned prior serves the top layer, without free bits (its KL has no
+  // per-coordinate closed form).
+  for (const char* prior : {"mog", "vamp"}) {
+    TrainConfig learned;
+    apply_settings(learned, json{{"latent-layers", 2}, {"latent-dims", {10, 5}}, {"prior", prior}},
+                   "flags");
+    EXPECT_NO_THROW(validate(learned)) << prior;
+    EXPECT_EQ(
+        message(
+            {{"latent-layers", 2}, {"latent-dims", {10, 5}}, {"prior", prior}, {"free-bits", 0.1}}),
+        std::string("--free-bits needs the KL per dimension, which the top latent layer "
+                    "has no closed form for with --prior ") +
+            prior);
+  }
+  EXPECT_EQ(
+      message({{"latent-layers", 2}, {"latent-dims", {10, 5}}, {"prior", "uniform-categorical"}}),
+      "--latent-layers > 1 needs a prior over Gaussian codes for its top layer, not --prior "
+      "uniform-categorical");
 }
 
 TEST(Config, CategoricalBadInputGetsOneLine) {

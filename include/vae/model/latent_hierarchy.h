@@ -17,7 +17,8 @@
 // Gaussians given the draw above (the top layer against N(0, I); every
 // ladder layer), else log q - log p at the draw (bottom-up's lower layers:
 // there z_{l+1} is drawn after z_l). Their sum is an unbiased estimate of
-// E_q[log q(z|x) - log p(z)].
+// E_q[log q(z|x) - log p(z)] for p(z_L) = N(0, I); a learned prior adds its
+// part (VAEImpl::top_prior_kl).
 #pragma once
 
 #include <ATen/core/Generator.h>

@@ -120,6 +120,10 @@ class VAEImpl : public torch::nn::Module {
   // The upper latent layers' networks (submodule "hierarchy"), only for
   // --latent-layers > 1.
   LatentHierarchy hierarchy_{nullptr};
+
+  // A hierarchy's KL terms per coordinate [N, code_dim] (HierarchyDraw::kl)
+  // with a learned top prior's part added at the draw z [N, code_dim].
+  torch::Tensor top_prior_kl(const torch::Tensor& z, const torch::Tensor& kl);
 };
 TORCH_MODULE(VAE);
 
