@@ -58,6 +58,9 @@ def learning_curves(rows, path):
     fig, ax = plt.subplots(figsize=(8, 5))
     ax.plot(epochs, column(rows, "train_neg_elbo"), "o-", label="train -ELBO")
     ax.plot(epochs, column(rows, "test_neg_elbo"), "o-", label="test -ELBO")
+    if "valid_neg_elbo" in rows[0]:  # --valid-size
+        ax.plot(epochs, column(rows, "valid_neg_elbo"), "o--", color="C1", alpha=0.6,
+                label="validation -ELBO")
     ax.plot(epochs, column(rows, "train_recon"), "s:", color="C2", alpha=0.6, label="train reconstruction")
     ax.plot(epochs, column(rows, "test_recon"), "s--", color="C2", label="test reconstruction")
     ax.plot(epochs, column(rows, "train_kl"), "^:", color="C3", alpha=0.6, label="train KL")

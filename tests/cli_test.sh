@@ -265,6 +265,23 @@ expect_error "free bits with a learned top prior" \
   "$vae" train "${small[@]}" --latent-layers 2 --latent-dims 4,2 --prior mog --free-bits 0.1 \
   --out layers-bad
 
+# Long-run settings (issue 19): a learning-rate schedule, a validation set
+# with best.pt and patience, a time budget; one line for bad values.
+if "$vae" train "${small[@]}" --epochs 2 --valid-size 500 --patience 2 --lr-schedule cosine \
+     --lr-warmup-steps 10 --time-budget 1h --out run-long >long.log 2>&1 &&
+   [ -f run-long/best.pt ] && grep -q "valid -ELBO .* lr " long.log &&
+   head -1 run-long/metrics.csv | grep -q ",lr,valid_neg_elbo$"; then
+  pass "a validation set writes best.pt; the schedule's rate is in the log and metrics.csv"
+else
+  fail "long-run settings: $(tail -2 long.log)"
+fi
+expect_error "bad time budget" "--time-budget must be a duration such as 90m, 2h or 7200s, not '2d'" \
+  "$vae" train "${small[@]}" --time-budget 2d --out long-bad
+expect_error "patience without validation" "--patience needs a validation set: give --valid-size N" \
+  "$vae" train "${small[@]}" --patience 3 --out long-bad
+expect_error "unknown lr schedule" "--lr-schedule must be constant, cosine, exponential or burda, not 'step'" \
+  "$vae" train "${small[@]}" --lr-schedule step --out long-bad
+
 # Export and amortized inference (issue 4).
 "$vae" train --data-dir "$mnist" --train-size 1000 --test-size 100 --model conv --channels 4,8 \
   --hidden 16 --latent-dim 3 --epochs 1 --threads 1 --samples 0 --out run-conv >/dev/null 2>&1 ||

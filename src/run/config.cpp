@@ -41,6 +41,10 @@ Binding schedule(SettingInfo info, T KlSchedule::*field) {
   return nested(std::move(info), &TrainConfig::kl, field);
 }
 template <typename T>
+Binding learning_rate(SettingInfo info, T LrSchedule::*field) {
+  return nested(std::move(info), &TrainConfig::lr_schedule, field);
+}
+template <typename T>
 Binding temperature(SettingInfo info, T TemperatureSchedule::*field) {
   return nested(std::move(info), &TrainConfig::tau, field);
 }
@@ -50,6 +54,8 @@ Binding named(SettingInfo info, T Owner::*field, const NameTable<T>& (*table)())
   const auto owner = [](auto& c) -> auto& {
     if constexpr (std::is_same_v<Owner, KlSchedule>) {
       return c.kl;
+    } else if constexpr (std::is_same_v<Owner, LrSchedule>) {
+      return c.lr_schedule;
     } else {
       return c;
     }
@@ -162,13 +168,29 @@ std::vector<Binding> run_bindings() {
       member({"train-size", K::kInt, "use the first N training images (0 = all)", true},
              &C::train_size),
       member({"test-size", K::kInt, "use the first N test images (0 = all)", true}, &C::test_size),
+      member({"valid-size", K::kInt,
+              "hold out the last N training images for validation each epoch; best.pt keeps the "
+              "best (0 = none)",
+              true},
+             &C::valid_size),
       // Optimisation.
       named({"device", K::kString, device_choices().choices(), true}, &C::device, device_choices),
       member({"threads", K::kInt, "intra-op CPU threads (0 = all CPUs this process may use)", true},
              &C::threads),
       member({"epochs", K::kInt, "training epochs", true}, &C::epochs),
       member({"batch-size", K::kInt, "minibatch size", true}, &C::batch_size),
-      member({"lr", K::kDouble, "Adam learning rate", true}, &C::lr),
+      member({"lr", K::kDouble, "Adam learning rate (the schedule's base)", true}, &C::lr),
+      named(
+          {"lr-schedule", K::kString, "learning-rate schedule: " + lr_schedules().choices(), true},
+          &LrSchedule::type, lr_schedules),
+      learning_rate({"lr-warmup-steps", K::kInt,
+                     "steps of a linear learning-rate warm-up from 0 (0 = none)", true},
+                    &LrSchedule::warmup_steps),
+      learning_rate({"lr-min", K::kDouble, "cosine: the learning rate at the run's end", true},
+                    &LrSchedule::min),
+      learning_rate(
+          {"lr-decay", K::kDouble, "exponential: the learning rate's factor per epoch", true},
+          &LrSchedule::decay),
       named({"train-step", K::kString, step_engines().choices(), true}, &C::train_step,
             step_engines),
       named({"gemm", K::kString,
@@ -224,6 +246,14 @@ std::vector<Binding> run_bindings() {
              &C::log_interval),
       member({"samples", K::kInt, "images in samples.png written at the end (0 = none)", true},
              &C::samples),
+      member({"time-budget", K::kString,
+              "stop before an epoch that would end past this training time: 90m, 2h, 7200s "
+              "(empty = none)",
+              true},
+             &C::time_budget),
+      member({"patience", K::kInt,
+              "stop after this many epochs without a better validation -ELBO (0 = off)", true},
+             &C::patience),
   };
 }
 
@@ -332,6 +362,12 @@ void validate(const TrainConfig& c) {
   require(c.batch_size >= 1,
           "--batch-size must be at least 1, not " + std::to_string(c.batch_size));
   require(finite(c.lr) && c.lr > 0.0, "--lr must be a positive number");
+  c.lr_schedule.validate(c.lr);
+  require(c.valid_size >= 0, "--valid-size must be >= 0");
+  require(c.patience >= 0, "--patience must be >= 0");
+  require(c.patience == 0 || c.valid_size > 0,
+          "--patience needs a validation set: give --valid-size N");
+  if (!c.time_budget.empty()) parse_duration(c.time_budget, "--time-budget");
   require(c.seed >= 0, "--seed must be >= 0");
   require(c.threads >= 0, "--threads must be >= 0 (0 = all CPUs)");
   require(c.train_size >= 0, "--train-size must be >= 0 (0 = all)");
@@ -368,6 +404,26 @@ void validate(const TrainConfig& c) {
   c.network.validate();
   c.kl.validate();
   c.tau.validate();
+}
+
+double parse_duration(const std::string& text, const std::string& flag) {
+  const auto bad = [&] {
+    return Error(flag + " must be a duration such as 90m, 2h or 7200s, not '" + text + "'");
+  };
+  size_t used = 0;
+  double value = 0.0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    throw bad();
+  }
+  const std::string unit = text.substr(used);
+  const double scale = unit.empty() || unit == "s" ? 1.0
+                       : unit == "m"               ? 60.0
+                       : unit == "h"               ? 3600.0
+                                                   : 0.0;
+  if (scale == 0.0 || !std::isfinite(value) || !(value > 0.0)) throw bad();
+  return value * scale;
 }
 
 std::string find_preset(const std::string& name) {

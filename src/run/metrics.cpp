@@ -46,6 +46,8 @@ nlohmann::json to_json(const EpochMetrics& m) {
                       {"kl_per_dim", m.kl_per_dim},
                       {"mean_variance", m.mean_variance}};
   if (m.temperature == m.temperature) j["temperature"] = m.temperature;
+  if (m.lr == m.lr) j["lr"] = m.lr;
+  if (m.valid_neg_elbo == m.valid_neg_elbo) j["valid_neg_elbo"] = m.valid_neg_elbo;
   if (!m.mi_per_dim.empty()) j["mi_per_dim"] = m.mi_per_dim;
   return j;
 }
@@ -65,6 +67,8 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
   m.active_units = j.at("active_units").get<int64_t>();
   m.mutual_info = maybe_from(j, "mutual_info");
   m.temperature = maybe_from(j, "temperature");
+  m.lr = maybe_from(j, "lr");
+  m.valid_neg_elbo = maybe_from(j, "valid_neg_elbo");
   m.seconds = j.at("seconds").get<double>();
   m.eval_seconds = j.at("eval_seconds").get<double>();
   m.images_per_s = j.at("images_per_s").get<double>();
@@ -77,14 +81,17 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
 }
 
 std::string metrics_csv(const std::vector<EpochMetrics>& history) {
-  bool tau = false;
-  for (const EpochMetrics& m : history)
+  bool tau = false, lr = false, valid = false;
+  for (const EpochMetrics& m : history) {
     tau = tau || m.temperature == m.temperature;
+    lr = lr || m.lr == m.lr;
+    valid = valid || m.valid_neg_elbo == m.valid_neg_elbo;
+  }
   std::ostringstream out;
   out << "epoch,step,beta,train_loss,train_neg_elbo,train_recon,train_kl,test_neg_elbo,"
          "test_recon,test_kl,active_units,mutual_info,seconds,eval_seconds,images_per_s,world_size,"
          "allreduce_ms"
-      << (tau ? ",tau\n" : "\n");
+      << (tau ? ",tau" : "") << (lr ? ",lr" : "") << (valid ? ",valid_neg_elbo\n" : "\n");
   for (const EpochMetrics& m : history) {
     out << m.epoch << ',' << m.step << ',' << number(m.beta) << ',' << number(m.train_loss) << ','
         << number(m.train_neg_elbo) << ',' << number(m.train_recon) << ',' << number(m.train_kl)
@@ -93,6 +100,8 @@ std::string metrics_csv(const std::vector<EpochMetrics>& history) {
         << number(m.eval_seconds) << ',' << number(m.images_per_s) << ',' << m.world_size << ','
         << number(m.allreduce_ms);
     if (tau) out << ',' << number(m.temperature);
+    if (lr) out << ',' << number(m.lr);
+    if (valid) out << ',' << number(m.valid_neg_elbo);
     out << '\n';
   }
   return out.str();
@@ -177,12 +186,20 @@ std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim,
     }
     active += " (KL " + kl + ")";
   }
-  std::string text = "epoch " + std::to_string(m.epoch) + "  beta " + fixed(m.beta, 3) +
-                     "  train -ELBO " + fixed(m.train_neg_elbo, 2) + "  test -ELBO " +
-                     fixed(m.test_neg_elbo, 2) + " (recon " + fixed(m.test_recon, 2) + ", KL " +
-                     fixed(m.test_kl, 2) + ")  active " + active;
+  std::string text =
+      "epoch " + std::to_string(m.epoch) + "  beta " + fixed(m.beta, 3) + "  train -ELBO " +
+      fixed(m.train_neg_elbo, 2) +
+      (m.valid_neg_elbo == m.valid_neg_elbo ? "  valid -ELBO " + fixed(m.valid_neg_elbo, 2)
+                                            : std::string()) +
+      "  test -ELBO " + fixed(m.test_neg_elbo, 2) + " (recon " + fixed(m.test_recon, 2) + ", KL " +
+      fixed(m.test_kl, 2) + ")  active " + active;
   if (m.mutual_info == m.mutual_info) text += "  MI " + fixed(m.mutual_info, 2);
   if (m.temperature == m.temperature) text += "  tau " + fixed(m.temperature, 3);
+  if (m.lr == m.lr) {
+    std::ostringstream rate;
+    rate << std::scientific << std::setprecision(2) << m.lr;
+    text += "  lr " + rate.str();
+  }
   text += "  " + fixed(m.seconds, 1) + "s  " + fixed(m.images_per_s, 0) + " img/s";
   if (m.world_size > 1) text += "  all-reduce " + fixed(m.allreduce_ms, 2) + " ms/step";
   return text;

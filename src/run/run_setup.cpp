@@ -2,12 +2,23 @@
 
 #include <torch/torch.h>
 
+#include "vae/runtime/error.h"
+
 namespace vae {
 
 RunData load_run_data(const TrainConfig& config) {
   RunData data;
   data.dir = resolve_data_dir(config.data_dir);
   data.train = take_first(load_mnist(data.dir, Split::kTrain), config.train_size);
+  const int64_t n = data.train.size(), v = config.valid_size;
+  if (v > 0) {
+    if (v >= n) {
+      throw Error("--valid-size " + std::to_string(v) + " leaves no training images (" +
+                  std::to_string(n) + " loaded)");
+    }
+    data.valid = {data.train.images.narrow(0, n - v, v), data.train.labels.narrow(0, n - v, v)};
+    data.train = take_first(data.train, n - v);
+  }
   data.test = take_first(load_mnist(data.dir, Split::kTest), config.test_size);
   return data;
 }

@@ -27,6 +27,11 @@ std::string TrainStep::describe() const {
          (mlp_ ? "; products: " + describe_gemm(gemm()) : std::string());
 }
 
+void TrainStep::set_lr(double lr) {
+  for (auto& group : optimizer_->param_groups())
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+}
+
 GemmBackend TrainStep::gemm() const {
   return mlp_ ? mlp_->gemm() : GemmBackend::kLibTorch;
 }

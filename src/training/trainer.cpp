@@ -8,6 +8,7 @@
 
 #include "trainer_run.h"
 #include "vae/evaluation/evaluation.h"
+#include "vae/runtime/atomic_file.h"
 #include "vae/runtime/progress.h"
 #include "vae/views/image_grid.h"
 #include "vae/views/latent_views.h"
@@ -79,6 +80,7 @@ EpochMetrics Trainer::run_epoch(int64_t epoch) {
   m.beta = beta;
   // The temperature of the epoch's last step.
   if (relaxed) m.temperature = config_.tau.value(state_.step - 1);
+  if (scheduled_lr()) m.lr = config_.lr_schedule.rate(state_.step - 1, config_.lr);
   m.train_loss = sums.mean(0);
   m.train_recon = sums.mean(1);
   m.train_kl = sums.mean(2);
@@ -112,6 +114,7 @@ bool Trainer::train_on_batch(int64_t i, double beta, EpochSums& sums) {
   if (config_.grad_clip > 0.0) {
     torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.grad_clip);
   }
+  if (scheduled_lr()) step_->set_lr(config_.lr_schedule.rate(state_.step, config_.lr));
   step_->optimizer().step();
   sums.add(means, rows);
   watch_->observe(means[0], state_.step);
@@ -133,6 +136,10 @@ void Trainer::evaluate_epoch(EpochMetrics& m) {
   const EvalOptions options{config_.active_threshold, config_.mutual_info,
                             resolve_gemm(config_.gemm)};
   const auto start = Clock::now();
+  if (valid_batches_) {
+    const EvalOptions elbo_only{options.active_threshold, false, options.gemm};
+    m.valid_neg_elbo = evaluate(model_, *valid_batches_, elbo_only, comm_).neg_elbo;
+  }
   const EvalResult eval = evaluate(model_, *test_batches_, options, comm_);
   m.eval_seconds = seconds_since(start);
   m.test_neg_elbo = eval.neg_elbo;
@@ -192,6 +199,35 @@ void Trainer::write_outputs(const EpochMetrics& m) {
     z = prior_codes(*model_, kSnapshotSamples, 1.0, kSampleSeed).to(device_);
   }
   write_png(run_dir_ + name, training_snapshot(model_, z, snapshot_x_, GridOptions{}));
+  // The model of the best validation -ELBO: this epoch's checkpoint.
+  if (valid_batches_ && best_epoch() == m.epoch)
+    write_file_atomically(run_dir_ + "/best.pt", read_file(checkpoint_path_));
+}
+
+int64_t Trainer::best_epoch() const {
+  int64_t best = 0;
+  double value = 0.0;
+  for (const EpochMetrics& m : state_.history) {
+    if (m.valid_neg_elbo == m.valid_neg_elbo && (best == 0 || m.valid_neg_elbo < value)) {
+      best = m.epoch;
+      value = m.valid_neg_elbo;
+    }
+  }
+  return best;
+}
+
+bool Trainer::out_of_patience() {
+  if (config_.patience <= 0 || state_.history.empty()) return false;
+  const int64_t best = best_epoch(), last = state_.history.back().epoch;
+  // The validation numbers are all-reduced: every rank decides alike.
+  if (last - best < config_.patience) return false;
+  log_ << "early stopping: no better validation -ELBO in the " << config_.patience
+       << " epochs after epoch " << best << " ("
+       << fixed(state_.history[static_cast<size_t>(best - state_.history.front().epoch)]
+                    .valid_neg_elbo,
+                2)
+       << "); best.pt holds that model\n";
+  return true;
 }
 
 void Trainer::finish() {
@@ -206,8 +242,33 @@ void Trainer::finish() {
     const EpochMetrics& last = state_.history.back();
     log_ << "done: test -ELBO " << fixed(last.test_neg_elbo, 2) << " nats after epoch "
          << last.epoch << "; wrote " << run_dir_ << "/{config.json,metrics.csv,kl_per_dim.csv,"
-         << "checkpoint.pt,images/" << (config_.samples > 0 ? ",samples.png" : "") << "}\n";
+         << "checkpoint.pt," << (valid_batches_ ? "best.pt," : "") << "images/"
+         << (config_.samples > 0 ? ",samples.png" : "") << "}\n";
   }
+}
+
+bool Trainer::scheduled_lr() const {
+  return config_.lr_schedule.type != LrScheduleType::kConstant ||
+         config_.lr_schedule.warmup_steps > 0;
+}
+
+bool Trainer::out_of_time() {
+  if (config_.time_budget.empty() || state_.history.empty()) return false;
+  const double budget = parse_duration(config_.time_budget, "--time-budget");
+  double used = 0.0;
+  for (const EpochMetrics& m : state_.history)
+    used += m.seconds + m.eval_seconds;
+  const EpochMetrics& last = state_.history.back();
+  const double next = last.seconds + last.eval_seconds;
+  bool stop = used + next > budget;
+  // Rank 0's clock decides for every rank.
+  if (comm_ != nullptr) stop = comm_->broadcast_string(stop ? "1" : "0") == "1";
+  if (stop && lead_) {
+    log_ << "time budget " << config_.time_budget << ": stopping after epoch " << last.epoch << " ("
+         << fixed(used, 0) << " s of training and evaluation used; the next epoch would "
+         << "take about " << fixed(next, 0) << " s)\n";
+  }
+  return stop;
 }
 
 TrainResult Trainer::run() {
@@ -220,6 +281,7 @@ TrainResult Trainer::run() {
   const InterruptGuard interrupt;
   interrupt_ = &interrupt;
   for (int64_t epoch = state_.epoch + 1; epoch <= config_.epochs; ++epoch) {
+    if (out_of_patience() || out_of_time()) break;
     EpochMetrics m = run_epoch(epoch);
     evaluate_epoch(m);
     state_.epoch = epoch;

@@ -56,9 +56,10 @@ void Trainer::prepare_data() {
                 " holds " + std::to_string(train.height()) + "x" + std::to_string(train.width()));
   }
   fit_network_to_data(config_, train);
-  log_ << "data " << data_.dir << ": " << train.size() << " training, " << data_.test.size()
-       << " test images of " << train.height() << "x" << train.width() << ", binarize "
-       << to_string(config_.binarize) << '\n';
+  log_ << "data " << data_.dir << ": " << train.size() << " training, "
+       << (config_.valid_size > 0 ? std::to_string(config_.valid_size) + " validation, " : "")
+       << data_.test.size() << " test images of " << train.height() << "x" << train.width()
+       << ", binarize " << to_string(config_.binarize) << '\n';
 }
 
 void Trainer::prepare_run_directory() {
@@ -100,7 +101,11 @@ void Trainer::prepare_model() {
   }
   train_batches_.emplace(training_batches(config_, data_.train, device_));
   test_batches_.emplace(evaluation_batches(config_, data_.test, device_));
+  if (config_.valid_size > 0)
+    valid_batches_.emplace(evaluation_batches(config_, data_.valid, device_));
   config_.kl.total_steps = config_.epochs * train_batches_->num_batches();
+  config_.lr_schedule.steps_per_epoch = train_batches_->num_batches();
+  config_.lr_schedule.total_steps = config_.kl.total_steps;
 }
 
 void Trainer::restore_or_start() {

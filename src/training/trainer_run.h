@@ -73,6 +73,16 @@ class Trainer {
   // of a hierarchy's code.
   int64_t units() const;
   void write_outputs(const EpochMetrics& m);
+  // True for a learning-rate schedule other than a constant rate.
+  bool scheduled_lr() const;
+  // True when --time-budget leaves no room for another epoch as long as the
+  // last (training and evaluation); says so.
+  bool out_of_time();
+  // The epoch of the best validation -ELBO so far (the first of equals); 0
+  // without a validation set.
+  int64_t best_epoch() const;
+  // True when --patience epochs have passed since best_epoch(); says so.
+  bool out_of_patience();
   void finish();
   Interrupted interrupted(const std::string& where) const;
 
@@ -90,7 +100,7 @@ class Trainer {
   VAE model_{nullptr};
   std::unique_ptr<TrainStep> step_;
   std::unique_ptr<GradientReducer> reducer_;
-  std::optional<Batcher> train_batches_, test_batches_;
+  std::optional<Batcher> train_batches_, test_batches_, valid_batches_;
   TrainingState state_;
   torch::Tensor snapshot_x_;  // the same test images every epoch
   std::optional<NonFiniteWatch> watch_;

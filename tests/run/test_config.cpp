@@ -89,7 +89,28 @@ TEST(Config, ValidationNamesTheBadFlag) {
             std::string::npos);
   EXPECT_NE(message(json{{"latent-dim", 0}}).find("--latent-dim"), std::string::npos);
   EXPECT_NE(message(json{{"kl-schedule", "linear"}}).find("--kl-warmup-steps"), std::string::npos);
+  EXPECT_EQ(message(json{{"lr-schedule", "step"}}),
+            "--lr-schedule must be constant, cosine, exponential or burda, not 'step'");
+  EXPECT_EQ(message(json{{"lr-schedule", "cosine"}, {"lr-min", 0.1}}),
+            "--lr-min must be between 0 and --lr (0.001)");
+  EXPECT_EQ(message(json{{"patience", 3}}),
+            "--patience needs a validation set: give --valid-size N");
+  EXPECT_EQ(message(json{{"time-budget", "2d"}}),
+            "--time-budget must be a duration such as 90m, 2h or 7200s, not '2d'");
   EXPECT_EQ(message(json::object()), "");
+}
+
+TEST(Config, DurationsInSecondsMinutesOrHours) {
+  EXPECT_DOUBLE_EQ(parse_duration("2h", "--t"), 7200.0);
+  EXPECT_DOUBLE_EQ(parse_duration("1.5h", "--t"), 5400.0);
+  EXPECT_DOUBLE_EQ(parse_duration("90m", "--t"), 5400.0);
+  EXPECT_DOUBLE_EQ(parse_duration("7200s", "--t"), 7200.0);
+  EXPECT_DOUBLE_EQ(parse_duration("30", "--t"), 30.0);
+  for (const char* bad : {"", "h", "-1h", "0", "2 h", "nan", "inf", "1e999"}) {
+    EXPECT_EQ(error_of([&] { parse_duration(bad, "--t"); }),
+              std::string("--t must be a duration such as 90m, 2h or 7200s, not '") + bad + "'")
+        << bad;
+  }
 }
 
 TEST(Config, CategoricalPosteriorTakesItsPriorAndLatentWidth) {

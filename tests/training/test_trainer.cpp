@@ -10,6 +10,7 @@
 
 #include "test_support.h"
 #include "vae/run/checkpoint.h"
+#include "vae/run/run_setup.h"
 #include "vae/runtime/atomic_file.h"
 #include "vae/runtime/error.h"
 #include "vae/runtime/interrupt.h"
@@ -94,6 +95,11 @@ TEST(Trainer, ResumeReachesTheNumbersOfAnUninterruptedRun) {
   config.binarize = Binarize::kDynamic;  // consumes randomness every batch
   config.kl.type = KlScheduleType::kCyclical;
   config.kl.cycles = 2;
+  // A learning-rate schedule too: a function of the step, so the resumed
+  // run must take the same rates.
+  config.lr_schedule.type = LrScheduleType::kCosine;
+  config.lr_schedule.warmup_steps = 30;
+  config.lr_schedule.min = 1e-4;
   const TrainResult whole = train(config, quiet(log));
 
   // The same 3-epoch run, killed during epoch 2 (after epoch 1's checkpoint).
@@ -118,6 +124,7 @@ TEST(Trainer, ResumeReachesTheNumbersOfAnUninterruptedRun) {
     const EpochMetrics &x = whole.history[e], &y = resumed.history[e];
     EXPECT_EQ(x.step, y.step);
     EXPECT_EQ(x.beta, y.beta);
+    EXPECT_EQ(x.lr, y.lr);
     EXPECT_EQ(x.train_loss, y.train_loss) << "epoch " << e + 1;
     EXPECT_EQ(x.train_neg_elbo, y.train_neg_elbo) << "epoch " << e + 1;
     EXPECT_EQ(x.test_neg_elbo, y.test_neg_elbo) << "epoch " << e + 1;
@@ -140,6 +147,114 @@ TEST(Trainer, ResumeReachesTheNumbersOfAnUninterruptedRun) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--lr cannot change on --resume"), std::string::npos);
   }
+}
+
+// The schedule's rate reaches Adam: the saved optimizer holds the last
+// step's rate, metrics.csv records it, and a schedule that keeps the base
+// rate trains bit for bit like none.
+TEST(Trainer, LearningRateScheduleSetsAdamsRate) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("decay"), 2);
+  config.lr_schedule.type = LrScheduleType::kExponential;
+  config.lr_schedule.decay = 0.5;
+  const TrainResult decay = train(config, quiet(log));
+  LrSchedule expected = config.lr_schedule;
+  expected.steps_per_epoch = 100;
+  ASSERT_EQ(decay.history.size(), 2u);
+  EXPECT_DOUBLE_EQ(decay.history[0].lr, expected.rate(99, 1e-3));
+  EXPECT_DOUBLE_EQ(decay.history[1].lr, 1e-3 * std::pow(0.5, 199.0 / 100.0));
+  // A warm-up far longer than the run keeps the rate near 0: Adam, whose
+  // steps are about the rate whatever the gradient's scale, leaves the
+  // initial weights nearly where they were.
+  TrainConfig frozen = small_config(dir.file("frozen"), 1);
+  frozen.lr_schedule.warmup_steps = int64_t{1} << 40;
+  train(frozen, quiet(log));
+  const VAE initial = make_model(frozen, torch::kCPU);
+  const VAE trained =
+      load_model_from_checkpoint(Checkpoint(dir.file("frozen/checkpoint.pt")), torch::kCPU);
+  double moved = 0.0;
+  for (size_t i = 0; i < initial->parameters().size(); ++i) {
+    moved = std::max(
+        moved, (trained->parameters()[i] - initial->parameters()[i]).abs().max().item<double>());
+  }
+  EXPECT_LT(moved, 1e-9);
+  const std::string csv = read_file(dir.file("decay/metrics.csv"));
+  EXPECT_NE(csv.substr(0, csv.find('\n')).find(",lr"), std::string::npos);
+  EXPECT_NE(log.str().find("  lr 5.03e-04"), std::string::npos) << log.str();
+
+  config.out = dir.file("plain");
+  config.lr_schedule = LrSchedule{};
+  const TrainResult plain = train(config, quiet(log));
+  config.out = dir.file("unit");
+  config.lr_schedule.type = LrScheduleType::kExponential;
+  config.lr_schedule.decay = 1.0;
+  const TrainResult unit = train(config, quiet(log));
+  EXPECT_EQ(plain.history[1].train_loss, unit.history[1].train_loss);
+  EXPECT_EQ(plain.history[1].test_neg_elbo, unit.history[1].test_neg_elbo);
+  EXPECT_NE(plain.history[1].train_loss, decay.history[1].train_loss);
+  EXPECT_NE(plain.history[1].lr, plain.history[1].lr);  // NaN: no schedule, no column
+}
+
+// --time-budget: no epoch starts that would end past it; the run stops
+// cleanly with its checkpoint and files, and resumes with a larger budget.
+TEST(Trainer, TimeBudgetStopsBeforeAnEpochThatWouldOverrunIt) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("run"), 3);
+  config.time_budget = "0.001s";
+  const TrainResult result = train(config, quiet(log));
+  ASSERT_EQ(result.history.size(), 1u);
+  EXPECT_NE(log.str().find("time budget 0.001s: stopping after epoch 1"), std::string::npos)
+      << log.str();
+  EXPECT_EQ(Checkpoint(dir.file("run/checkpoint.pt")).state().epoch, 1);
+  EXPECT_TRUE(std::filesystem::exists(dir.file("run/samples.png")));
+  TrainOptions resume = quiet(log);
+  resume.resume = true;
+  const TrainResult more =
+      train(resume_config(dir.file("run"), {{"epochs", 3}, {"time-budget", "1h"}}), resume);
+  EXPECT_EQ(more.history.size(), 3u);
+}
+
+// --valid-size holds out the last training images and scores them each
+// epoch; best.pt is the checkpoint of the best epoch; --patience stops a
+// run whose validation -ELBO stops improving (here: a decoder cut off from
+// its code after epoch 2, which can at best draw the mean image).
+TEST(Trainer, ValidationKeepsTheBestCheckpointAndStopsWithoutProgress) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("run"), 6);
+  config.valid_size = 1000;
+  config.patience = 2;
+  TrainOptions spoil = quiet(log);
+  spoil.after_step = [](int64_t step, VAE& model) {
+    if (step > 160) {  // 4000 training images: 80 steps per epoch
+      torch::NoGradGuard no_grad;
+      model->named_parameters()["decoder.body.0.weight"].zero_();
+    }
+  };
+  const TrainResult result = train(config, spoil);
+  EXPECT_NE(log.str().find("4000 training, 1000 validation, 500 test images"), std::string::npos)
+      << log.str();
+  ASSERT_EQ(result.history.size(), 4u) << log.str();
+  EXPECT_EQ(result.history[0].step, 80);
+  const auto valid = [&](size_t e) { return result.history[e].valid_neg_elbo; };
+  EXPECT_LT(valid(1), valid(0));
+  EXPECT_LT(valid(1), valid(2));
+  EXPECT_LT(valid(1), valid(3));
+  EXPECT_NE(log.str().find("early stopping: no better validation -ELBO in the 2 epochs after "
+                           "epoch 2"),
+            std::string::npos)
+      << log.str();
+  EXPECT_EQ(Checkpoint(dir.file("run/best.pt")).state().epoch, 2);
+  EXPECT_EQ(Checkpoint(dir.file("run/checkpoint.pt")).state().epoch, 4);
+  const std::string csv = read_file(dir.file("run/metrics.csv"));
+  EXPECT_NE(csv.substr(0, csv.find('\n')).find(",valid_neg_elbo"), std::string::npos);
+
+  config.valid_size = 5000;
+  config.out = dir.file("none");
+  EXPECT_EQ(testing::error_of([&] { train(config, quiet(log)); }),
+            "--valid-size 5000 leaves no training images (5000 loaded)");
 }
 
 TEST(Trainer, CategoricalRunAnnealsTheTemperatureAndResumesExactly) {

@@ -15,6 +15,7 @@
 #include "vae/engine/gemm.h"
 #include "vae/model/network_options.h"
 #include "vae/objective/annealing.h"
+#include "vae/objective/lr_schedule.h"
 #include "vae/objective/objective.h"
 #include "vae/runtime/name_table.h"
 #include "vae/runtime/runtime.h"
@@ -29,12 +30,14 @@ struct TrainConfig {
   Binarize binarize = Binarize::kNone;
   int64_t train_size = 0;  // first N training images; 0 = all
   int64_t test_size = 0;   // first N test images; 0 = all
+  int64_t valid_size = 0;  // the last N training images held out for validation; 0 = none
 
   DeviceChoice device = DeviceChoice::kAuto;
   int64_t threads = 0;  // intra-op threads; 0 = the CPUs this process may use
   int64_t epochs = 10;
   int64_t batch_size = 128;
   double lr = 1e-3;
+  LrSchedule lr_schedule;  // steps_per_epoch, total_steps filled in by the trainer
   int64_t seed = 1;
   double grad_clip = 0.0;  // max global gradient norm; 0 = off
   StepEngine train_step = StepEngine::kFused;
@@ -54,6 +57,10 @@ struct TrainConfig {
   std::string out;  // empty: runs/<model>
   int64_t log_interval = 100;
   int64_t samples = 64;  // images in samples.png at the end; 0 = none
+  // Training time (the epochs' training and evaluation seconds) after which
+  // no further epoch starts: "90m", "2h", "7200s" or seconds; empty: none.
+  std::string time_budget;
+  int64_t patience = 0;  // stop after this many epochs without a better validation -ELBO; 0 = off
 };
 
 // How a setting is typed, on the command line and in JSON.
@@ -79,6 +86,10 @@ nlohmann::json to_json(const TrainConfig& config);
 
 // Throws vae::Error with a one-line message for the first invalid value.
 void validate(const TrainConfig& config);
+
+// Seconds of a duration "7200", "7200s", "90m" or "2h" (> 0); throws
+// vae::Error naming `flag` otherwise.
+double parse_duration(const std::string& text, const std::string& flag);
 
 // Resolves a preset: a path to a .json file, or a name looked up as
 // models/NAME.json in the working directory, then beside the executable,

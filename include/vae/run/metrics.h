@@ -17,10 +17,12 @@ struct EpochMetrics {
   int64_t step = 0;                   // optimisation steps done at the end of the epoch
   double beta = 0.0;                  // KL weight at the epoch's last step
   double temperature = std::nan("");  // relaxed posteriors: tau at the epoch's last step
+  double lr = std::nan("");           // a learning-rate schedule: the rate of the last step
   double train_loss = 0.0;            // the objective optimised (beta, free bits)
   double train_neg_elbo = 0.0;
   double train_recon = 0.0;
   double train_kl = 0.0;
+  double valid_neg_elbo = std::nan("");  // --valid-size: the validation set's -ELBO
   double test_neg_elbo = 0.0;
   double test_recon = 0.0;
   double test_kl = 0.0;
@@ -40,7 +42,8 @@ nlohmann::json to_json(const EpochMetrics& m);
 EpochMetrics epoch_metrics_from_json(const nlohmann::json& j);
 
 // metrics.csv: a header and one row per epoch; a `tau` column for runs with
-// a temperature.
+// a temperature, an `lr` column for runs with a learning-rate schedule, a
+// `valid_neg_elbo` column for runs with a validation set.
 std::string metrics_csv(const std::vector<EpochMetrics>& history);
 // Whether unit d counts as active: by the spread of its means across the
 // test set (Burda et al. 2015) where the run recorded them, else (units that

@@ -19,11 +19,12 @@ constexpr int64_t kEvalBatchSize = 1000;
 
 struct RunData {
   std::string dir;     // where the IDX files were found
-  ImageDataset train;  // the first config.train_size images (0: all)
+  ImageDataset train;  // the first config.train_size images (0: all), less the validation set
+  ImageDataset valid;  // the last config.valid_size of those (none: undefined tensors)
   ImageDataset test;   // the first config.test_size images (0: all)
 };
 
-// Loads the training and test sets of `config` (resolve_data_dir).
+// Loads the training, validation and test sets of `config` (resolve_data_dir).
 RunData load_run_data(const TrainConfig& config);
 
 // Sets the network's image shape from the data and validates it.

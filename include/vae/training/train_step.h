@@ -49,6 +49,8 @@ class TrainStep {
   StepTerms gradient(const torch::Tensor& x, int64_t batch, const Shard& shard, double beta);
 
   torch::optim::Adam& optimizer() { return *optimizer_; }
+  // Adam's learning rate from the next step on (every parameter group).
+  void set_lr(double lr);
 
  private:
   VAE model_;
