@@ -361,8 +361,7 @@ void validate(const TrainConfig& c) {
   require(c.epochs >= 1, "--epochs must be at least 1, not " + std::to_string(c.epochs));
   require(c.batch_size >= 1,
           "--batch-size must be at least 1, not " + std::to_string(c.batch_size));
-  require(finite(c.lr) && c.lr > 0.0, "--lr must be a positive number");
-  c.lr_schedule.validate(c.lr);
+  c.lr_schedule.validate(c.lr);  // --lr, the schedule's base, with it
   require(c.valid_size >= 0, "--valid-size must be >= 0");
   require(c.patience >= 0, "--patience must be >= 0");
   require(c.patience == 0 || c.valid_size > 0,

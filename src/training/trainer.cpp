@@ -200,32 +200,28 @@ void Trainer::write_outputs(const EpochMetrics& m) {
   }
   write_png(run_dir_ + name, training_snapshot(model_, z, snapshot_x_, GridOptions{}));
   // The model of the best validation -ELBO: this epoch's checkpoint.
-  if (valid_batches_ && best_epoch() == m.epoch)
+  const EpochMetrics* best = best_epoch();
+  if (best != nullptr && best->epoch == m.epoch)
     write_file_atomically(run_dir_ + "/best.pt", read_file(checkpoint_path_));
 }
 
-int64_t Trainer::best_epoch() const {
-  int64_t best = 0;
-  double value = 0.0;
+const EpochMetrics* Trainer::best_epoch() const {
+  const EpochMetrics* best = nullptr;
   for (const EpochMetrics& m : state_.history) {
-    if (m.valid_neg_elbo == m.valid_neg_elbo && (best == 0 || m.valid_neg_elbo < value)) {
-      best = m.epoch;
-      value = m.valid_neg_elbo;
-    }
+    if (m.valid_neg_elbo == m.valid_neg_elbo &&
+        (best == nullptr || m.valid_neg_elbo < best->valid_neg_elbo))
+      best = &m;
   }
   return best;
 }
 
 bool Trainer::out_of_patience() {
-  if (config_.patience <= 0 || state_.history.empty()) return false;
-  const int64_t best = best_epoch(), last = state_.history.back().epoch;
+  const EpochMetrics* best = best_epoch();
+  if (config_.patience <= 0 || best == nullptr) return false;
   // The validation numbers are all-reduced: every rank decides alike.
-  if (last - best < config_.patience) return false;
+  if (state_.history.back().epoch - best->epoch < config_.patience) return false;
   log_ << "early stopping: no better validation -ELBO in the " << config_.patience
-       << " epochs after epoch " << best << " ("
-       << fixed(state_.history[static_cast<size_t>(best - state_.history.front().epoch)]
-                    .valid_neg_elbo,
-                2)
+       << " epochs after epoch " << best->epoch << " (" << fixed(best->valid_neg_elbo, 2)
        << "); best.pt holds that model\n";
   return true;
 }

@@ -78,9 +78,9 @@ class Trainer {
   // True when --time-budget leaves no room for another epoch as long as the
   // last (training and evaluation); says so.
   bool out_of_time();
-  // The epoch of the best validation -ELBO so far (the first of equals); 0
-  // without a validation set.
-  int64_t best_epoch() const;
+  // The epoch of the best validation -ELBO so far (the first of equals);
+  // nullptr without a validation set.
+  const EpochMetrics* best_epoch() const;
   // True when --patience epochs have passed since best_epoch(); says so.
   bool out_of_patience();
   void finish();
