@@ -10,8 +10,9 @@ outputs (mu and logvar, or the categorical logits);
 rsample_with_log_prob(x, eps) on the saved noise gives the saved draws and
 log q (and log_prob, where the family has it, gives log q back); sample() and
 summary() have the documented shapes; decoder.pt's forward on the saved codes
-gives the saved images; generate() has its shape and repeats for a seed. Exit
-0 when all agree within 1e-5, 1 otherwise.
+gives the saved images, and sigmoid(output(z)) gives them too where the
+likelihood's mean is the sigmoid; generate() has its shape and repeats for a
+seed. Exit 0 when all agree within 1e-5, 1 otherwise.
 Uses Debian's python3-torch.
 """
 import json
@@ -65,6 +66,12 @@ def check(directory):
         decoded = decoder(reference.z)
         diff = (decoded - reference.decoded).abs().max().item()
         expect(diff <= TOLERANCE, "decoder(z) matches C++ (max diff %.2e)" % diff)
+        output = decoder.output(reference.z)
+        expect(output.shape == decoded.shape, "decoder.output(z) has the images' shape")
+        if metadata["architecture"].get("likelihood", "bernoulli") in ("bernoulli", "gaussian"):
+            diff = (torch.sigmoid(output) - decoded).abs().max().item()
+            expect(diff <= TOLERANCE,
+                   "sigmoid(decoder.output(z)) is decoder(z) (max diff %.2e)" % diff)
         draws = encoder.sample(x, 3)
         expect(tuple(draws.shape) == (n, 3, latent), "sample(x, 3) has shape [N, 3, D]")
         if family == "categorical":

@@ -53,18 +53,25 @@ def save(fig, path):
     os.replace(tmp, path)  # atomic, like every file vae writes
 
 
+def scored(rows):
+    """The epochs whose test set was scored (--eval-every leaves the others empty)."""
+    return [r for r in rows if r["test_neg_elbo"] != ""]
+
+
 def learning_curves(rows, path):
     epochs = column(rows, "epoch", int)
+    tested = scored(rows)
+    test_epochs = column(tested, "epoch", int)
     fig, ax = plt.subplots(figsize=(8, 5))
     ax.plot(epochs, column(rows, "train_neg_elbo"), "o-", label="train -ELBO")
-    ax.plot(epochs, column(rows, "test_neg_elbo"), "o-", label="test -ELBO")
+    ax.plot(test_epochs, column(tested, "test_neg_elbo"), "o-", label="test -ELBO")
     if "valid_neg_elbo" in rows[0]:  # --valid-size
         ax.plot(epochs, column(rows, "valid_neg_elbo"), "o--", color="C1", alpha=0.6,
                 label="validation -ELBO")
     ax.plot(epochs, column(rows, "train_recon"), "s:", color="C2", alpha=0.6, label="train reconstruction")
-    ax.plot(epochs, column(rows, "test_recon"), "s--", color="C2", label="test reconstruction")
+    ax.plot(test_epochs, column(tested, "test_recon"), "s--", color="C2", label="test reconstruction")
     ax.plot(epochs, column(rows, "train_kl"), "^:", color="C3", alpha=0.6, label="train KL")
-    ax.plot(epochs, column(rows, "test_kl"), "^--", color="C3", label="test KL")
+    ax.plot(test_epochs, column(tested, "test_kl"), "^--", color="C3", label="test KL")
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("nats per image")
@@ -82,7 +89,7 @@ def learning_curves(rows, path):
 
 def collapse_by_layer(rows, dims, path):
     """A hierarchy: active units and KL of each latent layer per epoch."""
-    epochs = column(rows, "epoch", int)
+    epochs = column(scored(rows), "epoch", int)
     layers = sorted({int(r["layer"]) for r in dims})
     fig, (ax, kl_ax) = plt.subplots(1, 2, figsize=(11, 4))
     for layer in layers:
@@ -107,6 +114,7 @@ def collapse_by_layer(rows, dims, path):
 def collapse(rows, dims, latent_dim, unit, path):
     if dims and "layer" in dims[0]:
         return collapse_by_layer(rows, dims, path)
+    rows = scored(rows)
     epochs = column(rows, "epoch", int)
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot(epochs, column(rows, "active_units", int), "o-", color="C0")

@@ -5,5 +5,6 @@
 int main(int argc, char** argv) {
   // Before any thread starts: LibTorch's and the BLAS's pools inherit it.
   vae::flush_denormals();
+  vae::keep_freed_memory();
   return vae::run_cli(argc, argv);
 }

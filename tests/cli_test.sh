@@ -267,11 +267,13 @@ expect_error "free bits with a learned top prior" \
 
 # Long-run settings (issue 19): a learning-rate schedule, a validation set
 # with best.pt and patience, a time budget; one line for bad values.
-if "$vae" train "${small[@]}" --epochs 2 --valid-size 500 --patience 2 --lr-schedule cosine \
-     --lr-warmup-steps 10 --time-budget 1h --out run-long >long.log 2>&1 &&
+if "$vae" train "${small[@]}" --epochs 3 --valid-size 500 --patience 2 --lr-schedule cosine \
+     --lr-warmup-steps 10 --time-budget 1h --eval-every 2 --out run-long >long.log 2>&1 &&
    [ -f run-long/best.pt ] && grep -q "valid -ELBO .* lr " long.log &&
-   head -1 run-long/metrics.csv | grep -q ",lr,valid_neg_elbo$"; then
-  pass "a validation set writes best.pt; the schedule's rate is in the log and metrics.csv"
+   head -1 run-long/metrics.csv | grep -q ",lr,valid_neg_elbo$" &&
+   grep -q "^epoch 1 .*(test set not scored this epoch)" long.log &&
+   grep -q "^epoch 2 .* test -ELBO" long.log && grep -q "^epoch 3 .* test -ELBO" long.log; then
+  pass "a validation set writes best.pt; the schedule's rate is in the log and metrics.csv; --eval-every 2 scores epochs 2 and 3"
 else
   fail "long-run settings: $(tail -2 long.log)"
 fi
@@ -279,6 +281,8 @@ expect_error "bad time budget" "--time-budget must be a duration such as 90m, 2h
   "$vae" train "${small[@]}" --time-budget 2d --out long-bad
 expect_error "patience without validation" "--patience needs a validation set: give --valid-size N" \
   "$vae" train "${small[@]}" --patience 3 --out long-bad
+expect_error "eval every 0" "--eval-every must be at least 1" \
+  "$vae" train "${small[@]}" --eval-every 0 --out long-bad
 expect_error "unknown lr schedule" "--lr-schedule must be constant, cosine, exponential or burda, not 'step'" \
   "$vae" train "${small[@]}" --lr-schedule step --out long-bad
 

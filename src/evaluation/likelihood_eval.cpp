@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "vae/data/batcher.h"
+#include "vae/evaluation/fast_log_joint.h"
 #include "vae/objective/importance_sampling.h"
 #include "vae/runtime/error.h"
 #include "vae/runtime/progress.h"
@@ -60,7 +61,7 @@ LikelihoodEvalResult evaluate_log_likelihood(VAE& model, const torch::Tensor& im
     progress = std::make_unique<Progress>(*options.log, options.terminal,
                                           "eval k=" + std::to_string(options.k), batches, 10);
   }
-  const LogJoint joint = vae_log_joint(model);
+  const LogJoint joint = evaluation_log_joint(model);
   for (int64_t i = 0; i < batches; ++i) {
     const int64_t first = i * options.batch_size;
     const int64_t count = std::min(options.batch_size, n - first);

@@ -89,11 +89,17 @@ torch::jit::Module export_decoder(const VAE& model) {
     bottom = ".narrow(1, 0, " + std::to_string(o.latent_dim()) + ")";
     descend = "        z = self.descend(z)\n";
   }
+  // output(z): the decoder's unconstrained output (Bernoulli: logits), which
+  // a likelihood reads; forward(z) turns it into the mean image.
   module.define(R"(
-    def forward(self, z):
+    def output(self, z):
         assert z.dim() == 2 and z.size(1) == self.latent_dim, "the decoder expects codes [N, latent_dim]"
         h = z.float())" +
-                bottom + "\n" + body + o.likelihood()->script_mean() +
+                bottom + "\n" + body + R"(        return h
+
+    def forward(self, z):
+        h = self.output(z)
+)" + o.likelihood()->script_mean() +
                 R"(        return h
 
     def generate(self, n: int, seed: int):

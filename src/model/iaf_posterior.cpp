@@ -77,8 +77,14 @@ class IafStepImpl : public nn::Module {
   }
 
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& z, const torch::Tensor& h) {
+    // Codes drawn k at a time share their image's context: h [N, k, H]
+    // expanded from [N, 1, H] (stride 0) takes one product per image, not
+    // per code, and broadcasts.
+    const torch::Tensor context = h.dim() == 3 && h.size(1) > 1 && h.stride(1) == 0
+                                      ? context_(h.narrow(1, 0, 1))
+                                      : context_(h);
     const torch::Tensor hidden = torch::relu(
-        torch::nn::functional::linear(z, input_->weight * input_mask_, input_->bias) + context_(h));
+        torch::nn::functional::linear(z, input_->weight * input_mask_, input_->bias) + context);
     const torch::Tensor out =
         torch::nn::functional::linear(hidden, output_->weight * output_mask_, output_->bias);
     return {out.narrow(-1, 0, d_), out.narrow(-1, d_, d_)};

@@ -25,6 +25,17 @@ torch::Tensor log_importance_weights(const torch::Tensor& x, const Posterior& q,
   // The noise's dtype and device: the posterior's (evaluated once: a flow's
   // mean runs the flow).
   const torch::TensorOptions noise_options = eps.defined() ? eps.options() : q.mean().options();
+  // x repeated c times per data point, [n * c, ...]: row i * c + j is x[i].
+  // Every chunk but the last has c = per_chunk, and shares one copy.
+  const auto repeat = [&x, n](int64_t c) {
+    std::vector<int64_t> rep_shape = {n, c}, flat_shape = {n * c};
+    for (int64_t s = 1; s < x.dim(); ++s) {
+      rep_shape.push_back(x.size(s));
+      flat_shape.push_back(x.size(s));
+    }
+    return x.unsqueeze(1).expand(rep_shape).reshape(flat_shape);
+  };
+  const torch::Tensor x_full = repeat(per_chunk);
   std::vector<torch::Tensor> chunks;
   for (int64_t start = 0; start < k; start += per_chunk) {
     const int64_t c = std::min(per_chunk, k - start);
@@ -35,13 +46,7 @@ torch::Tensor log_importance_weights(const torch::Tensor& x, const Posterior& q,
     const torch::Tensor& z = draw.z;
     const torch::Tensor& log_q = draw.log_q;  // [n, c]
     const int64_t d = z.size(-1);
-    std::vector<int64_t> rep_shape = {n, c};
-    for (int64_t s = 1; s < x.dim(); ++s)
-      rep_shape.push_back(x.size(s));
-    std::vector<int64_t> flat_shape = {n * c};
-    for (int64_t s = 1; s < x.dim(); ++s)
-      flat_shape.push_back(x.size(s));
-    const torch::Tensor x_rep = x.unsqueeze(1).expand(rep_shape).reshape(flat_shape);
+    const torch::Tensor x_rep = c == per_chunk ? x_full : repeat(c);
     const torch::Tensor log_p = log_joint(x_rep, z.reshape({n * c, d})).view({n, c});
     chunks.push_back(log_p - log_q);
   }

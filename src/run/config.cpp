@@ -254,6 +254,9 @@ std::vector<Binding> run_bindings() {
       member({"patience", K::kInt,
               "stop after this many epochs without a better validation -ELBO (0 = off)", true},
              &C::patience),
+      member({"eval-every", K::kInt, "evaluate the test set every N epochs (the last epoch always)",
+              true},
+             &C::eval_every),
   };
 }
 
@@ -364,6 +367,7 @@ void validate(const TrainConfig& c) {
   c.lr_schedule.validate(c.lr);  // --lr, the schedule's base, with it
   require(c.valid_size >= 0, "--valid-size must be >= 0");
   require(c.patience >= 0, "--patience must be >= 0");
+  require(c.eval_every >= 1, "--eval-every must be at least 1");
   require(c.patience == 0 || c.valid_size > 0,
           "--patience needs a validation set: give --valid-size N");
   if (!c.time_budget.empty()) parse_duration(c.time_budget, "--time-budget");

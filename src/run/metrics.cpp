@@ -33,9 +33,9 @@ nlohmann::json to_json(const EpochMetrics& m) {
                       {"train_neg_elbo", m.train_neg_elbo},
                       {"train_recon", m.train_recon},
                       {"train_kl", m.train_kl},
-                      {"test_neg_elbo", m.test_neg_elbo},
-                      {"test_recon", m.test_recon},
-                      {"test_kl", m.test_kl},
+                      {"test_neg_elbo", maybe(m.test_neg_elbo)},
+                      {"test_recon", maybe(m.test_recon)},
+                      {"test_kl", maybe(m.test_kl)},
                       {"active_units", m.active_units},
                       {"mutual_info", maybe(m.mutual_info)},
                       {"seconds", m.seconds},
@@ -49,6 +49,7 @@ nlohmann::json to_json(const EpochMetrics& m) {
   if (m.lr == m.lr) j["lr"] = m.lr;
   if (m.valid_neg_elbo == m.valid_neg_elbo) j["valid_neg_elbo"] = m.valid_neg_elbo;
   if (!m.mi_per_dim.empty()) j["mi_per_dim"] = m.mi_per_dim;
+  if (!m.tested) j["tested"] = false;
   return j;
 }
 
@@ -61,9 +62,10 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
   m.train_neg_elbo = j.at("train_neg_elbo").get<double>();
   m.train_recon = j.at("train_recon").get<double>();
   m.train_kl = j.at("train_kl").get<double>();
-  m.test_neg_elbo = j.at("test_neg_elbo").get<double>();
-  m.test_recon = j.at("test_recon").get<double>();
-  m.test_kl = j.at("test_kl").get<double>();
+  m.tested = j.value("tested", true);
+  m.test_neg_elbo = maybe_from(j, "test_neg_elbo");
+  m.test_recon = maybe_from(j, "test_recon");
+  m.test_kl = maybe_from(j, "test_kl");
   m.active_units = j.at("active_units").get<int64_t>();
   m.mutual_info = maybe_from(j, "mutual_info");
   m.temperature = maybe_from(j, "temperature");
@@ -95,10 +97,15 @@ std::string metrics_csv(const std::vector<EpochMetrics>& history) {
   for (const EpochMetrics& m : history) {
     out << m.epoch << ',' << m.step << ',' << number(m.beta) << ',' << number(m.train_loss) << ','
         << number(m.train_neg_elbo) << ',' << number(m.train_recon) << ',' << number(m.train_kl)
-        << ',' << number(m.test_neg_elbo) << ',' << number(m.test_recon) << ',' << number(m.test_kl)
-        << ',' << m.active_units << ',' << number(m.mutual_info) << ',' << number(m.seconds) << ','
-        << number(m.eval_seconds) << ',' << number(m.images_per_s) << ',' << m.world_size << ','
-        << number(m.allreduce_ms);
+        << ',';
+    if (m.tested) {
+      out << number(m.test_neg_elbo) << ',' << number(m.test_recon) << ',' << number(m.test_kl)
+          << ',' << m.active_units << ',' << number(m.mutual_info);
+    } else {
+      out << ",,,,";  // --eval-every: not scored this epoch
+    }
+    out << ',' << number(m.seconds) << ',' << number(m.eval_seconds) << ','
+        << number(m.images_per_s) << ',' << m.world_size << ',' << number(m.allreduce_ms);
     if (tau) out << ',' << number(m.temperature);
     if (lr) out << ',' << number(m.lr);
     if (valid) out << ',' << number(m.valid_neg_elbo);
@@ -191,9 +198,10 @@ std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim,
       fixed(m.train_neg_elbo, 2) +
       (m.valid_neg_elbo == m.valid_neg_elbo ? "  valid -ELBO " + fixed(m.valid_neg_elbo, 2)
                                             : std::string()) +
-      "  test -ELBO " + fixed(m.test_neg_elbo, 2) + " (recon " + fixed(m.test_recon, 2) + ", KL " +
-      fixed(m.test_kl, 2) + ")  active " + active;
-  if (m.mutual_info == m.mutual_info) text += "  MI " + fixed(m.mutual_info, 2);
+      (m.tested ? "  test -ELBO " + fixed(m.test_neg_elbo, 2) + " (recon " +
+                      fixed(m.test_recon, 2) + ", KL " + fixed(m.test_kl, 2) + ")  active " + active
+                : std::string("  (test set not scored this epoch)"));
+  if (m.tested && m.mutual_info == m.mutual_info) text += "  MI " + fixed(m.mutual_info, 2);
   if (m.temperature == m.temperature) text += "  tau " + fixed(m.temperature, 3);
   if (m.lr == m.lr) {
     std::ostringstream rate;

@@ -18,8 +18,8 @@ TrainConfig resume_config(const std::string& run_dir, const nlohmann::json& over
   apply_settings(config, checkpoint.state().config, path);
   const nlohmann::json saved = to_json(config);
   static const std::vector<std::string> kMayChange = {
-      "epochs",  "device",     "threads", "data-dir",    "out",     "log-interval",
-      "samples", "train-step", "gemm",    "time-budget", "patience"};
+      "epochs",  "device",     "threads", "data-dir",    "out",      "log-interval",
+      "samples", "train-step", "gemm",    "time-budget", "patience", "eval-every"};
   nlohmann::json allowed = nlohmann::json::object();
   for (const auto& [key, value] : overrides.items()) {
     if (std::find(kMayChange.begin(), kMayChange.end(), key) != kMayChange.end()) {

@@ -9,18 +9,32 @@
 
 namespace vae {
 
+namespace {
+
+// The last epoch whose test set was scored (--eval-every); nullptr if none.
+const EpochMetrics* last_tested(const std::vector<EpochMetrics>& history) {
+  for (auto it = history.rbegin(); it != history.rend(); ++it) {
+    if (it->tested) return &*it;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 std::vector<double> TrainedModel::kl_per_dim() const {
-  if (history.empty())
+  const EpochMetrics* last = last_tested(history);
+  if (last == nullptr)
     return std::vector<double>(config.network.latent_layers() > 1
                                    ? config.network.code_dim()
                                    : config.network.posterior()->units(config.network),
                                0.0);
-  return history.back().kl_per_dim;
+  return last->kl_per_dim;
 }
 
 std::vector<double> TrainedModel::mean_variance() const {
-  if (history.empty()) return std::vector<double>(config.network.code_dim(), 0.0);
-  return history.back().mean_variance;
+  const EpochMetrics* last = last_tested(history);
+  if (last == nullptr) return std::vector<double>(config.network.code_dim(), 0.0);
+  return last->mean_variance;
 }
 
 TrainedModel load_trained_model(const std::string& checkpoint_path, const nlohmann::json& expected,

@@ -8,8 +8,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <thread>
 #include <vector>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "vae/runtime/error.h"
 
@@ -66,6 +71,13 @@ int64_t available_cpus() {
 
 bool flush_denormals() {
   return at::globalContext().setFlushDenormal(true);
+}
+
+void keep_freed_memory() {
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+#endif
 }
 
 int64_t configure_threads(int64_t requested) {

@@ -10,6 +10,7 @@
 #include "vae/evaluation/evaluation.h"
 #include "vae/runtime/atomic_file.h"
 #include "vae/runtime/progress.h"
+#include "vae/runtime/random_state.h"
 #include "vae/views/image_grid.h"
 #include "vae/views/latent_views.h"
 #include "vae/views/model_views.h"
@@ -126,22 +127,39 @@ bool Trainer::train_on_batch(int64_t i, double beta, EpochSums& sums) {
   return stop;
 }
 
-void Trainer::evaluate_epoch(EpochMetrics& m) {
+void Trainer::evaluate_epoch(EpochMetrics& m, bool test_due) {
   if (reducer_ && !tensors_agree(*comm_, model_->parameters())) {
     // Identical gradients keep the replicas identical; a difference means
     // a bug or a broken peer, and training on would be silently wrong.
     throw Error("the ranks' parameters differ after epoch " + std::to_string(m.epoch) +
                 "; training stopped");
   }
+  const auto start = Clock::now();
+  if (valid_batches_) {
+    const RandomStateGuard leave_no_trace(device_);
+    const EvalOptions elbo_only{config_.active_threshold, false, resolve_gemm(config_.gemm)};
+    m.valid_neg_elbo = evaluate(model_, *valid_batches_, elbo_only, comm_).neg_elbo;
+  }
+  m.eval_seconds = seconds_since(start);
+  if (test_due) {
+    evaluate_test(m);
+  } else {
+    m.tested = false;
+    m.test_neg_elbo = m.test_recon = m.test_kl = m.mutual_info = std::nan("");
+  }
+}
+
+void Trainer::evaluate_test(EpochMetrics& m) {
   const EvalOptions options{config_.active_threshold, config_.mutual_info,
                             resolve_gemm(config_.gemm)};
   const auto start = Clock::now();
-  if (valid_batches_) {
-    const EvalOptions elbo_only{options.active_threshold, false, options.gemm};
-    m.valid_neg_elbo = evaluate(model_, *valid_batches_, elbo_only, comm_).neg_elbo;
+  EvalResult eval;
+  {
+    const RandomStateGuard leave_no_trace(device_);
+    eval = evaluate(model_, *test_batches_, options, comm_);
   }
-  const EvalResult eval = evaluate(model_, *test_batches_, options, comm_);
-  m.eval_seconds = seconds_since(start);
+  m.eval_seconds += seconds_since(start);
+  m.tested = true;
   m.test_neg_elbo = eval.neg_elbo;
   m.test_recon = eval.recon;
   m.test_kl = eval.kl;
@@ -162,6 +180,7 @@ int64_t Trainer::units() const {
 }
 
 void Trainer::warn(const EpochMetrics& m) {
+  if (!m.tested) return;
   const int64_t latent = units();
   if (m.active_units < config_.warn_active_units) {
     log_ << "WARNING: posterior collapse? only " << m.active_units << " of " << latent
@@ -215,14 +234,14 @@ const EpochMetrics* Trainer::best_epoch() const {
   return best;
 }
 
-bool Trainer::out_of_patience() {
+bool Trainer::out_of_patience(std::string& why) {
   const EpochMetrics* best = best_epoch();
   if (config_.patience <= 0 || best == nullptr) return false;
   // The validation numbers are all-reduced: every rank decides alike.
   if (state_.history.back().epoch - best->epoch < config_.patience) return false;
-  log_ << "early stopping: no better validation -ELBO in the " << config_.patience
-       << " epochs after epoch " << best->epoch << " (" << fixed(best->valid_neg_elbo, 2)
-       << "); best.pt holds that model\n";
+  why = "early stopping: no better validation -ELBO in the " + std::to_string(config_.patience) +
+        " epochs after epoch " + std::to_string(best->epoch) + " (" +
+        fixed(best->valid_neg_elbo, 2) + "); best.pt holds that model\n";
   return true;
 }
 
@@ -248,7 +267,7 @@ bool Trainer::scheduled_lr() const {
          config_.lr_schedule.warmup_steps > 0;
 }
 
-bool Trainer::out_of_time() {
+bool Trainer::out_of_time(std::string& why) {
   if (config_.time_budget.empty() || state_.history.empty()) return false;
   const double budget = parse_duration(config_.time_budget, "--time-budget");
   double used = 0.0;
@@ -259,10 +278,11 @@ bool Trainer::out_of_time() {
   bool stop = used + next > budget;
   // Rank 0's clock decides for every rank.
   if (comm_ != nullptr) stop = comm_->broadcast_string(stop ? "1" : "0") == "1";
-  if (stop && lead_) {
-    log_ << "time budget " << config_.time_budget << ": stopping after epoch " << last.epoch << " ("
-         << fixed(used, 0) << " s of training and evaluation used; the next epoch would "
-         << "take about " << fixed(next, 0) << " s)\n";
+  if (stop) {
+    why = "time budget " + config_.time_budget + ": stopping after epoch " +
+          std::to_string(last.epoch) + " (" + fixed(used, 0) +
+          " s of training and evaluation used; the next epoch would take about " + fixed(next, 0) +
+          " s)\n";
   }
   return stop;
 }
@@ -276,20 +296,29 @@ TrainResult Trainer::run() {
   // Ctrl-C / SIGTERM from here on: finish the step, save, say how to resume.
   const InterruptGuard interrupt;
   interrupt_ = &interrupt;
-  for (int64_t epoch = state_.epoch + 1; epoch <= config_.epochs; ++epoch) {
-    if (out_of_patience() || out_of_time()) break;
+  // A resumed run may already be out of patience or time.
+  std::string why;
+  bool stop = out_of_patience(why) || out_of_time(why);
+  if (lead_) log_ << why;
+  for (int64_t epoch = state_.epoch + 1; !stop && epoch <= config_.epochs; ++epoch) {
     EpochMetrics m = run_epoch(epoch);
-    evaluate_epoch(m);
+    const bool stop_now = stop_after_epoch_ && epoch < config_.epochs;
+    evaluate_epoch(m, epoch % config_.eval_every == 0 || epoch == config_.epochs || stop_now);
     state_.epoch = epoch;
     state_.history.push_back(m);
-    const bool stop_now = stop_after_epoch_ && epoch < config_.epochs;
+    // Decided on every rank alike (all-reduced numbers, rank 0's clock).
+    stop = epoch < config_.epochs && (out_of_patience(why) || out_of_time(why));
+    // The run's last epoch is always scored.
+    if (stop && !m.tested) evaluate_test(state_.history.back());
+    const EpochMetrics& done = state_.history.back();
     if (lead_) {
       log_ << epoch_summary(
-                  m, units(),
-                  layer_activity(m, config_.network.layer_dims(), config_.active_threshold))
+                  done, units(),
+                  layer_activity(done, config_.network.layer_dims(), config_.active_threshold))
            << '\n';
-      warn(m);
-      write_outputs(m);
+      warn(done);
+      write_outputs(done);
+      if (stop) log_ << why;
     }
     if (stop_now) throw interrupted("end of epoch " + std::to_string(epoch));
   }

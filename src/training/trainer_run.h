@@ -67,7 +67,11 @@ class Trainer {
   EpochMetrics run_epoch(int64_t epoch);
   // One optimisation step on batch i; true when a signal asks to stop.
   bool train_on_batch(int64_t i, double beta, EpochSums& sums);
-  void evaluate_epoch(EpochMetrics& m);
+  // The validation set (every epoch), then the test set where the epoch is
+  // due (--eval-every); an epoch not scored gets tested = false.
+  void evaluate_epoch(EpochMetrics& m, bool test_due);
+  // The test set's numbers into m (tested = true).
+  void evaluate_test(EpochMetrics& m);
   void warn(const EpochMetrics& m);
   // The latent units the monitor counts: the family's, or every coordinate
   // of a hierarchy's code.
@@ -76,13 +80,13 @@ class Trainer {
   // True for a learning-rate schedule other than a constant rate.
   bool scheduled_lr() const;
   // True when --time-budget leaves no room for another epoch as long as the
-  // last (training and evaluation); says so.
-  bool out_of_time();
+  // last (training and evaluation); `why` then says so, for the log.
+  bool out_of_time(std::string& why);
   // The epoch of the best validation -ELBO so far (the first of equals);
   // nullptr without a validation set.
   const EpochMetrics* best_epoch() const;
-  // True when --patience epochs have passed since best_epoch(); says so.
-  bool out_of_patience();
+  // True when --patience epochs have passed since best_epoch(); `why` says so.
+  bool out_of_patience(std::string& why);
   void finish();
   Interrupted interrupted(const std::string& where) const;
 

@@ -93,6 +93,7 @@ TEST(Config, ValidationNamesTheBadFlag) {
             "--lr-schedule must be constant, cosine, exponential or burda, not 'step'");
   EXPECT_EQ(message(json{{"lr-schedule", "cosine"}, {"lr-min", 0.1}}),
             "--lr-min must be between 0 and --lr (0.001)");
+  EXPECT_EQ(message(json{{"eval-every", 0}}), "--eval-every must be at least 1");
   EXPECT_EQ(message(json{{"patience", 3}}),
             "--patience needs a validation set: give --valid-size N");
   EXPECT_EQ(message(json{{"time-budget", "2d"}}),

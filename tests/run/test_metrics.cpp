@@ -38,6 +38,23 @@ TEST(Metrics, JsonRoundTrip) {
   no_mi.mutual_info = std::nan("");
   EXPECT_TRUE(to_json(no_mi)["mutual_info"].is_null());
   EXPECT_TRUE(std::isnan(epoch_metrics_from_json(to_json(no_mi)).mutual_info));
+  // An epoch whose test set was not scored (--eval-every): null test
+  // numbers and tested: false, read back as NaN and false; a scored one
+  // writes no flag (older checkpoints have none).
+  EXPECT_FALSE(to_json(m).contains("tested"));
+  EXPECT_TRUE(epoch_metrics_from_json(to_json(m)).tested);
+  EpochMetrics unscored = m;
+  unscored.tested = false;
+  unscored.test_neg_elbo = unscored.test_recon = unscored.test_kl = std::nan("");
+  unscored.kl_per_dim.clear();
+  unscored.mean_variance.clear();
+  const nlohmann::json j = to_json(unscored);
+  EXPECT_TRUE(j["test_neg_elbo"].is_null());
+  EXPECT_EQ(j["tested"], false);
+  const EpochMetrics back = epoch_metrics_from_json(j);
+  EXPECT_FALSE(back.tested);
+  EXPECT_TRUE(std::isnan(back.test_neg_elbo));
+  EXPECT_TRUE(std::isnan(back.test_kl));
 }
 
 TEST(Metrics, CsvFilesHaveOneRowPerEpochAndDimension) {

@@ -216,6 +216,59 @@ TEST(Trainer, TimeBudgetStopsBeforeAnEpochThatWouldOverrunIt) {
   EXPECT_EQ(more.history.size(), 3u);
 }
 
+// --eval-every 2 scores the test set after epochs 2 and 4 and after the last
+// (5); the others carry no test numbers, in the history, metrics.csv and
+// kl_per_dim.csv. A time budget that stops the run after an unscored epoch
+// scores it before stopping, and the training numbers are those of a run
+// that scores every epoch.
+TEST(Trainer, EvalEveryScoresTheTestSetEveryNEpochsAndTheLast) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("every"), 5);
+  config.eval_every = 2;
+  const TrainResult result = train(config, quiet(log));
+  ASSERT_EQ(result.history.size(), 5u);
+  for (size_t e = 0; e < 5; ++e) {
+    const EpochMetrics& m = result.history[e];
+    const bool expected = e == 1 || e == 3 || e == 4;
+    EXPECT_EQ(m.tested, expected) << "epoch " << m.epoch;
+    EXPECT_EQ(std::isfinite(m.test_neg_elbo), expected) << "epoch " << m.epoch;
+    EXPECT_EQ(m.kl_per_dim.empty(), !expected) << "epoch " << m.epoch;
+  }
+  EXPECT_NE(log.str().find("epoch 3  beta 1.000  train -ELBO"), std::string::npos);
+  EXPECT_NE(log.str().find("(test set not scored this epoch)"), std::string::npos) << log.str();
+  // metrics.csv: epoch 1's test columns empty, epoch 2's filled.
+  const std::string csv = read_file(dir.file("every/metrics.csv"));
+  const auto row = [&csv](int epoch) {
+    const size_t at = csv.find("\n" + std::to_string(epoch) + ",");
+    return csv.substr(at + 1, csv.find('\n', at + 1) - at - 1);
+  };
+  EXPECT_NE(row(1).find(",,,,,,"), std::string::npos) << row(1);
+  EXPECT_EQ(row(2).find(",,"), std::string::npos) << row(2);
+  const std::string kl = read_file(dir.file("every/kl_per_dim.csv"));
+  EXPECT_EQ(kl.find("\n1,"), std::string::npos);
+  EXPECT_EQ(kl.find("\n3,"), std::string::npos);
+  EXPECT_NE(kl.find("\n2,"), std::string::npos);
+  EXPECT_NE(kl.find("\n5,"), std::string::npos);
+  // The checkpoint's history keeps the flag.
+  EXPECT_FALSE(Checkpoint(dir.file("every/checkpoint.pt")).state().history[2].tested);
+
+  // Scoring does not touch the training numbers.
+  const TrainResult every_epoch = train(small_config(dir.file("all"), 5), quiet(log));
+  for (size_t e = 0; e < 5; ++e)
+    EXPECT_EQ(every_epoch.history[e].train_loss, result.history[e].train_loss) << e;
+  EXPECT_EQ(every_epoch.history[4].test_neg_elbo, result.history[4].test_neg_elbo);
+
+  // Stopped by the time budget after epoch 1, which was not due: scored.
+  TrainConfig budget = small_config(dir.file("budget"), 5);
+  budget.eval_every = 3;
+  budget.time_budget = "0.001s";
+  const TrainResult stopped = train(budget, quiet(log));
+  ASSERT_EQ(stopped.history.size(), 1u);
+  EXPECT_TRUE(stopped.history[0].tested);
+  EXPECT_EQ(stopped.history[0].test_neg_elbo, every_epoch.history[0].test_neg_elbo);
+}
+
 // --valid-size holds out the last training images and scores them each
 // epoch; best.pt is the checkpoint of the best epoch; --patience stops a
 // run whose validation -ELBO stops improving (here: a decoder cut off from

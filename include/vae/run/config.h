@@ -61,6 +61,8 @@ struct TrainConfig {
   // no further epoch starts: "90m", "2h", "7200s" or seconds; empty: none.
   std::string time_budget;
   int64_t patience = 0;  // stop after this many epochs without a better validation -ELBO; 0 = off
+  // Epochs between test-set evaluations; the last epoch is always evaluated.
+  int64_t eval_every = 1;
 };
 
 // How a setting is typed, on the command line and in JSON.

@@ -23,6 +23,9 @@ struct EpochMetrics {
   double train_recon = 0.0;
   double train_kl = 0.0;
   double valid_neg_elbo = std::nan("");  // --valid-size: the validation set's -ELBO
+  // --eval-every: false for an epoch whose test set was not scored; its
+  // test numbers are then NaN and its per-unit vectors empty.
+  bool tested = true;
   double test_neg_elbo = 0.0;
   double test_recon = 0.0;
   double test_kl = 0.0;

@@ -18,10 +18,11 @@ namespace vae {
 struct TrainedModel {
   VAE model{nullptr};
   TrainConfig config;
-  std::vector<EpochMetrics> history;  // the last entry has the test-set KL per dimension
+  std::vector<EpochMetrics> history;
   torch::Device device = torch::kCPU;
 
-  // Test-set KL per dimension after the last epoch (zeros if none).
+  // Test-set KL per dimension after the last epoch whose test set was
+  // scored (--eval-every; zeros if none).
   std::vector<double> kl_per_dim() const;
   std::vector<double> mean_variance() const;
 };

@@ -39,6 +39,15 @@ int64_t configure_threads(int64_t requested);
 // to the printed digits. Called first thing in main().
 bool flush_denormals();
 
+// Keeps freed memory in the process for reuse. glibc returns the top of its
+// heap to the kernel whenever more than twice the largest recent block is
+// free, so a loop that frees and re-allocates tensors of tens of MB (`vae
+// eval`'s chunks of codes and logits) takes page faults on every pass: a
+// third of its time went to the kernel (docs/performance.md). Sets glibc's
+// mmap threshold to its maximum (32 MiB) and never trims. No-op elsewhere.
+// Called first thing in main().
+void keep_freed_memory();
+
 struct BlasInfo {
   std::string name;           // "OpenBLAS", "reference BLAS", "MKL", ... or "unknown"
   std::string path;           // resolved shared object, if found
