@@ -37,7 +37,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float gaussian_row_
   float row = 0.0f;
 #pragma omp simd reduction(+ : row)
   for (int64_t j = 0; j < n; ++j) {
-    const float v = y[j] + (bias == nullptr ? 0.0f : bias[j]);
+    const float v = y[j] + bias[j];
     const float e = fast_math::exp_minus(std::fabs(v));
     const float mean = (v >= 0.0f ? 1.0f : e) / (1.0f + e);
     const float diff = x[j] - mean;

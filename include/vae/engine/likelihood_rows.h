@@ -13,9 +13,10 @@ namespace vae {
 // null: v = y). softplus(v) = max(v, 0) + log1p(exp(-|v|)).
 float bernoulli_row_log_prob(const float* x, const float* y, const float* bias, int64_t n);
 
-// Gaussian with mean m = sigmoid(v), v = y + bias, and inverse variances
-// inv_var [n]: -sum_j (x_j - m_j)^2 inv_var_j / 2. The terms in log sigma
-// and log(2 pi), the same for every row, are left to the caller.
+// Gaussian with mean m = sigmoid(v), v = y + bias (bias not null), and
+// inverse variances inv_var [n]: -sum_j (x_j - m_j)^2 inv_var_j / 2. The
+// terms in log sigma and log(2 pi), the same for every row, are left to the
+// caller.
 float gaussian_row_log_prob_quadratic(const float* x, const float* y, const float* bias,
                                       const float* inv_var, int64_t n);
 
