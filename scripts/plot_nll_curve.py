@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Nats against training time, for README's "Matching the literature": for
 each run directory, the validation and test -ELBO from its metrics.csv
-against the cumulative training and evaluation minutes, and, where the run
-directory holds eval JSON files written by `vae eval --out` (given as
-RUN:EVAL.json), the -L_k of that evaluation at the run's end. Horizontal
-lines mark the literature's numbers.
+against the cumulative training and evaluation minutes (with --ema-decay,
+the trained weights' validation -ELBO dotted beside the average's), and,
+where the run directory holds eval JSON files written by `vae eval --out`
+(given as RUN:EVAL.json), the -L_k of that evaluation at the run's end.
+Horizontal lines mark the literature's numbers.
 
 usage: /usr/bin/python3 scripts/plot_nll_curve.py --out FILE.png
            RUN[:EVAL.json][=LABEL]...
@@ -47,6 +48,10 @@ def main():
         if "valid_neg_elbo" in rows[0]:
             ax.plot(minutes, [float(r["valid_neg_elbo"]) for r in rows], "-", color=colour,
                     alpha=0.5, label="%s: validation -ELBO" % label)
+        if "valid_trained_neg_elbo" in rows[0]:  # --ema-decay: the trained weights too
+            ax.plot(minutes, [float(r["valid_trained_neg_elbo"]) for r in rows], ":",
+                    color=colour, alpha=0.7,
+                    label="%s: validation -ELBO, trained weights (no average)" % label)
         tested = [(m, float(r["test_neg_elbo"])) for m, r in zip(minutes, rows)
                   if r["test_neg_elbo"] != ""]
         ax.plot([m for m, _ in tested], [v for _, v in tested], "o--", color=colour, ms=3,

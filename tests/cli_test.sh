@@ -341,7 +341,9 @@ expect_error "mismatched encoder and decoder" "the encoder has 4 latent dimensio
 
 # Evaluation and scores (issue 5).
 if "$vae" eval --checkpoint $ck --k 50 --k-curve 1,5,50 --test-size 200 --binarize static \
-     --out eval.json --per-image per-image.csv >"$work/out" 2>&1 && /usr/bin/python3 - <<'PY'
+     --out eval.json --per-image per-image.csv >"$work/out" 2>&1 &&
+  grep -q "binarize static (scored on one fixed binary draw, seed 20080101)" "$work/out" &&
+  /usr/bin/python3 - <<'PY'
 import csv, json
 r = json.load(open("eval.json"))
 curve = [c["log_px"] for c in r["k_curve"]]

@@ -7,6 +7,7 @@
 
 #include "command_line.h"
 #include "commands.h"
+#include "vae/data/batcher.h"
 #include "vae/data/image_input.h"
 #include "vae/evaluation/likelihood_eval.h"
 #include "vae/runtime/atomic_file.h"
@@ -94,9 +95,14 @@ int eval_command(int argc, char** argv) {
   ImageDataset test = take_first(load_test_images(trained, result["data-dir"].as<std::string>()),
                                  positive<int64_t>(result, "test-size", 0));
   torch::manual_seed(static_cast<uint64_t>(positive<int64_t>(result, "seed", 0)));
+  // A binarized run's test set is one fixed draw, whichever mode trained it.
+  const std::string scored =
+      test_binarization(mode) == Binarize::kStatic
+          ? " (scored on one fixed binary draw, seed " + std::to_string(kBinarizeSeed) + ")"
+          : std::string();
   std::cout << "vae eval | " << describe_runtime(trained.device, threads, detect_blas()) << "\n"
-            << test.size() << " test images, binarize " << to_string(mode) << ", k = " << eval.k
-            << "\n";
+            << test.size() << " test images, binarize " << to_string(mode) << scored
+            << ", k = " << eval.k << "\n";
   if (mode == Binarize::kNone && trained.config.network.likelihood()->binary_data()) {
     std::cout << "note: grey-level pixels under a Bernoulli decoder: the numbers are bounds on a "
                  "cross-entropy, not a normalised log-likelihood; use --binarize for published "

@@ -120,7 +120,8 @@ bool archive_parses_safely(const std::string& bytes) {
 }  // namespace
 
 void save_checkpoint(const std::string& path, VAE& model, torch::optim::Optimizer& optimizer,
-                     const TrainingState& state, torch::Device device) {
+                     const TrainingState& state, torch::Device device,
+                     const WeightAverage* average) {
   torch::serialize::OutputArchive archive;
   archive.write("format", c10::IValue(std::string(kFormat)));
   archive.write("version", c10::IValue(kCheckpointVersion));
@@ -149,6 +150,11 @@ void save_checkpoint(const std::string& path, VAE& model, torch::optim::Optimize
   torch::serialize::OutputArchive optimizer_archive;
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
+  if (average != nullptr) {
+    torch::serialize::OutputArchive average_archive;
+    average->save(average_archive);
+    archive.write("average", average_archive);
+  }
 
   std::ostringstream bytes;
   archive.save_to(bytes);
@@ -252,6 +258,27 @@ void Checkpoint::load_model(VAE& model) const {
   }
 }
 
+bool Checkpoint::has_average() const {
+  torch::serialize::InputArchive average;
+  return archive_->try_read("average", average);
+}
+
+void Checkpoint::load_average(WeightAverage& average) const {
+  torch::serialize::InputArchive average_archive;
+  if (!archive_->try_read("average", average_archive)) {
+    throw Error("checkpoint " + path_ + " holds no weight average, though its run keeps one");
+  }
+  average.load(average_archive, "checkpoint " + path_);
+}
+
+void Checkpoint::load_average_into(VAE& model) const {
+  torch::serialize::InputArchive average_archive;
+  if (!archive_->try_read("average", average_archive)) {
+    throw Error("checkpoint " + path_ + " holds no weight average");
+  }
+  load_averaged_parameters(*model, average_archive, "checkpoint " + path_);
+}
+
 void Checkpoint::load_optimizer(torch::optim::Optimizer& optimizer) const {
   try {
     torch::serialize::InputArchive optimizer_archive;
@@ -284,6 +311,7 @@ VAE load_model_from_checkpoint(const Checkpoint& checkpoint, torch::Device devic
   apply_settings(config, checkpoint.state().config, checkpoint.path());
   VAE model(config.network);
   checkpoint.load_model(model);
+  if (checkpoint.has_average()) checkpoint.load_average_into(model);
   model->to(device);
   return model;
 }

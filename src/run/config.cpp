@@ -201,6 +201,11 @@ std::vector<Binding> run_bindings() {
       member(
           {"grad-clip", K::kDouble, "clip the global gradient norm to this value (0 = off)", true},
           &C::grad_clip),
+      member({"ema-decay", K::kDouble,
+              "evaluate, keep and serve an exponential moving average of the weights with this "
+              "decay per step, e.g. 0.999 (0 = off)",
+              true},
+             &C::ema_decay),
       // KL weight and collapse remedies.
       named({"kl-schedule", K::kString, "KL weight schedule: " + kl_schedules().choices(), true},
             &KlSchedule::type, kl_schedules),
@@ -368,6 +373,8 @@ void validate(const TrainConfig& c) {
   require(c.valid_size >= 0, "--valid-size must be >= 0");
   require(c.patience >= 0, "--patience must be >= 0");
   require(c.eval_every >= 1, "--eval-every must be at least 1");
+  require(finite(c.ema_decay) && c.ema_decay >= 0.0 && c.ema_decay < 1.0,
+          "--ema-decay must be in [0, 1) (0 = off)");
   require(c.patience == 0 || c.valid_size > 0,
           "--patience needs a validation set: give --valid-size N");
   if (!c.time_budget.empty()) parse_duration(c.time_budget, "--time-budget");

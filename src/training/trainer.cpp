@@ -67,7 +67,10 @@ EpochMetrics Trainer::run_epoch(int64_t epoch) {
       state_.has_partial = true;
       state_.partial = {i + 1, sums.images, sums.sums, batches.order(),
                         carried_seconds + seconds_since(start)};
-      if (lead_) save_checkpoint(checkpoint_path_, model_, step_->optimizer(), state_, device_);
+      if (lead_) {
+        save_checkpoint(checkpoint_path_, model_, step_->optimizer(), state_, device_,
+                        average_.get());
+      }
       throw interrupted("epoch " + std::to_string(epoch) + ", batch " + std::to_string(i + 1) +
                         " of " + std::to_string(batches.num_batches()));
     }
@@ -117,6 +120,7 @@ bool Trainer::train_on_batch(int64_t i, double beta, EpochSums& sums) {
   }
   if (scheduled_lr()) step_->set_lr(config_.lr_schedule.rate(state_.step, config_.lr));
   step_->optimizer().step();
+  if (average_) average_->update();
   sums.add(means, rows);
   watch_->observe(means[0], state_.step);
   ++state_.step;
@@ -138,6 +142,11 @@ void Trainer::evaluate_epoch(EpochMetrics& m, bool test_due) {
   if (valid_batches_) {
     const RandomStateGuard leave_no_trace(device_);
     const EvalOptions elbo_only{config_.active_threshold, false, resolve_gemm(config_.gemm)};
+    // Both weights on the same images: the average's gain, paired.
+    if (average_)
+      m.valid_trained_neg_elbo = evaluate(model_, *valid_batches_, elbo_only, comm_).neg_elbo;
+    std::optional<WeightAverage::Applied> averaged;
+    use_average(averaged);
     m.valid_neg_elbo = evaluate(model_, *valid_batches_, elbo_only, comm_).neg_elbo;
   }
   m.eval_seconds = seconds_since(start);
@@ -156,6 +165,8 @@ void Trainer::evaluate_test(EpochMetrics& m) {
   EvalResult eval;
   {
     const RandomStateGuard leave_no_trace(device_);
+    std::optional<WeightAverage::Applied> averaged;
+    use_average(averaged);
     eval = evaluate(model_, *test_batches_, options, comm_);
   }
   m.eval_seconds += seconds_since(start);
@@ -172,6 +183,10 @@ void Trainer::evaluate_test(EpochMetrics& m) {
     throw Error("the test -ELBO is NaN or Inf after epoch " + std::to_string(m.epoch) +
                 "; training stopped, the last checkpoint is unchanged");
   }
+}
+
+void Trainer::use_average(std::optional<WeightAverage::Applied>& scope) {
+  if (average_) scope.emplace(*average_);
 }
 
 int64_t Trainer::units() const {
@@ -206,18 +221,21 @@ void Trainer::warn(const EpochMetrics& m) {
 
 void Trainer::write_outputs(const EpochMetrics& m) {
   // The checkpoint first: it holds the history the CSV files are made from.
-  save_checkpoint(checkpoint_path_, model_, step_->optimizer(), state_, device_);
+  save_checkpoint(checkpoint_path_, model_, step_->optimizer(), state_, device_, average_.get());
   write_run_files(run_dir_, state_.history, config_.active_threshold, config_.network.layer_dims());
   char name[48];
   std::snprintf(name, sizeof(name), "/images/epoch_%03lld.png", static_cast<long long>(m.epoch));
   // The same seed every epoch: the same codes from a fixed prior, and from a
   // learned one its current distribution.
+  std::optional<WeightAverage::Applied> averaged;
+  use_average(averaged);
   torch::Tensor z;
   {
     c10::InferenceMode inference;
     z = prior_codes(*model_, kSnapshotSamples, 1.0, kSampleSeed).to(device_);
   }
   write_png(run_dir_ + name, training_snapshot(model_, z, snapshot_x_, GridOptions{}));
+  averaged.reset();
   // The model of the best validation -ELBO: this epoch's checkpoint.
   const EpochMetrics* best = best_epoch();
   if (best != nullptr && best->epoch == m.epoch)
@@ -248,6 +266,8 @@ bool Trainer::out_of_patience(std::string& why) {
 void Trainer::finish() {
   if (!lead_) return;
   if (config_.samples > 0) {
+    std::optional<WeightAverage::Applied> averaged;
+    use_average(averaged);
     c10::InferenceMode inference;
     model_->eval();
     const torch::Tensor z = prior_codes(*model_, config_.samples, 1.0, kSampleSeed);

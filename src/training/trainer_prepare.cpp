@@ -91,6 +91,8 @@ void Trainer::prepare_model() {
     broadcast_tensors(*comm_, model_->buffers());
   }
   step_ = std::make_unique<TrainStep>(model_, config_, comm_);
+  if (config_.ema_decay > 0.0)
+    average_ = std::make_unique<WeightAverage>(*model_, config_.ema_decay);
   log_ << "train step: " << step_->describe() << '\n';
   if (comm_ != nullptr) {
     reducer_ = std::make_unique<GradientReducer>(*comm_, model_->parameters());
@@ -116,6 +118,7 @@ void Trainer::restore_or_start() {
     if (comm_ != nullptr) bytes = comm_->broadcast_string(bytes);
     const Checkpoint checkpoint = Checkpoint::from_bytes(bytes, checkpoint_path_, device_);
     checkpoint.load_model(model_);
+    if (average_) checkpoint.load_average(*average_);
     checkpoint.load_optimizer(step_->optimizer());
     checkpoint.restore_rng(device_);
     state_ = checkpoint.state();

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "epoch_watch.h"
+#include "vae/objective/weight_average.h"
 #include "vae/run/checkpoint.h"
 #include "vae/run/metrics.h"
 #include "vae/run/run_setup.h"
@@ -72,6 +73,9 @@ class Trainer {
   void evaluate_epoch(EpochMetrics& m, bool test_due);
   // The test set's numbers into m (tested = true).
   void evaluate_test(EpochMetrics& m);
+  // With --ema-decay, puts the weight average into the model for the
+  // caller's scope (scoring, pictures); without, does nothing.
+  void use_average(std::optional<WeightAverage::Applied>& scope);
   void warn(const EpochMetrics& m);
   // The latent units the monitor counts: the family's, or every coordinate
   // of a hierarchy's code.
@@ -104,6 +108,7 @@ class Trainer {
   VAE model_{nullptr};
   std::unique_ptr<TrainStep> step_;
   std::unique_ptr<GradientReducer> reducer_;
+  std::unique_ptr<WeightAverage> average_;  // --ema-decay
   std::optional<Batcher> train_batches_, test_batches_, valid_batches_;
   TrainingState state_;
   torch::Tensor snapshot_x_;  // the same test images every epoch

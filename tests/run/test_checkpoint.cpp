@@ -75,6 +75,53 @@ TEST(Checkpoint, RoundTripRestoresModelOptimizerStateAndRng) {
   EXPECT_EQ(rebuilt->options().latent_dim(), 3);
 }
 
+// A run with --ema-decay trains one set of weights and serves another: the
+// checkpoint keeps both, resume takes the trained ones (and the average),
+// everything else the average.
+TEST(Checkpoint, WeightAverageIsKeptAndServed) {
+  testing::ScratchDir dir;
+  torch::manual_seed(0);
+  Fixture a;
+  a.config.ema_decay = 0.5;
+  WeightAverage average(*a.model, a.config.ema_decay);
+  a.step();
+  average.update();
+  TrainingState state;
+  state.config = to_json(a.config);
+  save_checkpoint(dir.file("c.pt"), a.model, *a.optimizer, state, torch::kCPU, &average);
+  save_checkpoint(dir.file("plain.pt"), a.model, *a.optimizer, state, torch::kCPU);
+
+  const Checkpoint checkpoint(dir.file("c.pt"));
+  ASSERT_TRUE(checkpoint.has_average());
+  EXPECT_FALSE(Checkpoint(dir.file("plain.pt")).has_average());
+  Fixture trained;
+  checkpoint.load_model(trained.model);
+  Fixture resumed;
+  WeightAverage resumed_average(*resumed.model, 0.5);
+  checkpoint.load_average(resumed_average);
+  const VAE served = load_model_from_checkpoint(checkpoint, torch::kCPU);
+  bool differ = false;
+  {
+    WeightAverage::Applied applied(average);
+    WeightAverage::Applied applied_resumed(resumed_average);
+    for (size_t i = 0; i < a.model->parameters().size(); ++i) {
+      EXPECT_TRUE(torch::equal(served->parameters()[i], a.model->parameters()[i]));
+      EXPECT_TRUE(torch::equal(resumed.model->parameters()[i], a.model->parameters()[i]));
+      differ = differ || !torch::equal(served->parameters()[i], trained.model->parameters()[i]);
+    }
+  }
+  for (size_t i = 0; i < a.model->parameters().size(); ++i)
+    EXPECT_TRUE(torch::equal(trained.model->parameters()[i], a.model->parameters()[i]));
+  EXPECT_TRUE(differ) << "one Adam step moved no parameter";
+  // A run that keeps an average cannot resume from a file without one.
+  Fixture plain;
+  WeightAverage missing(*plain.model, 0.5);
+  EXPECT_NE(error_of([&] {
+              Checkpoint(dir.file("plain.pt")).load_average(missing);
+            }).find("holds no weight average"),
+            std::string::npos);
+}
+
 TEST(Checkpoint, TruncatedCorruptAndForeignFilesGiveOneClearError) {
   testing::ScratchDir dir;
   Fixture a;

@@ -42,6 +42,22 @@ TrainOptions quiet(std::ostringstream& log) {
   return options;
 }
 
+// `config` run in `out` until a crash after step `kill_step`, then resumed
+// from its last checkpoint to the end.
+struct Killed {};
+TrainResult killed_and_resumed(TrainConfig config, const std::string& out, int64_t kill_step,
+                               std::ostringstream& log) {
+  config.out = out;
+  TrainOptions crash = quiet(log);
+  crash.after_step = [kill_step](int64_t step, VAE&) {
+    if (step == kill_step) throw Killed{};
+  };
+  EXPECT_THROW(train(config, crash), Killed);
+  TrainOptions resume = quiet(log);
+  resume.resume = true;
+  return train(resume_config(config.out, {}), resume);
+}
+
 TEST(Trainer, LossFallsOnAnMnistSubsetAndFilesAreWritten) {
   testing::ScratchDir dir;
   std::ostringstream log;
@@ -103,7 +119,6 @@ TEST(Trainer, ResumeReachesTheNumbersOfAnUninterruptedRun) {
   const TrainResult whole = train(config, quiet(log));
 
   // The same 3-epoch run, killed during epoch 2 (after epoch 1's checkpoint).
-  struct Killed {};
   TrainConfig first = config;
   first.out = dir.file("split");
   TrainOptions crash = quiet(log);
@@ -310,6 +325,55 @@ TEST(Trainer, ValidationKeepsTheBestCheckpointAndStopsWithoutProgress) {
             "--valid-size 5000 leaves no training images (5000 loaded)");
 }
 
+// --ema-decay: the average is scored and served, the trained weights go on
+// as without it (same losses, and their validation -ELBO is the plain run's),
+// and a run stopped mid-way resumes to the same averages.
+TEST(Trainer, WeightAverageLeavesTrainingAloneAndResumesExactly) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig plain = small_config(dir.file("plain"), 3);
+  plain.valid_size = 1000;
+  plain.binarize = Binarize::kDynamic;
+  const TrainResult without = train(plain, quiet(log));
+  TrainConfig config = plain;
+  config.out = dir.file("whole");
+  config.ema_decay = 0.98;
+  const TrainResult whole = train(config, quiet(log));
+  ASSERT_EQ(whole.history.size(), 3u);
+  for (size_t e = 0; e < 3; ++e) {
+    const EpochMetrics &x = without.history[e], &y = whole.history[e];
+    EXPECT_EQ(x.train_loss, y.train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(x.valid_neg_elbo, y.valid_trained_neg_elbo) << "epoch " << e + 1;
+    EXPECT_NE(y.valid_neg_elbo, y.valid_trained_neg_elbo) << "epoch " << e + 1;
+    EXPECT_NE(x.test_neg_elbo, y.test_neg_elbo) << "epoch " << e + 1;
+    EXPECT_TRUE(std::isfinite(y.valid_neg_elbo));
+  }
+  const std::string csv = read_file(dir.file("whole/metrics.csv"));
+  EXPECT_NE(csv.substr(0, csv.find('\n')).find(",valid_neg_elbo,valid_trained_neg_elbo"),
+            std::string::npos);
+  EXPECT_NE(log.str().find("(trained weights "), std::string::npos);
+
+  // Killed in epoch 2, resumed: the same numbers and the same served model.
+  // 4000 training images: 80 steps per epoch.
+  const TrainResult resumed = killed_and_resumed(config, dir.file("split"), 110, log);
+  ASSERT_EQ(resumed.history.size(), 3u);
+  for (size_t e = 0; e < 3; ++e) {
+    EXPECT_EQ(whole.history[e].valid_neg_elbo, resumed.history[e].valid_neg_elbo);
+    EXPECT_EQ(whole.history[e].test_neg_elbo, resumed.history[e].test_neg_elbo);
+  }
+  const VAE a =
+      load_model_from_checkpoint(Checkpoint(dir.file("whole/checkpoint.pt")), torch::kCPU);
+  const VAE b =
+      load_model_from_checkpoint(Checkpoint(dir.file("split/checkpoint.pt")), torch::kCPU);
+  for (size_t i = 0; i < a->parameters().size(); ++i)
+    EXPECT_TRUE(torch::equal(a->parameters()[i], b->parameters()[i]));
+  // The decay is part of the model: it cannot change on resume.
+  EXPECT_NE(testing::error_of([&] {
+              resume_config(dir.file("split"), {{"ema-decay", 0.5}});
+            }).find("cannot change on --resume"),
+            std::string::npos);
+}
+
 TEST(Trainer, CategoricalRunAnnealsTheTemperatureAndResumesExactly) {
   testing::ScratchDir dir;
   std::ostringstream log;
@@ -344,17 +408,7 @@ TEST(Trainer, CategoricalRunAnnealsTheTemperatureAndResumesExactly) {
   EXPECT_EQ(whole.history[1].active_units, active);
   EXPECT_NE(read_file(dir.file("whole/metrics.csv")).find(",tau\n"), std::string::npos);
 
-  struct Killed {};
-  TrainConfig first = config;
-  first.out = dir.file("split");
-  TrainOptions crash = quiet(log);
-  crash.after_step = [](int64_t step, VAE&) {
-    if (step == 130) throw Killed{};
-  };
-  EXPECT_THROW(train(first, crash), Killed);
-  TrainOptions resume = quiet(log);
-  resume.resume = true;
-  const TrainResult resumed = train(resume_config(dir.file("split"), {}), resume);
+  const TrainResult resumed = killed_and_resumed(config, dir.file("split"), 130, log);
   ASSERT_EQ(resumed.history.size(), 2u);
   for (size_t e = 0; e < 2; ++e) {
     EXPECT_EQ(whole.history[e].temperature, resumed.history[e].temperature);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "vae/model/vae_model.h"
+#include "vae/objective/weight_average.h"
 #include "vae/run/metrics.h"
 
 namespace vae {
@@ -43,9 +44,11 @@ struct TrainingState {
 };
 
 // Saves model, optimizer, state and the default generators' states (CPU, and
-// the CUDA generator of `device` when it is a CUDA device).
+// the CUDA generator of `device` when it is a CUDA device), and the weight
+// average (--ema-decay) when there is one.
 void save_checkpoint(const std::string& path, VAE& model, torch::optim::Optimizer& optimizer,
-                     const TrainingState& state, torch::Device device);
+                     const TrainingState& state, torch::Device device,
+                     const WeightAverage* average = nullptr);
 
 class Checkpoint {
  public:
@@ -63,9 +66,14 @@ class Checkpoint {
   const TrainingState& state() const { return state_; }
   const std::string& path() const { return path_; }
 
-  // Copies the parameters into `model`, which must have been built with the
-  // same architecture; mismatched names or shapes throw vae::Error.
+  // Copies the trained parameters into `model`, which must have been built
+  // with the same architecture; mismatched names or shapes throw vae::Error.
   void load_model(VAE& model) const;
+  // Whether the run kept a weight average (--ema-decay), and its restore.
+  bool has_average() const;
+  void load_average(WeightAverage& average) const;
+  // Copies the weight average into `model`'s parameters (the served model).
+  void load_average_into(VAE& model) const;
   void load_optimizer(torch::optim::Optimizer& optimizer) const;
   // Restores the default generators saved with the checkpoint.
   void restore_rng(torch::Device device) const;
@@ -78,7 +86,8 @@ class Checkpoint {
   TrainingState state_;
 };
 
-// Builds the model a checkpoint's config describes and loads its parameters.
+// Builds the model a checkpoint's config describes and loads the weights it
+// serves: the weight average where the run kept one, else the trained ones.
 VAE load_model_from_checkpoint(const Checkpoint& checkpoint, torch::Device device);
 
 }  // namespace vae

@@ -23,6 +23,9 @@ struct EpochMetrics {
   double train_recon = 0.0;
   double train_kl = 0.0;
   double valid_neg_elbo = std::nan("");  // --valid-size: the validation set's -ELBO
+  // --ema-decay with --valid-size: the validation -ELBO of the trained
+  // weights (valid_neg_elbo and the test numbers are the average's).
+  double valid_trained_neg_elbo = std::nan("");
   // --eval-every: false for an epoch whose test set was not scored; its
   // test numbers are then NaN and its per-unit vectors empty.
   bool tested = true;
