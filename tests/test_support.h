@@ -2,6 +2,7 @@
 // small IDX files.
 #pragma once
 
+#include <ATen/Parallel.h>
 #include <torch/types.h>
 
 #include <functional>
@@ -16,6 +17,19 @@ namespace vae::testing {
 // $MNIST_DIR, else ../shared/data/mnist beside the source tree. Tests that
 // need it fail (never skip) when it is missing.
 std::string mnist_dir();
+
+// LibTorch's intra-op threads set to n for a scope, and set back at its end
+// (also when a failed ASSERT leaves the test early).
+class ScopedThreads {
+ public:
+  explicit ScopedThreads(int n) : previous_(at::get_num_threads()) { at::set_num_threads(n); }
+  ~ScopedThreads() { at::set_num_threads(previous_); }
+  ScopedThreads(const ScopedThreads&) = delete;
+  ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+ private:
+  int previous_;
+};
 
 // A fresh, empty directory under the system temp dir, removed by the
 // destructor.

@@ -258,11 +258,6 @@ void Checkpoint::load_model(VAE& model) const {
   }
 }
 
-bool Checkpoint::has_average() const {
-  torch::serialize::InputArchive average;
-  return archive_->try_read("average", average);
-}
-
 void Checkpoint::load_average(WeightAverage& average) const {
   torch::serialize::InputArchive average_archive;
   if (!archive_->try_read("average", average_archive)) {
@@ -271,12 +266,11 @@ void Checkpoint::load_average(WeightAverage& average) const {
   average.load(average_archive, "checkpoint " + path_);
 }
 
-void Checkpoint::load_average_into(VAE& model) const {
+bool Checkpoint::load_average_into(VAE& model) const {
   torch::serialize::InputArchive average_archive;
-  if (!archive_->try_read("average", average_archive)) {
-    throw Error("checkpoint " + path_ + " holds no weight average");
-  }
+  if (!archive_->try_read("average", average_archive)) return false;
   load_averaged_parameters(*model, average_archive, "checkpoint " + path_);
+  return true;
 }
 
 void Checkpoint::load_optimizer(torch::optim::Optimizer& optimizer) const {
@@ -311,7 +305,7 @@ VAE load_model_from_checkpoint(const Checkpoint& checkpoint, torch::Device devic
   apply_settings(config, checkpoint.state().config, checkpoint.path());
   VAE model(config.network);
   checkpoint.load_model(model);
-  if (checkpoint.has_average()) checkpoint.load_average_into(model);
+  checkpoint.load_average_into(model);
   model->to(device);
   return model;
 }

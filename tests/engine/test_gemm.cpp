@@ -89,8 +89,7 @@ TEST(Gemm, BlocksOnParallelThreadsEqualOneProduct) {
   // on its own block of columns; together they must equal the whole product.
   torch::manual_seed(4);
   const torch::Tensor a = torch::randn({64, 96}), b = torch::randn({96, 75});
-  const int previous = at::get_num_threads();
-  at::set_num_threads(3);
+  const testing::ScopedThreads three(3);
   for (GemmBackend backend : testing::gemm_backends()) {
     SCOPED_TRACE(to_string(backend));
     const torch::Tensor whole = torch::empty({64, 75}), blocks = torch::empty({64, 75});
@@ -105,21 +104,20 @@ TEST(Gemm, BlocksOnParallelThreadsEqualOneProduct) {
     EXPECT_EQ(std::count(ran.begin(), ran.end(), 0), 0);
     EXPECT_LT(testing::relative_diff(blocks, whole), 1e-6);
   }
-  at::set_num_threads(previous);
 }
 
 TEST(Gemm, ParallelForRunsOnSeveralThreads) {
   // at::parallel_for is a header template: without -fopenmp it runs the
   // whole range on the calling thread (a build mistake that once halved the
   // training step's speed without changing a number).
-  const int previous = at::get_num_threads();
-  at::set_num_threads(2);
   std::vector<int64_t> thread_of(2, -1);
-  at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i)
-      thread_of[i] = at::get_thread_num();
-  });
-  at::set_num_threads(previous);
+  {
+    const testing::ScopedThreads two(2);
+    at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        thread_of[i] = at::get_thread_num();
+    });
+  }
   EXPECT_NE(thread_of[0], thread_of[1]);
 }
 

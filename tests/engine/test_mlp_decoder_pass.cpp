@@ -75,13 +75,11 @@ TEST(MlpDecoderPass, EqualsTheModulesLogLikelihood) {
 
 TEST(MlpDecoderPass, EqualsTheModulesOnSeveralThreads) {
   // Three threads share five blocks unevenly.
-  const int previous = at::get_num_threads();
-  at::set_num_threads(3);
+  const testing::ScopedThreads three(3);
   for (GemmBackend gemm : testing::gemm_backends()) {
     for (const PassCase& c : pass_cases())
       expect_matches_modules(c, 2100, 4, gemm);
   }
-  at::set_num_threads(previous);
 }
 
 TEST(MlpDecoderPass, ExtremeLogitsStayFinite) {

@@ -88,13 +88,11 @@ TEST(MlpGradient, EqualsAutogradForEveryParameter) {
 TEST(MlpGradient, EqualsAutogradWithBlocksOnSeveralThreads) {
   // Three threads: every product and loss block is split unevenly (17 rows,
   // 400 and 40 columns), and the blocks run concurrently.
-  const int previous = at::get_num_threads();
-  at::set_num_threads(3);
+  const testing::ScopedThreads three(3);
   for (GemmBackend gemm : testing::gemm_backends()) {
     for (const Case& c : cases())
       expect_matches_autograd(c, 17, 5, gemm);
   }
-  at::set_num_threads(previous);
 }
 
 TEST(MlpGradient, BuffersServeBatchesOfChangingSize) {

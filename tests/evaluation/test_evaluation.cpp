@@ -66,9 +66,8 @@ TEST(Evaluation, TheMlpForwardPassGivesTheModulesSums) {
   if (onednn_available()) backends.push_back(GemmBackend::kOneDnn);
   // One thread, and three: the forward pass's blocks then run on worker
   // threads, which must write the inference-mode buffers too.
-  const int previous = at::get_num_threads();
   for (int threads : {1, 3}) {
-    at::set_num_threads(threads);
+    const testing::ScopedThreads scoped(threads);
     for (GemmBackend gemm : backends) {
       SCOPED_TRACE(to_string(gemm) + ", " + std::to_string(threads) + " threads");
       torch::manual_seed(9);
@@ -82,7 +81,6 @@ TEST(Evaluation, TheMlpForwardPassGivesTheModulesSums) {
         EXPECT_NEAR(result.mean_variance[d], variance[d].item<double>(), 1e-5);
     }
   }
-  at::set_num_threads(previous);
 }
 
 }  // namespace

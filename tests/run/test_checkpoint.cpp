@@ -92,8 +92,9 @@ TEST(Checkpoint, WeightAverageIsKeptAndServed) {
   save_checkpoint(dir.file("plain.pt"), a.model, *a.optimizer, state, torch::kCPU);
 
   const Checkpoint checkpoint(dir.file("c.pt"));
-  ASSERT_TRUE(checkpoint.has_average());
-  EXPECT_FALSE(Checkpoint(dir.file("plain.pt")).has_average());
+  Fixture probe;
+  ASSERT_TRUE(checkpoint.load_average_into(probe.model));
+  EXPECT_FALSE(Checkpoint(dir.file("plain.pt")).load_average_into(probe.model));
   Fixture trained;
   checkpoint.load_model(trained.model);
   Fixture resumed;

@@ -69,11 +69,11 @@ class Checkpoint {
   // Copies the trained parameters into `model`, which must have been built
   // with the same architecture; mismatched names or shapes throw vae::Error.
   void load_model(VAE& model) const;
-  // Whether the run kept a weight average (--ema-decay), and its restore.
-  bool has_average() const;
+  // Restores the weight average of a run that keeps one (--ema-decay).
   void load_average(WeightAverage& average) const;
-  // Copies the weight average into `model`'s parameters (the served model).
-  void load_average_into(VAE& model) const;
+  // Puts the weight average, where the run kept one, into `model`'s
+  // parameters (the served model); false (model untouched) where it kept none.
+  bool load_average_into(VAE& model) const;
   void load_optimizer(torch::optim::Optimizer& optimizer) const;
   // Restores the default generators saved with the checkpoint.
   void restore_rng(torch::Device device) const;
