@@ -11,7 +11,8 @@ rsample_with_log_prob(x, eps) on the saved noise gives the saved draws and
 log q (and log_prob, where the family has it, gives log q back); sample() and
 summary() have the documented shapes; decoder.pt's forward on the saved codes
 gives the saved images, and sigmoid(output(z)) gives them too where the
-likelihood's mean is the sigmoid; generate() has its shape and repeats for a
+likelihood's mean is the sigmoid (an autoregressive decoder: its context(x)
+has the images' shape and the first pixel's mean is the sigmoid); generate() has its shape and repeats for a
 seed. Exit 0 when all agree within 1e-5, 1 otherwise.
 Uses Debian's python3-torch.
 """
@@ -68,7 +69,15 @@ def check(directory):
         expect(diff <= TOLERANCE, "decoder(z) matches C++ (max diff %.2e)" % diff)
         output = decoder.output(reference.z)
         expect(output.shape == decoded.shape, "decoder.output(z) has the images' shape")
-        if metadata["architecture"].get("likelihood", "bernoulli") in ("bernoulli", "gaussian"):
+        if metadata["architecture"].get("autoregressive_kernel", 0):
+            # The likelihood reads output(z) + context(x); forward(z) is the
+            # mean-field image, whose first pixel reads nothing before it.
+            offset = decoder.context(x)
+            expect(offset.shape == x.shape and offset[:, :, 0, 0].abs().max().item() == 0,
+                   "decoder.context(x) has the images' shape and zero at the first pixel")
+            diff = (torch.sigmoid(output[:, :, 0, 0]) - decoded[:, :, 0, 0]).abs().max().item()
+            expect(diff <= TOLERANCE, "decoder(z)'s first pixel is sigmoid(output(z)) there")
+        elif metadata["architecture"].get("likelihood", "bernoulli") in ("bernoulli", "gaussian"):
             diff = (torch.sigmoid(output) - decoded).abs().max().item()
             expect(diff <= TOLERANCE,
                    "sigmoid(decoder.output(z)) is decoder(z) (max diff %.2e)" % diff)

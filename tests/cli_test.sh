@@ -244,6 +244,27 @@ if "$vae" export --checkpoint run-ladder/checkpoint.pt --out-dir exp-ladder >/de
 else
   fail "export of a hierarchy: $(grep -v '^ok' "$work/out")"
 fi
+# An autoregressive decoder (issue 19): bad windows; a run that evaluates, draws pixel by pixel,
+# exports, loads in Python and generates from its decoder alone.
+expect_error "even autoregressive window" \
+  "--autoregressive-kernel must be odd and at least 3 (or 0: none), not 4" \
+  "$vae" train "${small[@]}" --autoregressive-kernel 4 --out ar-bad
+expect_error "autoregressive gaussian" \
+  "--autoregressive-kernel needs a likelihood without a scale, not gaussian" \
+  "$vae" train "${small[@]}" --likelihood gaussian --autoregressive-kernel 3 --out ar-bad
+if "$vae" train "${small[@]}" --epochs 1 --autoregressive-kernel 5 --out run-ar >/dev/null 2>&1 &&
+   "$vae" eval --checkpoint run-ar/checkpoint.pt -k 20 --test-size 50 --out ar-eval.json \
+     >/dev/null 2>&1 &&
+   "$vae" sample --checkpoint run-ar/checkpoint.pt --mode sample --out ar-sample.png \
+     >/dev/null 2>&1 && png ar-sample.png &&
+   "$vae" export --checkpoint run-ar/checkpoint.pt --out-dir exp-ar >/dev/null 2>&1 &&
+   /usr/bin/python3 "$src/scripts/check_export.py" exp-ar >"$work/out" 2>&1 &&
+   "$vae" generate --decoder exp-ar/decoder.pt --out ar-gen.png >/dev/null 2>&1 &&
+   png ar-gen.png; then
+  pass "an autoregressive decoder trains, evaluates, draws, exports and generates"
+else
+  fail "an autoregressive decoder: $(grep -v '^ok' "$work/out" 2>/dev/null)"
+fi
 # A learned prior on a hierarchy's top layer.
 if "$vae" train "${small[@]}" --epochs 1 --latent-layers 2 --latent-dims 4,2 --layer-hidden 16 \
      --prior vamp --pseudo-inputs 4 --out run-layers-vamp >/dev/null 2>&1 &&

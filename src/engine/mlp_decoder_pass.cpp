@@ -56,6 +56,16 @@ torch::Tensor MlpDecoderPass::log_likelihood(const torch::Tensor& x, const torch
   const torch::Tensor g0 = z.to(torch::kFloat32).narrow(1, 0, latent_).contiguous();
   const torch::Tensor xs = x.to(torch::kFloat32).reshape({rows, pixels_}).contiguous();
   torch::Tensor out = torch::empty({rows}, g0.options());
+  // The autoregressive offsets of each row's image [R, pixels], if any.
+  torch::Tensor offsets;
+  const NetworkOptions& o = model_->options();
+  if (!model_->decoder->context().is_empty()) {
+    offsets = model_->decoder->context()
+                  ->forward(xs.view({rows, o.in_channels(), o.height(), o.width()}))
+                  .reshape({rows, pixels_})
+                  .contiguous();
+  }
+  const float* poff = offsets.defined() ? offsets.data_ptr<float>() : nullptr;
   // Gaussian: inverse variances per pixel and the constant terms per row.
   torch::Tensor inv_var;
   double constant = 0.0;
@@ -98,12 +108,19 @@ torch::Tensor MlpDecoderPass::log_likelihood(const torch::Tensor& x, const torch
         }
         g = next;
       }
-      // The loss pass over y's rows, with the output bias c_o.
-      const float* y = g.data_ptr<float>();
+      // The loss pass over y's rows, with the output bias c_o (and the
+      // autoregressive offsets, added to y in place).
+      float* y = g.data_ptr<float>();
       const float* c = layers_.back().bias.data_ptr<float>();
       for (int64_t i = 0; i < m; ++i) {
         const float* xi = px + (begin + i) * pixels_;
-        const float* yi = y + i * pixels_;
+        float* yi = y + i * pixels_;
+        if (poff) {
+          const float* oi = poff + (begin + i) * pixels_;
+#pragma omp simd
+          for (int64_t j = 0; j < pixels_; ++j)
+            yi[j] += oi[j];
+        }
         po[begin + i] =
             gaussian_ ? static_cast<float>(gaussian_row_log_prob_quadratic(
                                                xi, yi, c, inv_var.data_ptr<float>(), pixels_) +

@@ -26,7 +26,9 @@ bool MlpGradient::covers(const VAE& model) {
       !model->encoder->head()->bias.defined()) {
     return false;
   }
-  // No parameter or module beyond those layers (and the Gaussian's log sigma).
+  // No autoregressive decoder, and no parameter or module beyond those
+  // layers (and the Gaussian's log sigma).
+  if (!model->decoder->context().is_empty()) return false;
   int64_t expected = 2 * static_cast<int64_t>(model->encoder->body()->size() / 2 + 1 +
                                               model->decoder->body()->size() / 2);
   if (o.likelihood()->has_scale() && o.learn_sigma()) ++expected;

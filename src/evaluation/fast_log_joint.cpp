@@ -40,9 +40,10 @@ LogJoint evaluation_log_joint(VAE& model) {
   return [&model, bernoulli, pass](const torch::Tensor& x, const torch::Tensor& z) {
     if (pass && fusable(x) && fusable(z)) return pass->log_likelihood(x, z) + model->log_prior(z);
     const torch::Tensor output = model->decode(z);
-    const torch::Tensor log_px_z = bernoulli && fusable(output) && fusable(x)
-                                       ? bernoulli_log_prob_fused(x, output)
-                                       : model->decoder->log_likelihood(x, output);
+    const torch::Tensor log_px_z =
+        bernoulli && fusable(output) && fusable(x)
+            ? bernoulli_log_prob_fused(x, model->decoder->conditioned(x, output))
+            : model->decoder->log_likelihood(x, output);
     return log_px_z + model->log_prior(z);
   };
 }

@@ -90,18 +90,29 @@ torch::jit::Module export_decoder(const VAE& model) {
     descend = "        z = self.descend(z)\n";
   }
   // output(z): the decoder's unconstrained output (Bernoulli: logits), which
-  // a likelihood reads; forward(z) turns it into the mean image.
+  // a likelihood reads; forward(z) turns it into the mean image. With an
+  // autoregressive part, the likelihood reads output(z) + context(x) and
+  // forward(z) is the mean-field image, pixel by pixel (mean(h): one
+  // pixel's mean).
+  std::string mean_image = R"(
+    def forward(self, z):
+        h = self.output(z)
+)" + o.likelihood()->script_mean() +
+                           "        return h\n";
+  if (const PixelContext& context = model->decoder->context(); !context.is_empty()) {
+    module.register_parameter("context_weight", context->masked_weight().detach().clone(), false);
+    mean_image = R"(
+    def mean(self, h):
+)" + o.likelihood()->script_mean() +
+                 "        return h\n" + context->script();
+  }
   module.define(R"(
     def output(self, z):
         assert z.dim() == 2 and z.size(1) == self.latent_dim, "the decoder expects codes [N, latent_dim]"
         h = z.float())" +
                 bottom + "\n" + body + R"(        return h
-
-    def forward(self, z):
-        h = self.output(z)
-)" + o.likelihood()->script_mean() +
-                R"(        return h
-
+)" + mean_image +
+                R"(
     def generate(self, n: int, seed: int):
         torch.manual_seed(seed)
 )" + prior + descend +
@@ -192,6 +203,17 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
                         : "z [N, D] -> pixel means [N, C, H, W] in [0, 1]"},
         {"generate", "generate(n, seed) -> [n, C, H, W] decoded prior samples"}}},
       {"training", run_config}};
+  if (!model->decoder->context().is_empty()) {
+    metadata["architecture"]["autoregressive_kernel"] = o.autoregressive_kernel();
+    nlohmann::json& decoder = metadata["decoder"];
+    decoder["forward"] =
+        "z [N, D] -> the mean-field image [N, C, H, W] in [0, 1] (pixel by pixel, each "
+        "pixel's mean fed forward)";
+    decoder["output"] = "z [N, D] -> the decoder output of the codes [N, C, H, W]";
+    decoder["context"] =
+        "x [N, C, H, W] -> the autoregressive offsets [N, C, H, W]; the likelihood of x reads "
+        "output(z) + context(x)";
+  }
   if (o.latent_layers() > 1) {
     nlohmann::json& architecture = metadata["architecture"];
     architecture["latent_layers"] = o.latent_layers();

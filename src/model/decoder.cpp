@@ -32,20 +32,45 @@ DecoderImpl::DecoderImpl(DecoderOptions options) : options_(std::move(options)) 
       log_sigma_ = register_buffer("log_sigma", torch::full({}, log_sigma));
     }
   }
+  if (options_.autoregressive_kernel() > 0) {
+    context_ = register_module(
+        "context", PixelContext(options_.in_channels(), options_.autoregressive_kernel()));
+  }
 }
 
 torch::Tensor DecoderImpl::forward(const torch::Tensor& z) {
   return body_->forward(z);
 }
 
+torch::Tensor DecoderImpl::conditioned(const torch::Tensor& x, const torch::Tensor& output) const {
+  if (context_.is_empty()) return output;
+  return output + context_->forward(x.view_as(output));
+}
+
 torch::Tensor DecoderImpl::log_likelihood(const torch::Tensor& x,
                                           const torch::Tensor& output) const {
-  return options_.likelihood()->log_prob(x.view_as(output), output, log_sigma_);
+  return options_.likelihood()->log_prob(x.view_as(output), conditioned(x, output), log_sigma_);
 }
 
 torch::Tensor DecoderImpl::log_likelihood_sum(const torch::Tensor& x,
                                               const torch::Tensor& output) const {
-  return options_.likelihood()->log_prob_sum(x.view_as(output), output, log_sigma_);
+  return options_.likelihood()->log_prob_sum(x.view_as(output), conditioned(x, output), log_sigma_);
+}
+
+torch::Tensor DecoderImpl::mean(const torch::Tensor& output) const {
+  const LikelihoodFamily& family = *options_.likelihood();
+  if (context_.is_empty()) return family.mean(output);
+  return context_->unroll(output, [&family](const torch::Tensor& v) { return family.mean(v); });
+}
+
+torch::Tensor DecoderImpl::sample(const torch::Tensor& output, at::Generator& generator) const {
+  const LikelihoodFamily& family = *options_.likelihood();
+  const torch::Tensor log_sigma = log_sigma_.defined() ? log_sigma_.cpu() : log_sigma_;
+  const auto draw = [&](const torch::Tensor& v) {
+    return family.sample(v.cpu(), log_sigma, generator).to(v.device());
+  };
+  if (context_.is_empty()) return draw(output);
+  return context_->unroll(output, draw);
 }
 
 }  // namespace vae

@@ -57,6 +57,16 @@ void NetworkOptions::validate() const {
   if (likelihood()->has_scale() && !(sigma() > 0.0)) {
     throw Error("--sigma must be positive");
   }
+  if (autoregressive_kernel() != 0) {
+    if (autoregressive_kernel() < 3 || autoregressive_kernel() % 2 == 0)
+      throw Error("--autoregressive-kernel must be odd and at least 3 (or 0: none), not " +
+                  std::to_string(autoregressive_kernel()));
+    // Drawing pixel by pixel reads the family one pixel at a time, which a
+    // per-pixel scale would have to follow; not built.
+    if (likelihood()->has_scale())
+      throw Error(std::string("--autoregressive-kernel needs a likelihood without a scale, not ") +
+                  likelihood()->name());
+  }
 }
 
 void NetworkOptions::validate_layers() const {

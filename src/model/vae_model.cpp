@@ -80,7 +80,7 @@ torch::Tensor VAEImpl::decode(const torch::Tensor& z) {
 }
 
 torch::Tensor VAEImpl::generate(const torch::Tensor& z) {
-  return likelihood().mean(decode(z));
+  return decoder->mean(decode(z));
 }
 
 ElboSums VAEImpl::elbo_sums(const torch::Tensor& x, const torch::Tensor& eps) {

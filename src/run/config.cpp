@@ -144,6 +144,11 @@ std::vector<Binding> model_bindings() {
       network_named(
           {"likelihood", K::kString, "observation model p(x|z): " + likelihoods().help(), true},
           &N::likelihood, parse_likelihood),
+      network({"autoregressive-kernel", K::kInt,
+               "decoder: each pixel also reads the pixels before it in a KxK window (a causal "
+               "convolution; odd K >= 3, 0 = factorised)",
+               true},
+              &N::autoregressive_kernel),
       network({"sigma", K::kDouble, "gaussian: fixed standard deviation (initial value if learned)",
                true},
               &N::sigma),

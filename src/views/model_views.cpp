@@ -107,17 +107,12 @@ cv::Mat sample_view(TrainedModel& trained, int64_t n, double temperature, Sample
   if (n < 1) throw Error("--n must be positive");
   if (!(temperature > 0.0)) throw Error("--temperature must be positive");
   c10::InferenceMode inference;
-  const NetworkOptions& network = trained.config.network;
   const torch::Tensor z = prior_codes(*trained.model, n, temperature, seed);
   if (mode == SampleMode::kMean)
     return make_grid(decode_means(trained.model, z, trained.device), grid);
   const torch::Tensor output = trained.model->decode(z.to(trained.device)).to(torch::kCPU);
-  const torch::Tensor log_sigma = trained.model->decoder->log_sigma();
   auto generator = at::detail::createCPUGenerator(seed + 1);
-  return make_grid(
-      network.likelihood()->sample(
-          output, log_sigma.defined() ? log_sigma.to(torch::kCPU) : log_sigma, generator),
-      grid);
+  return make_grid(trained.model->decoder->sample(output, generator), grid);
 }
 
 cv::Mat reconstruction_view(TrainedModel& trained, const torch::Tensor& images,

@@ -28,7 +28,8 @@ std::vector<PassCase> pass_cases() {
       {"no-hidden", NetworkOptions(small).hidden({})},
       {"iaf-posterior", NetworkOptions(small).posterior(parse_posterior("iaf"))},
       {"two-latent-layers",
-       NetworkOptions(small).latent_layers(2).latent_dims({6, 3}).layer_hidden({8})}};
+       NetworkOptions(small).latent_layers(2).latent_dims({6, 3}).layer_hidden({8})},
+      {"autoregressive", NetworkOptions(small).autoregressive_kernel(5)}};
 }
 
 // The modules' log p(x|z) for each row against the pass's.
@@ -42,6 +43,11 @@ void expect_matches_modules(const PassCase& c, int64_t rows, uint64_t seed, Gemm
     // A different sigma per pixel.
     torch::NoGradGuard no_grad;
     model->decoder->log_sigma().uniform_(-2.0, -0.5);
+  }
+  if (!model->decoder->context().is_empty()) {
+    // Weights away from their zero start, so the offsets count.
+    torch::NoGradGuard no_grad;
+    model->decoder->context()->named_parameters()["weight"].normal_(0.0, 0.5);
   }
   ASSERT_TRUE(MlpDecoderPass::covers(model));
   int64_t code = 0;

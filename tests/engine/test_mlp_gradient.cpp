@@ -147,6 +147,7 @@ TEST(MlpGradient, ExtremeLogitsStayFinite) {
 TEST(MlpGradient, CoversOnlyFloatMlpModelsOnTheCpu) {
   EXPECT_TRUE(MlpGradient::covers(VAE(NetworkOptions())));
   EXPECT_FALSE(MlpGradient::covers(VAE(NetworkOptions().arch(parse_architecture("conv")))));
+  EXPECT_FALSE(MlpGradient::covers(VAE(NetworkOptions().autoregressive_kernel(3))));
   VAE doubled(NetworkOptions().hidden({8}).latent_dim(2));
   doubled->to(torch::kFloat64);
   EXPECT_FALSE(MlpGradient::covers(doubled));

@@ -30,6 +30,14 @@ TEST(NetworkOptions, RejectsImpossibleShapes) {
   EXPECT_THROW(NetworkOptions().likelihood(parse_likelihood("gaussian")).sigma(0.0).validate(),
                Error);
   EXPECT_THROW(parse_architecture("resnet"), Error);
+  // The autoregressive window: odd, at least 3, and families without a scale.
+  EXPECT_NO_THROW(NetworkOptions().autoregressive_kernel(3).validate());
+  EXPECT_THROW(NetworkOptions().autoregressive_kernel(4).validate(), Error);
+  EXPECT_THROW(NetworkOptions().autoregressive_kernel(1).validate(), Error);
+  EXPECT_THROW(NetworkOptions().autoregressive_kernel(-3).validate(), Error);
+  EXPECT_THROW(
+      NetworkOptions().likelihood(parse_likelihood("gaussian")).autoregressive_kernel(3).validate(),
+      Error);
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 // Notation (R rows, one per code):
 //   g_0 = z [R, latent];  g_l = relu(g_{l-1} V_l^T + c_l)  [R, width_l]
 //   y = g_L V_o^T         [R, pixels]  (the bias c_o joins in the loss pass)
-//   Bernoulli  log p(x|z) = sum_j x_j v_j - softplus(v_j),   v = y + c_o
+//   Bernoulli  log p(x|z) = sum_j x_j v_j - softplus(v_j),   v = y + c_o + a(x)
+//   where a(x) is the decoder's autoregressive offset (model/pixel_context.h;
+//   one convolution of the R images up front), or 0
 //   Gaussian   log p(x|z) = -sum_j (x_j - m_j)^2 / (2 s_j^2) + log s_j
 //              + log(2 pi) / 2,   m = sigmoid(v),  s = exp(log_sigma)
 // Each thread takes blocks of rows and runs the whole stack on a block while

@@ -8,6 +8,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "vae/model/network_options.h"
+#include "vae/model/pixel_context.h"
 
 namespace vae {
 
@@ -20,9 +21,20 @@ class DecoderImpl : public torch::nn::Module {
   // z: [N, latent] -> decoder output [N, C, H, W].
   torch::Tensor forward(const torch::Tensor& z);
 
+  // What the likelihood family reads for images x [N, C, H, W] given the
+  // output of their codes: the output plus the autoregressive offsets of x
+  // (--autoregressive-kernel), or the output itself.
+  torch::Tensor conditioned(const torch::Tensor& x, const torch::Tensor& output) const;
   // log p(x|z) per image [N], and summed over the batch (fused kernels).
   torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& output) const;
   torch::Tensor log_likelihood_sum(const torch::Tensor& x, const torch::Tensor& output) const;
+  // The mean image of an output in [0, 1]; with an autoregressive part the
+  // mean-field image (pixel by pixel, each pixel's mean fed forward as its
+  // value: the exact mean would need a sum over the pixels before it).
+  torch::Tensor mean(const torch::Tensor& output) const;
+  // One draw x ~ p(x|z) per row of output (pixel by pixel with an
+  // autoregressive part), on the output's device, from `generator` (CPU).
+  torch::Tensor sample(const torch::Tensor& output, at::Generator& generator) const;
 
   const DecoderOptions& options() const { return options_; }
   // The layers, for the TorchScript exporter.
@@ -30,12 +42,15 @@ class DecoderImpl : public torch::nn::Module {
   // Families with a scale: log sigma ([C, H, W] learned, or a scalar);
   // else undefined.
   const torch::Tensor& log_sigma() const { return log_sigma_; }
+  // The autoregressive part, or an empty holder.
+  const PixelContext& context() const { return context_; }
 
  private:
   DecoderOptions options_;
   torch::nn::Sequential body_{nullptr};
   // A parameter [C, H, W] when learned, else a scalar buffer.
   torch::Tensor log_sigma_;
+  PixelContext context_{nullptr};
 };
 TORCH_MODULE(Decoder);
 

@@ -52,6 +52,9 @@ struct NetworkOptions {
   TORCH_ARG(PosteriorRef, posterior) = parse_posterior("diagonal-gaussian");
   TORCH_ARG(PriorRef, prior) = parse_prior("standard-normal");
   TORCH_ARG(LikelihoodRef, likelihood) = parse_likelihood("bernoulli");
+  // The decoder's autoregressive window (model/pixel_context.h): odd K >= 3,
+  // or 0 for a factorised decoder.
+  TORCH_ARG(int64_t, autoregressive_kernel) = 0;
   // Flow posteriors (planar, iaf): the number of steps K; iaf: the hidden
   // units of each step's network and the width of the context h(x).
   TORCH_ARG(int64_t, flow_steps) = 4;

@@ -1,0 +1,146 @@
+#include "vae/model/pixel_context.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "vae/model/decoder.h"
+
+namespace vae {
+namespace {
+
+// A context whose weights are away from their zero start.
+PixelContext random_context(int64_t channels, int64_t kernel, uint64_t seed) {
+  torch::manual_seed(seed);
+  PixelContext context(channels, kernel);
+  torch::NoGradGuard no_grad;
+  context->named_parameters()["weight"].normal_(0.0, 1.0);
+  return context;
+}
+
+TEST(PixelContext, OffsetsAreTheCausalWindowSum) {
+  // Brute force: offset(c, r, q) = sum over (dr, dq) in the window with
+  // (dr, dq) before the centre in raster order of w[c, dr, dq] x(c, r+dr-p, q+dq-p).
+  const int64_t kernel = 5, p = 2, channels = 2, h = 6, w = 7;
+  PixelContext context = random_context(channels, kernel, 1);
+  const torch::Tensor x = torch::rand({3, channels, h, w}, torch::kFloat64);
+  context->to(torch::kFloat64);
+  const torch::Tensor got = context->forward(x);
+  const torch::Tensor weight = context->named_parameters()["weight"].detach();
+  for (int64_t n = 0; n < 3; ++n)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t r = 0; r < h; ++r)
+        for (int64_t q = 0; q < w; ++q) {
+          double expected = 0.0;
+          for (int64_t dr = 0; dr < kernel; ++dr)
+            for (int64_t dq = 0; dq < kernel; ++dq) {
+              if (dr > p || (dr == p && dq >= p)) continue;  // the centre and after
+              const int64_t rr = r + dr - p, qq = q + dq - p;
+              if (rr < 0 || qq < 0 || qq >= w) continue;
+              expected += weight[c][0][dr][dq].item<double>() * x[n][c][rr][qq].item<double>();
+            }
+          ASSERT_NEAR(got[n][c][r][q].item<double>(), expected, 1e-12)
+              << n << " " << c << " " << r << " " << q;
+        }
+}
+
+TEST(PixelContext, EachOffsetReadsOnlyEarlierPixelsOfItsChannel) {
+  // The Jacobian d offset / d x, by autograd, is strictly lower triangular
+  // in raster order (channel-major), and not zero below the diagonal.
+  const int64_t channels = 2, h = 5, w = 4, pixels = channels * h * w;
+  PixelContext context = random_context(channels, 3, 2);
+  const torch::Tensor x = torch::rand({1, channels, h, w}, torch::requires_grad());
+  const torch::Tensor offsets = context->forward(x).reshape({pixels});
+  torch::Tensor jacobian = torch::zeros({pixels, pixels});
+  for (int64_t i = 0; i < pixels; ++i) {
+    const torch::Tensor g = torch::autograd::grad({offsets[i]}, {x}, {}, true, false, true)[0];
+    if (g.defined()) jacobian[i] = g.reshape({pixels});
+  }
+  EXPECT_EQ(jacobian.triu().abs().max().item<double>(), 0.0);
+  // The left neighbour is always read: pixel (0, 1, 1) reads (0, 1, 0).
+  EXPECT_NE(jacobian[w + 1][w].item<double>(), 0.0);
+  // No pixel reads the other channel.
+  EXPECT_EQ(jacobian.narrow(0, h * w, h * w).narrow(1, 0, h * w).abs().max().item<double>(), 0.0);
+}
+
+// A 3 x 3 Bernoulli decoder with an autoregressive part: its 512 images.
+struct TinyDecoder {
+  Decoder decoder;
+  torch::Tensor output;  // one code's decoder output [1, 1, 3, 3]
+  torch::Tensor images;  // every binary image [512, 1, 3, 3]
+  torch::Tensor log_p;   // log p(x|z) of each [512], float64
+};
+
+TinyDecoder tiny_decoder() {
+  torch::manual_seed(3);
+  Decoder decoder(
+      DecoderOptions().height(3).width(3).hidden({8}).latent_dim(2).autoregressive_kernel(3));
+  decoder->to(torch::kFloat64);
+  {
+    torch::NoGradGuard no_grad;
+    decoder->context()->named_parameters()["weight"].normal_(0.0, 2.0);
+  }
+  const torch::Tensor output = decoder->forward(torch::randn({1, 2}, torch::kFloat64)).detach();
+  const torch::Tensor codes = torch::arange(512);
+  const torch::Tensor bits = torch::arange(9).flip(0);
+  const torch::Tensor images = codes.unsqueeze(1)
+                                   .bitwise_right_shift(bits)
+                                   .bitwise_and(1)
+                                   .to(torch::kFloat64)
+                                   .view({512, 1, 3, 3});
+  torch::NoGradGuard no_grad;
+  const torch::Tensor log_p = decoder->log_likelihood(images, output.expand({512, 1, 3, 3}));
+  return {decoder, output, images, log_p};
+}
+
+TEST(PixelContext, TheDecodersDensitySumsToOne) {
+  const TinyDecoder t = tiny_decoder();
+  EXPECT_NEAR(t.log_p.exp().sum().item<double>(), 1.0, 1e-12);
+  // and it is not the factorised one: the pixels depend on each other.
+  const torch::Tensor factorised =
+      t.decoder->options().likelihood()->log_prob(t.images, t.output.expand({512, 1, 3, 3}), {});
+  EXPECT_GT((t.log_p - factorised).abs().max().item<double>(), 0.1);
+}
+
+TEST(PixelContext, DrawsFollowTheDensity) {
+  // 40,000 draws of the 9 pixels, pixel by pixel: each image's frequency
+  // within 5 standard errors of its probability.
+  const TinyDecoder t = tiny_decoder();
+  const int64_t n = 40000;
+  auto generator = at::detail::createCPUGenerator(7);
+  const torch::Tensor draws = t.decoder->sample(t.output.expand({n, 1, 3, 3}), generator);
+  const torch::Tensor bits = torch::arange(9).flip(0);
+  const torch::Tensor index = (draws.view({n, 9}).to(torch::kLong) * torch::pow(2, bits)).sum(1);
+  const torch::Tensor counts = torch::bincount(index, {}, 512).to(torch::kFloat64);
+  const torch::Tensor p = t.log_p.exp();
+  const torch::Tensor se = (p * (1 - p) / n).sqrt();
+  const torch::Tensor z = (counts / n - p).abs() / se.clamp_min(1e-12);
+  EXPECT_LT(z.max().item<double>(), 5.0);
+}
+
+TEST(PixelContext, MeanFieldImageFeedsMeansForward) {
+  const TinyDecoder t = tiny_decoder();
+  const torch::Tensor mean = t.decoder->mean(t.output);
+  // By hand: pixel by pixel, sigmoid(output + the offsets of the means so far).
+  torch::Tensor values = torch::zeros({1, 1, 3, 3}, torch::kFloat64);
+  for (int64_t i = 0; i < 9; ++i) {
+    const torch::Tensor offset = t.decoder->context()->forward(values).view({9})[i];
+    values.view({9})[i] = torch::sigmoid(t.output.view({9})[i] + offset).detach();
+  }
+  EXPECT_LT((mean - values).abs().max().item<double>(), 1e-12);
+  // With zero weights, the factorised mean.
+  PixelContext zero(1, 3);
+  zero->to(torch::kFloat64);
+  const torch::Tensor plain =
+      zero->unroll(t.output, [](const torch::Tensor& v) { return torch::sigmoid(v); });
+  EXPECT_LT((plain - torch::sigmoid(t.output)).abs().max().item<double>(), 1e-15);
+}
+
+TEST(PixelContext, RejectsEvenOrTinyWindows) {
+  EXPECT_THROW(PixelContext(1, 4), std::exception);
+  EXPECT_THROW(PixelContext(1, 1), std::exception);
+}
+
+}  // namespace
+}  // namespace vae
