@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "vae/engine/layer_pattern.h"
@@ -56,13 +57,26 @@ torch::Tensor MlpDecoderPass::log_likelihood(const torch::Tensor& x, const torch
   const torch::Tensor g0 = z.to(torch::kFloat32).narrow(1, 0, latent_).contiguous();
   const torch::Tensor xs = x.to(torch::kFloat32).reshape({rows, pixels_}).contiguous();
   torch::Tensor out = torch::empty({rows}, g0.options());
-  // The autoregressive offsets of each row's image [R, pixels], if any.
+  // The autoregressive offsets of the rows' images, if any, computed once
+  // per run of equal consecutive images (the evaluation repeats each image
+  // for its k codes): row r reads row offset_row[r] of `offsets`.
   torch::Tensor offsets;
-  const NetworkOptions& o = model_->options();
+  std::vector<int64_t> offset_row;
   if (!model_->decoder->context().is_empty()) {
+    const float* px0 = xs.data_ptr<float>();
+    std::vector<int64_t> firsts;
+    offset_row.resize(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) {
+      if (r == 0 || std::memcmp(px0 + r * pixels_, px0 + (r - 1) * pixels_,
+                                static_cast<size_t>(pixels_) * sizeof(float)) != 0)
+        firsts.push_back(r);
+      offset_row[static_cast<size_t>(r)] = static_cast<int64_t>(firsts.size()) - 1;
+    }
+    const NetworkOptions& o = model_->options();
+    const torch::Tensor distinct = xs.index_select(0, torch::tensor(firsts));
     offsets = model_->decoder->context()
-                  ->forward(xs.view({rows, o.in_channels(), o.height(), o.width()}))
-                  .reshape({rows, pixels_})
+                  ->forward(distinct.view({-1, o.in_channels(), o.height(), o.width()}))
+                  .reshape({-1, pixels_})
                   .contiguous();
   }
   const float* poff = offsets.defined() ? offsets.data_ptr<float>() : nullptr;
@@ -116,7 +130,7 @@ torch::Tensor MlpDecoderPass::log_likelihood(const torch::Tensor& x, const torch
         const float* xi = px + (begin + i) * pixels_;
         float* yi = y + i * pixels_;
         if (poff) {
-          const float* oi = poff + (begin + i) * pixels_;
+          const float* oi = poff + offset_row[static_cast<size_t>(begin + i)] * pixels_;
 #pragma omp simd
           for (int64_t j = 0; j < pixels_; ++j)
             yi[j] += oi[j];
