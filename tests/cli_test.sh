@@ -252,7 +252,11 @@ expect_error "even autoregressive window" \
 expect_error "autoregressive gaussian" \
   "--autoregressive-kernel needs a likelihood without a scale, not gaussian" \
   "$vae" train "${small[@]}" --likelihood gaussian --autoregressive-kernel 3 --out ar-bad
-if "$vae" train "${small[@]}" --epochs 1 --autoregressive-kernel 5 --out run-ar >/dev/null 2>&1 &&
+expect_error "gated units without a window" \
+  "--autoregressive-hidden needs --autoregressive-kernel K (the window it reads)" \
+  "$vae" train "${small[@]}" --autoregressive-hidden 4 --out ar-bad
+if "$vae" train "${small[@]}" --epochs 1 --autoregressive-kernel 5 --autoregressive-hidden 2 \
+     --out run-ar >/dev/null 2>&1 &&
    "$vae" eval --checkpoint run-ar/checkpoint.pt -k 20 --test-size 50 --out ar-eval.json \
      >/dev/null 2>&1 &&
    "$vae" sample --checkpoint run-ar/checkpoint.pt --mode sample --out ar-sample.png \

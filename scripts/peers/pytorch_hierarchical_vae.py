@@ -6,7 +6,8 @@ trunk, tanh conditionals, bottom-up or ladder inference), the same objective
 at the draw elsewhere), dynamically binarized MNIST in shuffled batches of 128,
 Adam 1e-3, written in plain PyTorch the way a PyTorch user would write it;
 --autoregressive-kernel K adds vae's autoregressive decoder term (a causal
-K x K convolution of x added to the logits).
+K x K convolution of x added to the logits), --autoregressive-hidden H its
+H gated units on the same window.
 Prints the training seconds of each epoch and the median; --json writes them
 for scripts/bench_hierarchy.sh.
 
@@ -39,16 +40,21 @@ def log_normal(z, mu, lv):  # per element
 
 
 class TwoLayerVAE(nn.Module):
-    def __init__(self, ladder, kernel=0):
+    def __init__(self, ladder, kernel=0, hidden=0):
         super().__init__()
         self.ladder = ladder
         self.kernel = kernel
+        self.hidden = hidden
         if kernel:  # vae's --autoregressive-kernel: a causal conv of x, PixelCNN's mask A
             self.context = nn.Parameter(torch.zeros(1, 1, kernel, kernel))
             mask = torch.zeros(1, 1, kernel, kernel)
             mask[:, :, :kernel // 2] = 1
             mask[:, :, kernel // 2, :kernel // 2] = 1
             self.register_buffer("mask", mask)
+        if hidden:  # --autoregressive-hidden: gated units on the same window, no biases
+            bound = 1.0 / kernel
+            self.gate = nn.Parameter(torch.empty(2 * hidden, 1, kernel, kernel).uniform_(-bound, bound))
+            self.out = nn.Parameter(torch.zeros(1, hidden, 1, 1))
         self.encoder = mlp([784, 200, 200, 200], nn.ReLU)     # -> (mu1, logvar1)
         self.decoder = mlp([100, 200, 200, 784], nn.ReLU)     # z1 -> logits
         self.up = mlp([200 if ladder else 100, 100, 100, 100], nn.Tanh)   # -> layer 2's q
@@ -74,8 +80,12 @@ class TwoLayerVAE(nn.Module):
         kl2 = (0.5 * (mu2.pow(2) + lv2.exp() - 1 - lv2)).sum(-1)
         logits = self.decoder(z1)
         if self.kernel:
-            logits = logits + F.conv2d(x.view(-1, 1, 28, 28), self.context * self.mask,
+            image = x.view(-1, 1, 28, 28)
+            logits = logits + F.conv2d(image, self.context * self.mask,
                                        padding=self.kernel // 2).view(-1, 784)
+        if self.hidden:
+            a, b = F.conv2d(image, self.gate * self.mask, padding=self.kernel // 2).chunk(2, 1)
+            logits = logits + F.conv2d(torch.tanh(a) * torch.sigmoid(b), self.out).view(-1, 784)
         recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
         return (recon + kl1 + kl2).mean()
 
@@ -95,12 +105,14 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--inference", choices=["bottom-up", "ladder"], default="bottom-up")
     parser.add_argument("--autoregressive-kernel", type=int, default=0)
+    parser.add_argument("--autoregressive-hidden", type=int, default=0)
     parser.add_argument("--json", default="")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     images = read_images(os.path.join(args.data_dir, "train-images-idx3-ubyte.gz")).float() / 255
-    model = TwoLayerVAE(args.inference == "ladder", args.autoregressive_kernel)
+    model = TwoLayerVAE(args.inference == "ladder", args.autoregressive_kernel,
+                        args.autoregressive_hidden)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     epochs = []
     for epoch in range(1, args.epochs + 1):
@@ -123,7 +135,8 @@ def main():
         with open(args.json, "w") as out:
             json.dump({"epochs": epochs, "median_seconds": median, "torch": torch.__version__,
                        "threads": args.threads, "inference": args.inference,
-                       "autoregressive_kernel": args.autoregressive_kernel}, out, indent=2)
+                       "autoregressive_kernel": args.autoregressive_kernel,
+                       "autoregressive_hidden": args.autoregressive_hidden}, out, indent=2)
 
 
 if __name__ == "__main__":

@@ -101,6 +101,12 @@ torch::jit::Module export_decoder(const VAE& model) {
                            "        return h\n";
   if (const PixelContext& context = model->decoder->context(); !context.is_empty()) {
     module.register_parameter("context_weight", context->masked_weight().detach().clone(), false);
+    if (context->hidden() > 0) {
+      module.register_parameter("context_gate_weight",
+                                context->masked_gate_weight().detach().clone(), false);
+      module.register_parameter("context_out_weight", context->out_weight().detach().clone(),
+                                false);
+    }
     mean_image = R"(
     def mean(self, h):
 )" + o.likelihood()->script_mean() +
@@ -205,6 +211,8 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
       {"training", run_config}};
   if (!model->decoder->context().is_empty()) {
     metadata["architecture"]["autoregressive_kernel"] = o.autoregressive_kernel();
+    if (o.autoregressive_hidden() > 0)
+      metadata["architecture"]["autoregressive_hidden"] = o.autoregressive_hidden();
     nlohmann::json& decoder = metadata["decoder"];
     decoder["forward"] =
         "z [N, D] -> the mean-field image [N, C, H, W] in [0, 1] (pixel by pixel, each "

@@ -34,7 +34,8 @@ DecoderImpl::DecoderImpl(DecoderOptions options) : options_(std::move(options)) 
   }
   if (options_.autoregressive_kernel() > 0) {
     context_ = register_module(
-        "context", PixelContext(options_.in_channels(), options_.autoregressive_kernel()));
+        "context", PixelContext(options_.in_channels(), options_.autoregressive_kernel(),
+                                options_.autoregressive_hidden()));
   }
 }
 

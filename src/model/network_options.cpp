@@ -67,6 +67,11 @@ void NetworkOptions::validate() const {
       throw Error(std::string("--autoregressive-kernel needs a likelihood without a scale, not ") +
                   likelihood()->name());
   }
+  if (autoregressive_hidden() < 0 || autoregressive_hidden() > 1024)
+    throw Error("--autoregressive-hidden must be 0 to 1024, not " +
+                std::to_string(autoregressive_hidden()));
+  if (autoregressive_hidden() > 0 && autoregressive_kernel() == 0)
+    throw Error("--autoregressive-hidden needs --autoregressive-kernel K (the window it reads)");
 }
 
 void NetworkOptions::validate_layers() const {

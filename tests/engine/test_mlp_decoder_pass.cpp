@@ -29,7 +29,9 @@ std::vector<PassCase> pass_cases() {
       {"iaf-posterior", NetworkOptions(small).posterior(parse_posterior("iaf"))},
       {"two-latent-layers",
        NetworkOptions(small).latent_layers(2).latent_dims({6, 3}).layer_hidden({8})},
-      {"autoregressive", NetworkOptions(small).autoregressive_kernel(5)}};
+      {"autoregressive", NetworkOptions(small).autoregressive_kernel(5)},
+      {"gated-autoregressive",
+       NetworkOptions(small).autoregressive_kernel(5).autoregressive_hidden(3)}};
 }
 
 // The modules' log p(x|z) for each row against the pass's.
@@ -47,7 +49,8 @@ void expect_matches_modules(const PassCase& c, int64_t rows, uint64_t seed, Gemm
   if (!model->decoder->context().is_empty()) {
     // Weights away from their zero start, so the offsets count.
     torch::NoGradGuard no_grad;
-    model->decoder->context()->named_parameters()["weight"].normal_(0.0, 0.5);
+    for (auto& p : model->decoder->context()->named_parameters())
+      p.value().normal_(0.0, 0.5);
   }
   ASSERT_TRUE(MlpDecoderPass::covers(model));
   int64_t code = 0;

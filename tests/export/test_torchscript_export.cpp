@@ -190,29 +190,36 @@ TEST(ExportFiles, LearnedPriorsExportTheirMixture) {
 // An autoregressive decoder: context(x) and output(z) give the likelihood's
 // input, forward(z) the in-process mean-field image.
 TEST(ExportFiles, AutoregressiveDecoderExportsItsContext) {
-  testing::ScratchDir dir;
-  torch::manual_seed(4);
-  VAE model(NetworkOptions().hidden({16}).latent_dim(3).autoregressive_kernel(5));
-  {
+  for (const int64_t hidden : {0, 3}) {
+    SCOPED_TRACE("hidden " + std::to_string(hidden));
+    testing::ScratchDir dir;
+    torch::manual_seed(4);
+    VAE model(
+        NetworkOptions().hidden({16}).latent_dim(3).autoregressive_kernel(5).autoregressive_hidden(
+            hidden));
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : model->decoder->context()->named_parameters())
+        p.value().normal_(0.0, 1.0);
+    }
+    model->eval();
+    const ExportedFiles files =
+        export_model(model, {}, {}, torch::zeros({2, 28, 28}, torch::kUInt8), dir.path());
+    torch::jit::Module decoder = torch::jit::load(files.decoder);
     torch::NoGradGuard no_grad;
-    model->decoder->context()->named_parameters()["weight"].normal_(0.0, 1.0);
+    const torch::Tensor z = torch::randn({4, 3});
+    const torch::Tensor x = torch::rand({4, 1, 28, 28}).round();
+    const torch::Tensor output = model->decode(z);
+    EXPECT_LE(max_diff(decoder.get_method("output")({z}).toTensor() +
+                           decoder.get_method("context")({x}).toTensor(),
+                       model->decoder->conditioned(x, output)),
+              1e-5);
+    EXPECT_LE(max_diff(decoder.forward({z}).toTensor(), model->generate(z)), 1e-5);
+    const auto metadata = nlohmann::json::parse(testing::read_bytes(files.metadata));
+    EXPECT_EQ(metadata["architecture"]["autoregressive_kernel"], 5);
+    EXPECT_EQ(metadata["architecture"].value("autoregressive_hidden", 0), hidden);
+    EXPECT_TRUE(metadata["decoder"].contains("context"));
   }
-  model->eval();
-  const ExportedFiles files =
-      export_model(model, {}, {}, torch::zeros({2, 28, 28}, torch::kUInt8), dir.path());
-  torch::jit::Module decoder = torch::jit::load(files.decoder);
-  torch::NoGradGuard no_grad;
-  const torch::Tensor z = torch::randn({4, 3});
-  const torch::Tensor x = torch::rand({4, 1, 28, 28}).round();
-  const torch::Tensor output = model->decode(z);
-  EXPECT_LE(max_diff(decoder.get_method("output")({z}).toTensor() +
-                         decoder.get_method("context")({x}).toTensor(),
-                     model->decoder->conditioned(x, output)),
-            1e-5);
-  EXPECT_LE(max_diff(decoder.forward({z}).toTensor(), model->generate(z)), 1e-5);
-  const auto metadata = nlohmann::json::parse(testing::read_bytes(files.metadata));
-  EXPECT_EQ(metadata["architecture"]["autoregressive_kernel"], 5);
-  EXPECT_TRUE(metadata["decoder"].contains("context"));
 }
 
 TEST(ExportFiles, ReferenceAndMetadataDescribeTheModel) {

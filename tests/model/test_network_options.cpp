@@ -38,6 +38,11 @@ TEST(NetworkOptions, RejectsImpossibleShapes) {
   EXPECT_THROW(
       NetworkOptions().likelihood(parse_likelihood("gaussian")).autoregressive_kernel(3).validate(),
       Error);
+  // Its gated units: a count, and only with a window.
+  EXPECT_NO_THROW(NetworkOptions().autoregressive_kernel(3).autoregressive_hidden(8).validate());
+  EXPECT_THROW(NetworkOptions().autoregressive_kernel(3).autoregressive_hidden(-1).validate(),
+               Error);
+  EXPECT_THROW(NetworkOptions().autoregressive_hidden(8).validate(), Error);
 }
 
 }  // namespace

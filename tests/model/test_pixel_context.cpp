@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "vae/model/decoder.h"
@@ -11,11 +12,12 @@ namespace vae {
 namespace {
 
 // A context whose weights are away from their zero start.
-PixelContext random_context(int64_t channels, int64_t kernel, uint64_t seed) {
+PixelContext random_context(int64_t channels, int64_t kernel, uint64_t seed, int64_t hidden = 0) {
   torch::manual_seed(seed);
-  PixelContext context(channels, kernel);
+  PixelContext context(channels, kernel, hidden);
   torch::NoGradGuard no_grad;
-  context->named_parameters()["weight"].normal_(0.0, 1.0);
+  for (auto& p : context->named_parameters())
+    p.value().normal_(0.0, 1.0);
   return context;
 }
 
@@ -45,11 +47,64 @@ TEST(PixelContext, OffsetsAreTheCausalWindowSum) {
         }
 }
 
-TEST(PixelContext, EachOffsetReadsOnlyEarlierPixelsOfItsChannel) {
+TEST(PixelContext, GatedUnitsAddTheirFormulaToTheWindowSum) {
+  // offset = the linear window sum + sum_u out[c, u] tanh(a_u . window)
+  // sigmoid(b_u . window), by hand with the window cut out of the padded
+  // image and the mask applied to the filters.
+  const int64_t kernel = 3, p = 1, channels = 2, hidden = 3, h = 4, w = 5;
+  PixelContext context = random_context(channels, kernel, 4, hidden);
+  context->to(torch::kFloat64);
+  PixelContext linear(channels, kernel);
+  linear->to(torch::kFloat64);
+  {
+    torch::NoGradGuard no_grad;
+    linear->named_parameters()["weight"].copy_(context->named_parameters()["weight"]);
+  }
+  const torch::Tensor x = torch::rand({2, channels, h, w}, torch::kFloat64);
+  const torch::Tensor got = context->forward(x).detach();
+  const torch::Tensor base = linear->forward(x).detach();
+  const torch::Tensor padded = torch::constant_pad_nd(x, {p, p, p, p});
+  auto params = context->named_parameters();
+  const torch::Tensor mask =
+      torch::tensor({1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0}, torch::kFloat64)
+          .view({kernel, kernel});
+  const torch::Tensor gate =
+      params["gate_weight"].detach().view({channels, 2, hidden, kernel, kernel});
+  const torch::Tensor out = params["out_weight"].detach().view({channels, hidden});
+  double largest = 0.0;
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t r = 0; r < h; ++r)
+        for (int64_t q = 0; q < w; ++q) {
+          const torch::Tensor window = padded[n][c].narrow(0, r, kernel).narrow(1, q, kernel);
+          double expected = base[n][c][r][q].item<double>();
+          for (int64_t u = 0; u < hidden; ++u) {
+            const double a = (gate[c][0][u] * mask * window).sum().item<double>();
+            const double b = (gate[c][1][u] * mask * window).sum().item<double>();
+            expected += out[c][u].item<double>() * std::tanh(a) / (1.0 + std::exp(-b));
+          }
+          largest = std::max(largest, std::abs(expected - base[n][c][r][q].item<double>()));
+          ASSERT_NEAR(got[n][c][r][q].item<double>(), expected, 1e-12)
+              << n << " " << c << " " << r << " " << q;
+        }
+  EXPECT_GT(largest, 0.1);  // the gated units do add something
+  // The first pixel reads nothing: no biases, so its offset is zero.
+  EXPECT_EQ(got.select(3, 0).select(2, 0).abs().max().item<double>(), 0.0);
+}
+
+TEST(PixelContext, GatedUnitsStartSilent) {
+  torch::manual_seed(5);
+  const PixelContext context(1, 5, 4);
+  const torch::Tensor x = torch::rand({2, 1, 6, 6});
+  EXPECT_EQ(context->forward(x).abs().max().item<double>(), 0.0);
+  EXPECT_GT(context->named_parameters()["gate_weight"].abs().max().item<double>(), 0.0);
+}
+
+void expect_causal(int64_t hidden) {
   // The Jacobian d offset / d x, by autograd, is strictly lower triangular
   // in raster order (channel-major), and not zero below the diagonal.
   const int64_t channels = 2, h = 5, w = 4, pixels = channels * h * w;
-  PixelContext context = random_context(channels, 3, 2);
+  PixelContext context = random_context(channels, 3, 2, hidden);
   const torch::Tensor x = torch::rand({1, channels, h, w}, torch::requires_grad());
   const torch::Tensor offsets = context->forward(x).reshape({pixels});
   torch::Tensor jacobian = torch::zeros({pixels, pixels});
@@ -64,6 +119,13 @@ TEST(PixelContext, EachOffsetReadsOnlyEarlierPixelsOfItsChannel) {
   EXPECT_EQ(jacobian.narrow(0, h * w, h * w).narrow(1, 0, h * w).abs().max().item<double>(), 0.0);
 }
 
+TEST(PixelContext, EachOffsetReadsOnlyEarlierPixelsOfItsChannel) {
+  expect_causal(0);
+}
+TEST(PixelContext, GatedOffsetsReadOnlyEarlierPixelsOfItsChannel) {
+  expect_causal(3);
+}
+
 // A 3 x 3 Bernoulli decoder with an autoregressive part: its 512 images.
 struct TinyDecoder {
   Decoder decoder;
@@ -72,14 +134,20 @@ struct TinyDecoder {
   torch::Tensor log_p;   // log p(x|z) of each [512], float64
 };
 
-TinyDecoder tiny_decoder() {
+TinyDecoder tiny_decoder(int64_t hidden) {
   torch::manual_seed(3);
-  Decoder decoder(
-      DecoderOptions().height(3).width(3).hidden({8}).latent_dim(2).autoregressive_kernel(3));
+  Decoder decoder(DecoderOptions()
+                      .height(3)
+                      .width(3)
+                      .hidden({8})
+                      .latent_dim(2)
+                      .autoregressive_kernel(3)
+                      .autoregressive_hidden(hidden));
   decoder->to(torch::kFloat64);
   {
     torch::NoGradGuard no_grad;
-    decoder->context()->named_parameters()["weight"].normal_(0.0, 2.0);
+    for (auto& p : decoder->context()->named_parameters())
+      p.value().normal_(0.0, 2.0);
   }
   const torch::Tensor output = decoder->forward(torch::randn({1, 2}, torch::kFloat64)).detach();
   const torch::Tensor codes = torch::arange(512);
@@ -94,8 +162,11 @@ TinyDecoder tiny_decoder() {
   return {decoder, output, images, log_p};
 }
 
-TEST(PixelContext, TheDecodersDensitySumsToOne) {
-  const TinyDecoder t = tiny_decoder();
+class TinyDecoders : public ::testing::TestWithParam<int64_t> {};  // hidden units
+INSTANTIATE_TEST_SUITE_P(LinearAndGated, TinyDecoders, ::testing::Values(0, 3));
+
+TEST_P(TinyDecoders, TheDecodersDensitySumsToOne) {
+  const TinyDecoder t = tiny_decoder(GetParam());
   EXPECT_NEAR(t.log_p.exp().sum().item<double>(), 1.0, 1e-12);
   // and it is not the factorised one: the pixels depend on each other.
   const torch::Tensor factorised =
@@ -103,10 +174,10 @@ TEST(PixelContext, TheDecodersDensitySumsToOne) {
   EXPECT_GT((t.log_p - factorised).abs().max().item<double>(), 0.1);
 }
 
-TEST(PixelContext, DrawsFollowTheDensity) {
+TEST_P(TinyDecoders, DrawsFollowTheDensity) {
   // 40,000 draws of the 9 pixels, pixel by pixel: each image's frequency
   // within 5 standard errors of its probability.
-  const TinyDecoder t = tiny_decoder();
+  const TinyDecoder t = tiny_decoder(GetParam());
   const int64_t n = 40000;
   auto generator = at::detail::createCPUGenerator(7);
   const torch::Tensor draws = t.decoder->sample(t.output.expand({n, 1, 3, 3}), generator);
@@ -119,8 +190,8 @@ TEST(PixelContext, DrawsFollowTheDensity) {
   EXPECT_LT(z.max().item<double>(), 5.0);
 }
 
-TEST(PixelContext, MeanFieldImageFeedsMeansForward) {
-  const TinyDecoder t = tiny_decoder();
+TEST_P(TinyDecoders, MeanFieldImageFeedsMeansForward) {
+  const TinyDecoder t = tiny_decoder(GetParam());
   const torch::Tensor mean = t.decoder->mean(t.output);
   // By hand: pixel by pixel, sigmoid(output + the offsets of the means so far).
   torch::Tensor values = torch::zeros({1, 1, 3, 3}, torch::kFloat64);
@@ -140,6 +211,7 @@ TEST(PixelContext, MeanFieldImageFeedsMeansForward) {
 TEST(PixelContext, RejectsEvenOrTinyWindows) {
   EXPECT_THROW(PixelContext(1, 4), std::exception);
   EXPECT_THROW(PixelContext(1, 1), std::exception);
+  EXPECT_THROW(PixelContext(1, 3, -1), std::exception);
 }
 
 }  // namespace

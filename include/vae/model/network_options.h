@@ -55,6 +55,8 @@ struct NetworkOptions {
   // The decoder's autoregressive window (model/pixel_context.h): odd K >= 3,
   // or 0 for a factorised decoder.
   TORCH_ARG(int64_t, autoregressive_kernel) = 0;
+  // Its gated units per channel (0: the linear window only).
+  TORCH_ARG(int64_t, autoregressive_hidden) = 0;
   // Flow posteriors (planar, iaf): the number of steps K; iaf: the hidden
   // units of each step's network and the width of the context h(x).
   TORCH_ARG(int64_t, flow_steps) = 4;

@@ -10,6 +10,15 @@
 // which a factorised decoder must buy with latent information (Gregor et
 // al. 2014's DARN has autoregressive connections on its visible units).
 // Drawing x, or its mean-field image, goes pixel by pixel (unroll).
+//
+// With `hidden` H > 0 (--autoregressive-hidden) the offset also gains a
+// nonlinear function of the same window, one gated layer (the gated
+// activation of van den Oord et al. 2016b's conditional PixelCNN):
+//   v_i += sum_h u_h tanh(a_h . window_i(x)) sigmoid(b_h . window_i(x)),
+// 2H masked K x K filters (a, b) and H output weights (u) per channel, no
+// biases, so an all-zero window (the first pixel, the background) still
+// adds nothing. It reads x only, never z: the offsets of an image are
+// computed once for all of its codes, as for the linear window.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -23,10 +32,13 @@ namespace vae {
 class PixelContextImpl : public torch::nn::Module {
  public:
   // `kernel`: odd, >= 3; one window of weights per channel, zero at first
-  // (the model starts as the factorised one).
-  PixelContextImpl(int64_t channels, int64_t kernel);
+  // (the model starts as the factorised one). `hidden`: the gated units per
+  // channel (0: the linear window only); their output weights start at
+  // zero too, their filters at random.
+  PixelContextImpl(int64_t channels, int64_t kernel, int64_t hidden = 0);
 
-  // x [N, C, H, W] -> the offsets sum_{j < i} w_{i-j} x_j [N, C, H, W].
+  // x [N, C, H, W] -> the offsets sum_{j < i} w_{i-j} x_j (+ the gated
+  // units) [N, C, H, W].
   torch::Tensor forward(const torch::Tensor& x) const;
 
   // The pixels in raster order: pixel i's value is read(output_i + the
@@ -38,18 +50,26 @@ class PixelContextImpl : public torch::nn::Module {
 
   // The masked weight [C, 1, K, K] that forward() convolves with.
   torch::Tensor masked_weight() const { return weight_ * mask_; }
+  // The gated filters, masked [C * 2H, 1, K, K] (channel c's a then b),
+  // and the output weights [C, H, 1, 1]; undefined when hidden is 0.
+  torch::Tensor masked_gate_weight() const { return gate_weight_ * mask_; }
+  const torch::Tensor& out_weight() const { return out_weight_; }
   int64_t kernel() const { return kernel_; }
+  int64_t hidden() const { return hidden_; }
 
   // The exported decoder's methods `context(x)` and the unrolled
   // `forward(z)` (TorchScript, 4 spaces indented), written against
   // `self.output(z)`, `self.mean(h)` and `self.context_weight`, which holds
-  // masked_weight().
+  // masked_weight() (with hidden units also `self.context_gate_weight` and
+  // `self.context_out_weight`: masked_gate_weight() and out_weight()).
   std::string script() const;
 
  private:
-  int64_t channels_, kernel_;
-  torch::Tensor weight_;  // [C, 1, K, K]
-  torch::Tensor mask_;    // [1, 1, K, K]: 1 above the centre row and left of the centre
+  int64_t channels_, kernel_, hidden_;
+  torch::Tensor weight_;       // [C, 1, K, K]
+  torch::Tensor mask_;         // [1, 1, K, K]: 1 above the centre row and left of the centre
+  torch::Tensor gate_weight_;  // [C * 2H, 1, K, K]
+  torch::Tensor out_weight_;   // [C, H, 1, 1]
 };
 TORCH_MODULE(PixelContext);
 
