@@ -11,9 +11,10 @@ rsample_with_log_prob(x, eps) on the saved noise gives the saved draws and
 log q (and log_prob, where the family has it, gives log q back); sample() and
 summary() have the documented shapes; decoder.pt's forward on the saved codes
 gives the saved images, and sigmoid(output(z)) gives them too where the
-likelihood's mean is the sigmoid (an autoregressive decoder: its context(x)
-has the images' shape and the first pixel's mean is the sigmoid); generate() has its shape and repeats for a
-seed. Exit 0 when all agree within 1e-5, 1 otherwise.
+likelihood's mean is the sigmoid (an autoregressive decoder: conditioned(x,
+output(z)) has the images' shape and gives the first pixel's mean through the
+sigmoid, and context(x), where exported, is its offset); generate() has its
+shape and repeats for a seed. Exit 0 when all agree within 1e-5, 1 otherwise.
 Uses Debian's python3-torch.
 """
 import json
@@ -70,13 +71,19 @@ def check(directory):
         output = decoder.output(reference.z)
         expect(output.shape == decoded.shape, "decoder.output(z) has the images' shape")
         if metadata["architecture"].get("autoregressive_kernel", 0):
-            # The likelihood reads output(z) + context(x); forward(z) is the
-            # mean-field image, whose first pixel reads nothing before it.
-            offset = decoder.context(x)
-            expect(offset.shape == x.shape and offset[:, :, 0, 0].abs().max().item() == 0,
-                   "decoder.context(x) has the images' shape and zero at the first pixel")
-            diff = (torch.sigmoid(output[:, :, 0, 0]) - decoded[:, :, 0, 0]).abs().max().item()
-            expect(diff <= TOLERANCE, "decoder(z)'s first pixel is sigmoid(output(z)) there")
+            # The likelihood reads conditioned(x, output(z)); forward(z) is
+            # the mean-field image, whose first pixel reads no pixel before it.
+            v = decoder.conditioned(x, output)
+            expect(v.shape == x.shape, "decoder.conditioned(x, output(z)) has the images' shape")
+            diff = (torch.sigmoid(v[:, :, 0, 0]) - decoded[:, :, 0, 0]).abs().max().item()
+            expect(diff <= TOLERANCE,
+                   "decoder(z)'s first pixel is sigmoid(conditioned(x, output(z))) there")
+            if hasattr(decoder, "context"):  # offsets that read x alone
+                offset = decoder.context(x)
+                expect(offset[:, :, 0, 0].abs().max().item() == 0,
+                       "decoder.context(x) is zero at the first pixel")
+                diff = (output + offset - v).abs().max().item()
+                expect(diff <= TOLERANCE, "conditioned(x, h) is h + context(x)")
         elif metadata["architecture"].get("likelihood", "bernoulli") in ("bernoulli", "gaussian"):
             diff = (torch.sigmoid(output) - decoded).abs().max().item()
             expect(diff <= TOLERANCE,

@@ -255,20 +255,28 @@ expect_error "autoregressive gaussian" \
 expect_error "gated units without a window" \
   "--autoregressive-hidden needs --autoregressive-kernel K (the window it reads)" \
   "$vae" train "${small[@]}" --autoregressive-hidden 4 --out ar-bad
-if "$vae" train "${small[@]}" --epochs 1 --autoregressive-kernel 5 --autoregressive-hidden 2 \
-     --out run-ar >/dev/null 2>&1 &&
-   "$vae" eval --checkpoint run-ar/checkpoint.pt -k 20 --test-size 50 --out ar-eval.json \
-     >/dev/null 2>&1 &&
-   "$vae" sample --checkpoint run-ar/checkpoint.pt --mode sample --out ar-sample.png \
-     >/dev/null 2>&1 && png ar-sample.png &&
-   "$vae" export --checkpoint run-ar/checkpoint.pt --out-dir exp-ar >/dev/null 2>&1 &&
-   /usr/bin/python3 "$src/scripts/check_export.py" exp-ar >"$work/out" 2>&1 &&
-   "$vae" generate --decoder exp-ar/decoder.pt --out ar-gen.png >/dev/null 2>&1 &&
-   png ar-gen.png; then
-  pass "an autoregressive decoder trains, evaluates, draws, exports and generates"
-else
-  fail "an autoregressive decoder: $(grep -v '^ok' "$work/out" 2>/dev/null)"
-fi
+expect_error "conditional gates without gates" \
+  "--autoregressive-gates-read-z needs --autoregressive-hidden H (the gates)" \
+  "$vae" train "${small[@]}" --autoregressive-kernel 3 --autoregressive-gates-read-z --out ar-bad
+# Gated units that read x alone, then gates that also read z.
+for gates in x z; do
+  flags=(--autoregressive-kernel 5 --autoregressive-hidden 2)
+  if [ "$gates" = z ]; then flags+=(--autoregressive-gates-read-z); fi
+  if "$vae" train "${small[@]}" --epochs 1 "${flags[@]}" --out "run-ar-$gates" >/dev/null 2>&1 &&
+     "$vae" eval --checkpoint "run-ar-$gates/checkpoint.pt" -k 20 --test-size 50 \
+       --out "ar-eval-$gates.json" >/dev/null 2>&1 &&
+     "$vae" sample --checkpoint "run-ar-$gates/checkpoint.pt" --mode sample \
+       --out "ar-sample-$gates.png" >/dev/null 2>&1 && png "ar-sample-$gates.png" &&
+     "$vae" export --checkpoint "run-ar-$gates/checkpoint.pt" --out-dir "exp-ar-$gates" \
+       >/dev/null 2>&1 &&
+     /usr/bin/python3 "$src/scripts/check_export.py" "exp-ar-$gates" >"$work/out" 2>&1 &&
+     "$vae" generate --decoder "exp-ar-$gates/decoder.pt" --out "ar-gen-$gates.png" \
+       >/dev/null 2>&1 && png "ar-gen-$gates.png"; then
+    pass "an autoregressive decoder (gates of $gates) trains, evaluates, draws, exports and generates"
+  else
+    fail "an autoregressive decoder (gates of $gates): $(grep -v '^ok' "$work/out" 2>/dev/null)"
+  fi
+done
 # A learned prior on a hierarchy's top layer.
 if "$vae" train "${small[@]}" --epochs 1 --latent-layers 2 --latent-dims 4,2 --layer-hidden 16 \
      --prior vamp --pseudo-inputs 4 --out run-layers-vamp >/dev/null 2>&1 &&

@@ -10,7 +10,7 @@ The test images are MNIST's, binarized once with the generator vae uses
 (seed 20080101, torch.bernoulli), so the values can be compared image by
 image with `vae eval --per-image`. Works for every posterior family whose
 prior is N(0, I) and for any architecture with the Bernoulli likelihood,
-autoregressive decoders included (output(z) + context(x)).
+autoregressive decoders included (conditioned(x, output(z))).
 
 usage: /usr/bin/python3 scripts/peers/eval_loop.py EXPORT_DIR MNIST_DIR
            [--k 5000] [--chunk 1000] [--test-size 300] [--threads 2] [--json F]
@@ -62,21 +62,26 @@ def main():
     latent = encoder.latent_dim
     images = load_test_images(args.mnist_dir, args.test_size)
     half_log_2pi = 0.5 * math.log(2 * math.pi)
-    # An autoregressive decoder adds context(x) to every code's output.
-    autoregressive = hasattr(decoder, "context")
+    # An autoregressive decoder's likelihood reads conditioned(x, output(z)):
+    # output(z) + context(x) where the offsets read x alone (context(x) once
+    # per image), else conditioned for each chunk of codes.
+    offsets = hasattr(decoder, "context")
+    conditioned = hasattr(decoder, "conditioned") and not offsets
 
     start = time.perf_counter()
     values = []
     with torch.no_grad():
         for x in images:
             x = x.unsqueeze(0)
-            offset = decoder.context(x) if autoregressive else 0.0
+            offset = decoder.context(x) if offsets else 0.0
             log_w = []
             for first in range(0, args.k, args.chunk):
                 c = min(args.chunk, args.k - first)
                 z, log_q = encoder.rsample_with_log_prob(x, torch.randn(1, c, latent))
                 z, log_q = z[0], log_q[0]
                 logits = decoder.output(z) + offset
+                if conditioned:
+                    logits = decoder.conditioned(x, logits)
                 log_px_z = -F.binary_cross_entropy_with_logits(
                     logits, x.expand_as(logits), reduction="none").flatten(1).sum(1)
                 log_pz = (-0.5 * z * z - half_log_2pi).sum(1)

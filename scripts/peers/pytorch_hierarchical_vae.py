@@ -7,7 +7,8 @@ at the draw elsewhere), dynamically binarized MNIST in shuffled batches of 128,
 Adam 1e-3, written in plain PyTorch the way a PyTorch user would write it;
 --autoregressive-kernel K adds vae's autoregressive decoder term (a causal
 K x K convolution of x added to the logits), --autoregressive-hidden H its
-H gated units on the same window.
+H gated units on the same window, --autoregressive-gates-read-z gates that
+also read the pixel's logit.
 Prints the training seconds of each epoch and the median; --json writes them
 for scripts/bench_hierarchy.sh.
 
@@ -40,7 +41,7 @@ def log_normal(z, mu, lv):  # per element
 
 
 class TwoLayerVAE(nn.Module):
-    def __init__(self, ladder, kernel=0, hidden=0):
+    def __init__(self, ladder, kernel=0, hidden=0, read_z=False):
         super().__init__()
         self.ladder = ladder
         self.kernel = kernel
@@ -55,6 +56,9 @@ class TwoLayerVAE(nn.Module):
             bound = 1.0 / kernel
             self.gate = nn.Parameter(torch.empty(2 * hidden, 1, kernel, kernel).uniform_(-bound, bound))
             self.out = nn.Parameter(torch.zeros(1, hidden, 1, 1))
+        self.read_z = read_z
+        if read_z:  # --autoregressive-gates-read-z: the gates also read the logit
+            self.logit = nn.Parameter(torch.zeros(1, 2 * hidden, 1, 1))
         self.encoder = mlp([784, 200, 200, 200], nn.ReLU)     # -> (mu1, logvar1)
         self.decoder = mlp([100, 200, 200, 784], nn.ReLU)     # z1 -> logits
         self.up = mlp([200 if ladder else 100, 100, 100, 100], nn.Tanh)   # -> layer 2's q
@@ -84,7 +88,10 @@ class TwoLayerVAE(nn.Module):
             logits = logits + F.conv2d(image, self.context * self.mask,
                                        padding=self.kernel // 2).view(-1, 784)
         if self.hidden:
-            a, b = F.conv2d(image, self.gate * self.mask, padding=self.kernel // 2).chunk(2, 1)
+            ab = F.conv2d(image, self.gate * self.mask, padding=self.kernel // 2)
+            if self.read_z:
+                ab = ab + self.logit * logits.view(-1, 1, 28, 28)
+            a, b = ab.chunk(2, 1)
             logits = logits + F.conv2d(torch.tanh(a) * torch.sigmoid(b), self.out).view(-1, 784)
         recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
         return (recon + kl1 + kl2).mean()
@@ -106,13 +113,14 @@ def main():
     parser.add_argument("--inference", choices=["bottom-up", "ladder"], default="bottom-up")
     parser.add_argument("--autoregressive-kernel", type=int, default=0)
     parser.add_argument("--autoregressive-hidden", type=int, default=0)
+    parser.add_argument("--autoregressive-gates-read-z", action="store_true")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     images = read_images(os.path.join(args.data_dir, "train-images-idx3-ubyte.gz")).float() / 255
     model = TwoLayerVAE(args.inference == "ladder", args.autoregressive_kernel,
-                        args.autoregressive_hidden)
+                        args.autoregressive_hidden, args.autoregressive_gates_read_z)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     epochs = []
     for epoch in range(1, args.epochs + 1):
@@ -136,7 +144,8 @@ def main():
             json.dump({"epochs": epochs, "median_seconds": median, "torch": torch.__version__,
                        "threads": args.threads, "inference": args.inference,
                        "autoregressive_kernel": args.autoregressive_kernel,
-                       "autoregressive_hidden": args.autoregressive_hidden}, out, indent=2)
+                       "autoregressive_hidden": args.autoregressive_hidden,
+                       "autoregressive_gates_read_z": args.autoregressive_gates_read_z}, out, indent=2)
 
 
 if __name__ == "__main__":

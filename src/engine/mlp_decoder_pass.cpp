@@ -3,10 +3,12 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
 
+#include "vae/engine/fast_math.h"
 #include "vae/engine/layer_pattern.h"
 #include "vae/engine/likelihood_rows.h"
 #include "vae/runtime/error.h"
@@ -57,12 +59,15 @@ torch::Tensor MlpDecoderPass::log_likelihood(const torch::Tensor& x, const torch
   const torch::Tensor g0 = z.to(torch::kFloat32).narrow(1, 0, latent_).contiguous();
   const torch::Tensor xs = x.to(torch::kFloat32).reshape({rows, pixels_}).contiguous();
   torch::Tensor out = torch::empty({rows}, g0.options());
-  // The autoregressive offsets of the rows' images, if any, computed once
-  // per run of equal consecutive images (the evaluation repeats each image
-  // for its k codes): row r reads row offset_row[r] of `offsets`.
-  torch::Tensor offsets;
+  // The autoregressive window's terms of the rows' images, if any
+  // (model/pixel_context.h), computed once per run of equal consecutive
+  // images (the evaluation repeats each image for its k codes): row r reads
+  // row offset_row[r] of `offsets` [D, pixels] and, when the gates read z,
+  // of `gates` [D, C, 2, H', H, W].
+  const PixelContext& context = model_->decoder->context();
+  torch::Tensor offsets, gates;
   std::vector<int64_t> offset_row;
-  if (!model_->decoder->context().is_empty()) {
+  if (!context.is_empty()) {
     const float* px0 = xs.data_ptr<float>();
     std::vector<int64_t> firsts;
     offset_row.resize(static_cast<size_t>(rows));
@@ -74,12 +79,25 @@ torch::Tensor MlpDecoderPass::log_likelihood(const torch::Tensor& x, const torch
     }
     const NetworkOptions& o = model_->options();
     const torch::Tensor distinct = xs.index_select(0, torch::tensor(firsts));
-    offsets = model_->decoder->context()
-                  ->forward(distinct.view({-1, o.in_channels(), o.height(), o.width()}))
-                  .reshape({-1, pixels_})
-                  .contiguous();
+    const PixelContextImpl::WindowTerms terms =
+        context->window_terms(distinct.view({-1, o.in_channels(), o.height(), o.width()}));
+    offsets = terms.offset.reshape({-1, pixels_}).contiguous();
+    if (terms.gates.defined()) gates = terms.gates.contiguous();
   }
   const float* poff = offsets.defined() ? offsets.data_ptr<float>() : nullptr;
+  const float* pgates = gates.defined() ? gates.data_ptr<float>() : nullptr;
+  // The gates' logit weights [C, 2, H'] and output weights [C, H'].
+  torch::Tensor logit_weight, out_weight;
+  if (pgates) {
+    logit_weight = context->logit_weight().detach().to(torch::kFloat32).contiguous();
+    out_weight = context->out_weight().detach().to(torch::kFloat32).contiguous();
+  }
+  const float* plogit = pgates ? logit_weight.data_ptr<float>() : nullptr;
+  const float* pout = pgates ? out_weight.data_ptr<float>() : nullptr;
+  const int64_t units = pgates ? context->hidden() : 0;
+  const int64_t channels = model_->options().in_channels(), plane = pixels_ / channels;
+  // With gates, the loss pass finds the output bias already in y.
+  const std::vector<float> no_bias(pgates ? static_cast<size_t>(pixels_) : 0, 0.0f);
   // Gaussian: inverse variances per pixel and the constant terms per row.
   torch::Tensor inv_var;
   double constant = 0.0;
@@ -102,6 +120,7 @@ torch::Tensor MlpDecoderPass::log_likelihood(const torch::Tensor& x, const torch
   const int64_t blocks = (rows + kBlock - 1) / kBlock;
   at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
     std::vector<torch::Tensor>& buffer = buffers_[static_cast<size_t>(at::get_thread_num())];
+    std::vector<float> gated(pgates ? static_cast<size_t>(plane) : 0);
     for (int64_t b = first; b < last; ++b) {
       const int64_t begin = b * kBlock, m = std::min(kBlock, rows - begin);
       torch::Tensor g = g0.narrow(0, begin, m);
@@ -125,7 +144,7 @@ torch::Tensor MlpDecoderPass::log_likelihood(const torch::Tensor& x, const torch
       // The loss pass over y's rows, with the output bias c_o (and the
       // autoregressive offsets, added to y in place).
       float* y = g.data_ptr<float>();
-      const float* c = layers_.back().bias.data_ptr<float>();
+      const float* c = pgates ? no_bias.data() : layers_.back().bias.data_ptr<float>();
       for (int64_t i = 0; i < m; ++i) {
         const float* xi = px + (begin + i) * pixels_;
         float* yi = y + i * pixels_;
@@ -134,6 +153,34 @@ torch::Tensor MlpDecoderPass::log_likelihood(const torch::Tensor& x, const torch
 #pragma omp simd
           for (int64_t j = 0; j < pixels_; ++j)
             yi[j] += oi[j];
+        }
+        if (pgates) {
+          // l = y + c_o + the window sum: the logit the gates read; then
+          // v = l + sum_h u_h tanh(a_h + g_h l) sigmoid(b_h + g'_h l) per
+          // channel, a and b the image's window terms.
+          const float* co = layers_.back().bias.data_ptr<float>();
+#pragma omp simd
+          for (int64_t j = 0; j < pixels_; ++j)
+            yi[j] += co[j];
+          const float* gi =
+              pgates + offset_row[static_cast<size_t>(begin + i)] * 2 * units * pixels_;
+          for (int64_t ch = 0; ch < channels; ++ch) {
+            float* l = yi + ch * plane;
+            float* acc = gated.data();
+            std::fill(gated.begin(), gated.end(), 0.0f);
+            for (int64_t h = 0; h < units; ++h) {
+              const float* a = gi + ((ch * 2) * units + h) * plane;
+              const float* b = gi + ((ch * 2 + 1) * units + h) * plane;
+              const float ga = plogit[(ch * 2) * units + h], gb = plogit[(ch * 2 + 1) * units + h],
+                          u = pout[ch * units + h];
+#pragma omp simd
+              for (int64_t j = 0; j < plane; ++j)
+                acc[j] += u * fast_math::tanh_times_sigmoid(a[j] + ga * l[j], b[j] + gb * l[j]);
+            }
+#pragma omp simd
+            for (int64_t j = 0; j < plane; ++j)
+              l[j] += acc[j];
+          }
         }
         po[begin + i] =
             gaussian_ ? static_cast<float>(gaussian_row_log_prob_quadratic(

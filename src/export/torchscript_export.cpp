@@ -91,7 +91,7 @@ torch::jit::Module export_decoder(const VAE& model) {
   }
   // output(z): the decoder's unconstrained output (Bernoulli: logits), which
   // a likelihood reads; forward(z) turns it into the mean image. With an
-  // autoregressive part, the likelihood reads output(z) + context(x) and
+  // autoregressive part, the likelihood reads conditioned(x, output(z)) and
   // forward(z) is the mean-field image, pixel by pixel (mean(h): one
   // pixel's mean).
   std::string mean_image = R"(
@@ -105,6 +105,10 @@ torch::jit::Module export_decoder(const VAE& model) {
       module.register_parameter("context_gate_weight",
                                 context->masked_gate_weight().detach().clone(), false);
       module.register_parameter("context_out_weight", context->out_weight().detach().clone(),
+                                false);
+    }
+    if (context->gates_read_z()) {
+      module.register_parameter("context_logit_weight", context->logit_weight().detach().clone(),
                                 false);
     }
     mean_image = R"(
@@ -213,14 +217,21 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
     metadata["architecture"]["autoregressive_kernel"] = o.autoregressive_kernel();
     if (o.autoregressive_hidden() > 0)
       metadata["architecture"]["autoregressive_hidden"] = o.autoregressive_hidden();
+    if (o.autoregressive_gates_read_z())
+      metadata["architecture"]["autoregressive_gates_read_z"] = true;
     nlohmann::json& decoder = metadata["decoder"];
     decoder["forward"] =
         "z [N, D] -> the mean-field image [N, C, H, W] in [0, 1] (pixel by pixel, each "
         "pixel's mean fed forward)";
     decoder["output"] = "z [N, D] -> the decoder output of the codes [N, C, H, W]";
-    decoder["context"] =
-        "x [N, C, H, W] -> the autoregressive offsets [N, C, H, W]; the likelihood of x reads "
-        "output(z) + context(x)";
+    decoder["conditioned"] =
+        "conditioned(x, output(z)) -> what the likelihood of images x [N, C, H, W] reads, "
+        "[N, C, H, W]";
+    if (!o.autoregressive_gates_read_z()) {
+      decoder["context"] =
+          "x [N, C, H, W] -> the autoregressive offsets [N, C, H, W]; conditioned(x, h) is h + "
+          "context(x)";
+    }
   }
   if (o.latent_layers() > 1) {
     nlohmann::json& architecture = metadata["architecture"];

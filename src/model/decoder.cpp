@@ -34,8 +34,10 @@ DecoderImpl::DecoderImpl(DecoderOptions options) : options_(std::move(options)) 
   }
   if (options_.autoregressive_kernel() > 0) {
     context_ = register_module(
-        "context", PixelContext(options_.in_channels(), options_.autoregressive_kernel(),
-                                options_.autoregressive_hidden()));
+        "context",
+        PixelContext(PixelContextOptions(options_.in_channels(), options_.autoregressive_kernel())
+                         .hidden(options_.autoregressive_hidden())
+                         .gates_read_z(options_.autoregressive_gates_read_z())));
   }
 }
 
@@ -45,7 +47,7 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& z) {
 
 torch::Tensor DecoderImpl::conditioned(const torch::Tensor& x, const torch::Tensor& output) const {
   if (context_.is_empty()) return output;
-  return output + context_->forward(x.view_as(output));
+  return context_->forward(x.view_as(output), output);
 }
 
 torch::Tensor DecoderImpl::log_likelihood(const torch::Tensor& x,

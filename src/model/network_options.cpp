@@ -3,6 +3,7 @@
 #include <numeric>
 #include <string>
 
+#include "vae/model/pixel_context.h"
 #include "vae/runtime/error.h"
 
 namespace vae {
@@ -58,20 +59,20 @@ void NetworkOptions::validate() const {
     throw Error("--sigma must be positive");
   }
   if (autoregressive_kernel() != 0) {
-    if (autoregressive_kernel() < 3 || autoregressive_kernel() % 2 == 0)
-      throw Error("--autoregressive-kernel must be odd and at least 3 (or 0: none), not " +
-                  std::to_string(autoregressive_kernel()));
+    PixelContextOptions(in_channels(), autoregressive_kernel())
+        .hidden(autoregressive_hidden())
+        .gates_read_z(autoregressive_gates_read_z())
+        .validate();
     // Drawing pixel by pixel reads the family one pixel at a time, which a
     // per-pixel scale would have to follow; not built.
     if (likelihood()->has_scale())
       throw Error(std::string("--autoregressive-kernel needs a likelihood without a scale, not ") +
                   likelihood()->name());
+  } else if (autoregressive_hidden() != 0 || autoregressive_gates_read_z()) {
+    throw Error(std::string(autoregressive_hidden() != 0 ? "--autoregressive-hidden"
+                                                         : "--autoregressive-gates-read-z") +
+                " needs --autoregressive-kernel K (the window it reads)");
   }
-  if (autoregressive_hidden() < 0 || autoregressive_hidden() > 1024)
-    throw Error("--autoregressive-hidden must be 0 to 1024, not " +
-                std::to_string(autoregressive_hidden()));
-  if (autoregressive_hidden() > 0 && autoregressive_kernel() == 0)
-    throw Error("--autoregressive-hidden needs --autoregressive-kernel K (the window it reads)");
 }
 
 void NetworkOptions::validate_layers() const {

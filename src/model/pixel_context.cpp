@@ -6,12 +6,50 @@
 
 namespace vae {
 
-PixelContextImpl::PixelContextImpl(int64_t channels, int64_t kernel, int64_t hidden)
-    : channels_(channels), kernel_(kernel), hidden_(hidden) {
-  if (kernel < 3 || kernel % 2 == 0) {
+namespace {
+
+// The unrolled forward(z): pixel by pixel, v = the output + the window sum
+// (+ `step`, the gated units, after `setup`), its mean fed forward.
+std::string unrolled_script(const std::string& c, const std::string& k, const std::string& p,
+                            const std::string& padded, const std::string& setup,
+                            const std::string& step) {
+  return R"(
+    def forward(self, z):
+        h = self.output(z)
+        height = h.size(2)
+        width = h.size(3)
+        values = torch.zeros([h.size(0), )" +
+         c + ", height + " + padded + ", width + " + padded + R"(], dtype=h.dtype)
+        w = self.context_weight.squeeze(1)
+)" + setup +
+         R"(        for r in range(height):
+            for c in range(width):
+                v = h[:, :, r, c] + (values[:, :, r:r + )" +
+         k + ", c:c + " + k + R"(] * w).sum([2, 3])
+)" + step +
+         "                values[:, :, r + " + p + ", c + " + p + R"(] = self.mean(v)
+        return values[:, :, )" +
+         p + ":" + p + " + height, " + p + ":" + p + R"( + width]
+)";
+}
+
+}  // namespace
+
+void PixelContextOptions::validate() const {
+  if (kernel() < 3 || kernel() % 2 == 0) {
     throw Error("--autoregressive-kernel must be odd and at least 3 (or 0: none), not " +
-                std::to_string(kernel));
+                std::to_string(kernel()));
   }
+  if (hidden() < 0 || hidden() > 1024)
+    throw Error("--autoregressive-hidden must be 0 to 1024, not " + std::to_string(hidden()));
+  if (gates_read_z() && hidden() == 0)
+    throw Error("--autoregressive-gates-read-z needs --autoregressive-hidden H (the gates)");
+}
+
+PixelContextImpl::PixelContextImpl(PixelContextOptions options) : options_(std::move(options)) {
+  options_.validate();
+  const int64_t channels = options_.channels(), kernel = options_.kernel(),
+                hidden = options_.hidden();
   weight_ = register_parameter("weight", torch::zeros({channels, 1, kernel, kernel}));
   // Mask A: the rows above the centre, and the centre row left of it.
   torch::Tensor mask = torch::zeros({1, 1, kernel, kernel});
@@ -19,8 +57,6 @@ PixelContextImpl::PixelContextImpl(int64_t channels, int64_t kernel, int64_t hid
   mask.narrow(2, 0, centre).fill_(1.0);
   mask.select(2, centre).narrow(2, 0, centre).fill_(1.0);
   mask_ = register_buffer("mask", mask);
-  if (hidden < 0)
-    throw Error("--autoregressive-hidden must be >= 0, not " + std::to_string(hidden));
   if (hidden > 0) {
     // nn.Conv2d's default bound, 1/sqrt(fan in); the output weights start
     // at zero, so the model starts as the factorised one.
@@ -30,20 +66,42 @@ PixelContextImpl::PixelContextImpl(int64_t channels, int64_t kernel, int64_t hid
         torch::rand({channels * 2 * hidden, 1, kernel, kernel}) * (2 * bound) - bound);
     out_weight_ = register_parameter("out_weight", torch::zeros({channels, hidden, 1, 1}));
   }
+  if (options_.gates_read_z())
+    logit_weight_ = register_parameter("logit_weight", torch::zeros({channels, 2, hidden}));
 }
 
-torch::Tensor PixelContextImpl::forward(const torch::Tensor& x) const {
-  const int64_t pad = kernel_ / 2;
-  const torch::Tensor linear = torch::conv2d(x, masked_weight(), {}, 1, pad, 1, channels_);
-  if (hidden_ == 0) return linear;
-  const int64_t n = x.size(0), height = x.size(2), width = x.size(3);
-  // [N, C * 2H, H, W] -> a, b [N, C, H, H, W] (group c's a units, then its b).
-  const torch::Tensor ab = torch::conv2d(x, masked_gate_weight(), {}, 1, pad, 1, channels_)
-                               .view({n, channels_, 2, hidden_, height, width});
-  const torch::Tensor gated = torch::tanh(ab.select(2, 0)) * torch::sigmoid(ab.select(2, 1));
+torch::Tensor PixelContextImpl::forward(const torch::Tensor& x, const torch::Tensor& output) const {
+  return apply(window_terms(x), output);
+}
+
+PixelContextImpl::WindowTerms PixelContextImpl::window_terms(const torch::Tensor& x) const {
+  const int64_t channels = options_.channels(), pad = kernel() / 2;
+  const torch::Tensor linear = torch::conv2d(x, masked_weight(), {}, 1, pad, 1, channels);
+  if (hidden() == 0) return {linear, {}};
+  // [N, C * 2H', H, W] -> [N, C, 2, H', H, W] (group c's a units, then its b).
+  const torch::Tensor gates = torch::conv2d(x, masked_gate_weight(), {}, 1, pad, 1, channels)
+                                  .view({x.size(0), channels, 2, hidden(), x.size(2), x.size(3)});
+  if (!gates_read_z()) return {linear + gated(gates), {}};
+  return {linear, gates};
+}
+
+torch::Tensor PixelContextImpl::apply(const WindowTerms& terms, const torch::Tensor& output) const {
+  const torch::Tensor v = output + terms.offset;
+  if (!terms.gates.defined()) return v;
+  // The gates read the logit l = output + the window sum: [N, C, 1, 1, H, W]
+  // times the weights [1, C, 2, H', 1, 1].
+  const torch::Tensor read =
+      logit_weight_.view({1, options_.channels(), 2, hidden(), 1, 1}) * v.unsqueeze(2).unsqueeze(2);
+  return v + gated(terms.gates + read);
+}
+
+torch::Tensor PixelContextImpl::gated(const torch::Tensor& gates) const {
+  const int64_t n = gates.size(0), channels = options_.channels(), height = gates.size(4),
+                width = gates.size(5);
+  const torch::Tensor g = torch::tanh(gates.select(2, 0)) * torch::sigmoid(gates.select(2, 1));
   const int64_t no_pad = 0;  // a literal 0 would also convert to the padding mode's string
-  return linear + torch::conv2d(gated.reshape({n, channels_ * hidden_, height, width}), out_weight_,
-                                {}, 1, no_pad, 1, channels_);
+  return torch::conv2d(g.reshape({n, channels * hidden(), height, width}), out_weight_, {}, 1,
+                       no_pad, 1, channels);
 }
 
 torch::Tensor PixelContextImpl::unroll(
@@ -51,32 +109,36 @@ torch::Tensor PixelContextImpl::unroll(
     const std::function<torch::Tensor(const torch::Tensor&)>& read) const {
   const torch::NoGradGuard no_grad;
   const int64_t n = output.size(0), height = output.size(2), width = output.size(3);
-  const int64_t pad = kernel_ / 2;
+  const int64_t channels = options_.channels(), size = kernel(), units = hidden();
+  const int64_t pad = size / 2;
   // [C, K, K]: one window per channel, broadcast over the images.
   const torch::Tensor w = masked_weight().squeeze(1).to(output.options());
-  // The gated units: filters [C, K K, 2H] and output weights [1, C, H].
-  torch::Tensor gate, out;
-  if (hidden_ > 0) {
+  // The gated units: filters [C, K K, 2H'], output weights [1, C, H'] and
+  // logit weights [1, C, 2H'].
+  torch::Tensor gate, out, logit;
+  if (gates_read_z()) logit = logit_weight_.view({1, channels, 2 * units}).to(output.options());
+  if (units > 0) {
     gate = masked_gate_weight()
-               .view({channels_, 2 * hidden_, kernel_ * kernel_})
+               .view({channels, 2 * units, size * size})
                .transpose(1, 2)
                .to(output.options());
-    out = out_weight_.view({1, channels_, hidden_}).to(output.options());
+    out = out_weight_.view({1, channels, units}).to(output.options());
   }
   // The chosen values, zero-padded so every pixel's window is a plain slice.
   torch::Tensor values =
-      torch::zeros({n, channels_, height + 2 * pad, width + 2 * pad}, output.options());
+      torch::zeros({n, channels, height + 2 * pad, width + 2 * pad}, output.options());
   for (int64_t r = 0; r < height; ++r) {
     for (int64_t c = 0; c < width; ++c) {
-      const torch::Tensor window = values.narrow(2, r, kernel_).narrow(3, c, kernel_);
+      const torch::Tensor window = values.narrow(2, r, size).narrow(3, c, size);
       torch::Tensor v = output.select(3, c).select(2, r) + (window * w).sum({2, 3});
-      if (hidden_ > 0) {
-        // [N, C, 1, K K] x [C, K K, 2H] -> [N, C, 2H]
-        const torch::Tensor ab =
-            torch::matmul(window.reshape({n, channels_, 1, kernel_ * kernel_}), gate).squeeze(2);
-        v = v + (torch::tanh(ab.narrow(2, 0, hidden_)) *
-                 torch::sigmoid(ab.narrow(2, hidden_, hidden_)) * out)
-                    .sum(2);
+      if (units > 0) {
+        // [N, C, 1, K K] x [C, K K, 2H'] -> [N, C, 2H']
+        torch::Tensor ab =
+            torch::matmul(window.reshape({n, channels, 1, size * size}), gate).squeeze(2);
+        if (logit.defined()) ab = ab + logit * v.unsqueeze(2);
+        v = v +
+            (torch::tanh(ab.narrow(2, 0, units)) * torch::sigmoid(ab.narrow(2, units, units)) * out)
+                .sum(2);
       }
       values.select(3, c + pad).select(2, r + pad).copy_(read(v));
     }
@@ -85,58 +147,69 @@ torch::Tensor PixelContextImpl::unroll(
 }
 
 std::string PixelContextImpl::script() const {
-  const std::string c = std::to_string(channels_), k = std::to_string(kernel_),
-                    p = std::to_string(kernel_ / 2), padded = std::to_string(2 * (kernel_ / 2)),
-                    hd = std::to_string(hidden_);
+  const int64_t channels = options_.channels(), size = kernel(), units = hidden();
+  const std::string c = std::to_string(channels), k = std::to_string(size),
+                    p = std::to_string(size / 2), padded = std::to_string(2 * (size / 2)),
+                    hd = std::to_string(units), kk = std::to_string(size * size);
   const std::string conv = ", None, [1, 1], [" + p + ", " + p + "], [1, 1], " + c + ")";
-  std::string context = R"(
+  if (units == 0) {
+    return R"(
     def context(self, x):
         return torch.conv2d(x.float(), self.context_weight)" +
-                        conv + "\n";
-  std::string gate_setup, gate_step;
-  if (hidden_ > 0) {
-    context = R"(
-    def context(self, x):
-        x = x.float()
-        v = torch.conv2d(x, self.context_weight)" +
-              conv + R"(
-        ab = torch.conv2d(x, self.context_gate_weight)" +
-              conv + R"(
-        ab = ab.view(x.size(0), )" +
-              c + ", 2, " + hd + R"(, x.size(2), x.size(3))
-        g = torch.tanh(ab[:, :, 0]) * torch.sigmoid(ab[:, :, 1])
-        g = g.reshape(x.size(0), )" +
-              std::to_string(channels_ * hidden_) + R"(, x.size(2), x.size(3))
-        return v + torch.conv2d(g, self.context_out_weight, None, [1, 1], [0, 0], [1, 1], )" +
-              c + ")\n";
-    gate_setup = "        gate = self.context_gate_weight.view(" + c + ", " +
-                 std::to_string(2 * hidden_) + ", " + std::to_string(kernel_ * kernel_) +
-                 ").transpose(1, 2)\n        out = self.context_out_weight.view(1, " + c + ", " +
-                 hd + ")\n";
-    gate_step = "                window = values[:, :, r:r + " + k + ", c:c + " + k +
-                "].reshape(h.size(0), " + c + ", 1, " + std::to_string(kernel_ * kernel_) +
-                ")\n                ab = torch.matmul(window, gate).squeeze(2)\n"
-                "                v = v + (torch.tanh(ab[:, :, :" +
-                hd + "]) * torch.sigmoid(ab[:, :, " + hd + ":]) * out).sum(2)\n";
+           conv + R"(
+
+    def conditioned(self, x, h):
+        return h + self.context(x)
+)" + unrolled_script(c, k, p, padded, "", "");
   }
-  return context + R"(
-    def forward(self, z):
-        h = self.output(z)
-        height = h.size(2)
-        width = h.size(3)
-        values = torch.zeros([h.size(0), )" +
-         c + ", height + " + padded + ", width + " + padded + R"(], dtype=h.dtype)
-        w = self.context_weight.squeeze(1)
-)" + gate_setup +
-         R"(        for r in range(height):
-            for c in range(width):
-                v = h[:, :, r, c] + (values[:, :, r:r + )" +
-         k + ", c:c + " + k + R"(] * w).sum([2, 3])
-)" + gate_step +
-         "                values[:, :, r + " + p + ", c + " + p + R"(] = self.mean(v)
-        return values[:, :, )" +
-         p + ":" + p + " + height, " + p + ":" + p + R"( + width]
+  // The gated units' term, from ab [N, C, 2, H', H, W] (the gates' inputs).
+  const std::string gated = R"(
+        g = torch.tanh(ab[:, :, 0]) * torch.sigmoid(ab[:, :, 1])
+        g = g.reshape(ab.size(0), )" +
+                            std::to_string(channels * units) +
+                            R"(, ab.size(4), ab.size(5))
+        return v + torch.conv2d(g, self.context_out_weight, None, [1, 1], [0, 0], [1, 1], )" +
+                            c + ")\n";
+  const std::string window_terms = R"(
+        x = x.float()
+        ab = torch.conv2d(x, self.context_gate_weight)" +
+                                   conv + R"(
+        ab = ab.view(x.size(0), )" +
+                                   c + ", 2, " + hd + R"(, x.size(2), x.size(3)))";
+  std::string methods;
+  if (!gates_read_z()) {
+    methods = R"(
+    def context(self, x):)" +
+              window_terms + R"(
+        v = torch.conv2d(x, self.context_weight)" +
+              conv + gated + R"(
+    def conditioned(self, x, h):
+        return h + self.context(x)
 )";
+  } else {
+    methods = R"(
+    def conditioned(self, x, h):)" +
+              window_terms + R"(
+        v = h + torch.conv2d(x, self.context_weight)" +
+              conv + R"(
+        ab = ab + self.context_logit_weight.view(1, )" +
+              c + ", 2, " + hd + R"(, 1, 1) * v.unsqueeze(2).unsqueeze(2))" + gated;
+  }
+  std::string setup = "        gate = self.context_gate_weight.view(" + c + ", " +
+                      std::to_string(2 * units) + ", " + kk +
+                      ").transpose(1, 2)\n        out = self.context_out_weight.view(1, " + c +
+                      ", " + hd + ")\n";
+  std::string step = "                window = values[:, :, r:r + " + k + ", c:c + " + k +
+                     "].reshape(h.size(0), " + c + ", 1, " + kk +
+                     ")\n                ab = torch.matmul(window, gate).squeeze(2)\n";
+  if (gates_read_z()) {
+    setup += "        logit = self.context_logit_weight.view(1, " + c + ", " +
+             std::to_string(2 * units) + ")\n";
+    step += "                ab = ab + logit * v.unsqueeze(2)\n";
+  }
+  step += "                v = v + (torch.tanh(ab[:, :, :" + hd + "]) * torch.sigmoid(ab[:, :, " +
+          hd + ":]) * out).sum(2)\n";
+  return methods + unrolled_script(c, k, p, padded, setup, step);
 }
 
 }  // namespace vae

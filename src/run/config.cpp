@@ -152,6 +152,11 @@ std::vector<Binding> model_bindings() {
       network({"autoregressive-hidden", K::kInt,
                "decoder: gated units per channel reading that window too (0 = linear only)", true},
               &N::autoregressive_hidden),
+      network({"autoregressive-gates-read-z", K::kBool,
+               "decoder: those gates also read the pixel's logit from the code (conditional "
+               "gates)",
+               true},
+              &N::autoregressive_gates_read_z),
       network({"sigma", K::kDouble, "gaussian: fixed standard deviation (initial value if learned)",
                true},
               &N::sigma),

@@ -31,7 +31,16 @@ std::vector<PassCase> pass_cases() {
        NetworkOptions(small).latent_layers(2).latent_dims({6, 3}).layer_hidden({8})},
       {"autoregressive", NetworkOptions(small).autoregressive_kernel(5)},
       {"gated-autoregressive",
-       NetworkOptions(small).autoregressive_kernel(5).autoregressive_hidden(3)}};
+       NetworkOptions(small).autoregressive_kernel(5).autoregressive_hidden(3)},
+      {"gates-reading-z", NetworkOptions(small)
+                              .autoregressive_kernel(5)
+                              .autoregressive_hidden(3)
+                              .autoregressive_gates_read_z(true)},
+      {"gates-reading-z-two-channels", NetworkOptions(small)
+                                           .in_channels(2)
+                                           .autoregressive_kernel(3)
+                                           .autoregressive_hidden(2)
+                                           .autoregressive_gates_read_z(true)}};
 }
 
 // The modules' log p(x|z) for each row against the pass's.

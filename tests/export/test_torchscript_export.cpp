@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "test_support.h"
 #include "vae/runtime/error.h"
@@ -187,16 +189,21 @@ TEST(ExportFiles, LearnedPriorsExportTheirMixture) {
   }
 }
 
-// An autoregressive decoder: context(x) and output(z) give the likelihood's
-// input, forward(z) the in-process mean-field image.
+// An autoregressive decoder: conditioned(x, output(z)) gives the
+// likelihood's input (output(z) + context(x) when the offsets read x alone),
+// forward(z) the in-process mean-field image.
 TEST(ExportFiles, AutoregressiveDecoderExportsItsContext) {
-  for (const int64_t hidden : {0, 3}) {
-    SCOPED_TRACE("hidden " + std::to_string(hidden));
+  for (const auto& [hidden, read_z] :
+       std::vector<std::pair<int64_t, bool>>{{0, false}, {3, false}, {3, true}}) {
+    SCOPED_TRACE("hidden " + std::to_string(hidden) + (read_z ? ", gates read z" : ""));
     testing::ScratchDir dir;
     torch::manual_seed(4);
-    VAE model(
-        NetworkOptions().hidden({16}).latent_dim(3).autoregressive_kernel(5).autoregressive_hidden(
-            hidden));
+    VAE model(NetworkOptions()
+                  .hidden({16})
+                  .latent_dim(3)
+                  .autoregressive_kernel(5)
+                  .autoregressive_hidden(hidden)
+                  .autoregressive_gates_read_z(read_z));
     {
       torch::NoGradGuard no_grad;
       for (auto& p : model->decoder->context()->named_parameters())
@@ -210,15 +217,24 @@ TEST(ExportFiles, AutoregressiveDecoderExportsItsContext) {
     const torch::Tensor z = torch::randn({4, 3});
     const torch::Tensor x = torch::rand({4, 1, 28, 28}).round();
     const torch::Tensor output = model->decode(z);
-    EXPECT_LE(max_diff(decoder.get_method("output")({z}).toTensor() +
-                           decoder.get_method("context")({x}).toTensor(),
-                       model->decoder->conditioned(x, output)),
+    const torch::Tensor conditioned = model->decoder->conditioned(x, output);
+    const torch::Tensor h = decoder.get_method("output")({z}).toTensor();
+    EXPECT_LE(max_diff(decoder.get_method("conditioned")({x, h}).toTensor(), conditioned), 1e-5);
+    // One image's terms for several codes, as a Python evaluation loop reads them.
+    EXPECT_LE(max_diff(decoder.get_method("conditioned")({x.narrow(0, 0, 1), h}).toTensor(),
+                       model->decoder->conditioned(x.narrow(0, 0, 1).expand_as(x), output)),
               1e-5);
+    EXPECT_EQ(decoder.find_method("context").has_value(), !read_z);
+    if (!read_z) {
+      EXPECT_LE(max_diff(h + decoder.get_method("context")({x}).toTensor(), conditioned), 1e-5);
+    }
     EXPECT_LE(max_diff(decoder.forward({z}).toTensor(), model->generate(z)), 1e-5);
     const auto metadata = nlohmann::json::parse(testing::read_bytes(files.metadata));
     EXPECT_EQ(metadata["architecture"]["autoregressive_kernel"], 5);
     EXPECT_EQ(metadata["architecture"].value("autoregressive_hidden", 0), hidden);
-    EXPECT_TRUE(metadata["decoder"].contains("context"));
+    EXPECT_EQ(metadata["architecture"].value("autoregressive_gates_read_z", false), read_z);
+    EXPECT_EQ(metadata["decoder"].contains("context"), !read_z);
+    EXPECT_TRUE(metadata["decoder"].contains("conditioned"));
   }
 }
 

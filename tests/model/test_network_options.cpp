@@ -43,6 +43,15 @@ TEST(NetworkOptions, RejectsImpossibleShapes) {
   EXPECT_THROW(NetworkOptions().autoregressive_kernel(3).autoregressive_hidden(-1).validate(),
                Error);
   EXPECT_THROW(NetworkOptions().autoregressive_hidden(8).validate(), Error);
+  EXPECT_NO_THROW(NetworkOptions()
+                      .autoregressive_kernel(3)
+                      .autoregressive_hidden(2)
+                      .autoregressive_gates_read_z(true)
+                      .validate());
+  EXPECT_THROW(
+      NetworkOptions().autoregressive_kernel(3).autoregressive_gates_read_z(true).validate(),
+      Error);
+  EXPECT_THROW(NetworkOptions().autoregressive_gates_read_z(true).validate(), Error);
 }
 
 }  // namespace

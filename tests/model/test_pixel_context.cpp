@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "vae/model/decoder.h"
 
@@ -12,13 +13,20 @@ namespace vae {
 namespace {
 
 // A context whose weights are away from their zero start.
-PixelContext random_context(int64_t channels, int64_t kernel, uint64_t seed, int64_t hidden = 0) {
+PixelContext random_context(int64_t channels, int64_t kernel, uint64_t seed, int64_t hidden = 0,
+                            bool gates_read_z = false) {
   torch::manual_seed(seed);
-  PixelContext context(channels, kernel, hidden);
+  PixelContext context(
+      PixelContextOptions(channels, kernel).hidden(hidden).gates_read_z(gates_read_z));
   torch::NoGradGuard no_grad;
   for (auto& p : context->named_parameters())
     p.value().normal_(0.0, 1.0);
   return context;
+}
+
+// The offsets of a context whose gates read x alone: forward with a zero output.
+torch::Tensor offsets(const PixelContext& context, const torch::Tensor& x) {
+  return context->forward(x, torch::zeros_like(x));
 }
 
 TEST(PixelContext, OffsetsAreTheCausalWindowSum) {
@@ -28,7 +36,7 @@ TEST(PixelContext, OffsetsAreTheCausalWindowSum) {
   PixelContext context = random_context(channels, kernel, 1);
   const torch::Tensor x = torch::rand({3, channels, h, w}, torch::kFloat64);
   context->to(torch::kFloat64);
-  const torch::Tensor got = context->forward(x);
+  const torch::Tensor got = offsets(context, x);
   const torch::Tensor weight = context->named_parameters()["weight"].detach();
   for (int64_t n = 0; n < 3; ++n)
     for (int64_t c = 0; c < channels; ++c)
@@ -47,12 +55,17 @@ TEST(PixelContext, OffsetsAreTheCausalWindowSum) {
         }
 }
 
-TEST(PixelContext, GatedUnitsAddTheirFormulaToTheWindowSum) {
-  // offset = the linear window sum + sum_u out[c, u] tanh(a_u . window)
-  // sigmoid(b_u . window), by hand with the window cut out of the padded
+class GatedUnits : public ::testing::TestWithParam<bool> {};  // whether the gates read z
+INSTANTIATE_TEST_SUITE_P(OfXAndOfXAndZ, GatedUnits, ::testing::Bool());
+
+TEST_P(GatedUnits, AddTheirFormulaToTheWindowSum) {
+  // v = l + sum_u out[c, u] tanh(a_u . window + g_u l) sigmoid(b_u . window
+  // + g'_u l), l = output + the linear window sum (g = g' = 0 when the
+  // gates read x alone), by hand with the window cut out of the padded
   // image and the mask applied to the filters.
+  const bool read_z = GetParam();
   const int64_t kernel = 3, p = 1, channels = 2, hidden = 3, h = 4, w = 5;
-  PixelContext context = random_context(channels, kernel, 4, hidden);
+  PixelContext context = random_context(channels, kernel, 4, hidden, read_z);
   context->to(torch::kFloat64);
   PixelContext linear(channels, kernel);
   linear->to(torch::kFloat64);
@@ -61,8 +74,9 @@ TEST(PixelContext, GatedUnitsAddTheirFormulaToTheWindowSum) {
     linear->named_parameters()["weight"].copy_(context->named_parameters()["weight"]);
   }
   const torch::Tensor x = torch::rand({2, channels, h, w}, torch::kFloat64);
-  const torch::Tensor got = context->forward(x).detach();
-  const torch::Tensor base = linear->forward(x).detach();
+  const torch::Tensor output = torch::randn({2, channels, h, w}, torch::kFloat64);
+  const torch::Tensor got = context->forward(x, output).detach();
+  const torch::Tensor base = linear->forward(x, output).detach();  // l
   const torch::Tensor padded = torch::constant_pad_nd(x, {p, p, p, p});
   auto params = context->named_parameters();
   const torch::Tensor mask =
@@ -71,59 +85,91 @@ TEST(PixelContext, GatedUnitsAddTheirFormulaToTheWindowSum) {
   const torch::Tensor gate =
       params["gate_weight"].detach().view({channels, 2, hidden, kernel, kernel});
   const torch::Tensor out = params["out_weight"].detach().view({channels, hidden});
+  const torch::Tensor logit = read_z ? params["logit_weight"].detach()
+                                     : torch::zeros({channels, 2, hidden}, torch::kFloat64);
+  EXPECT_EQ(params.contains("logit_weight"), read_z);
   double largest = 0.0;
   for (int64_t n = 0; n < 2; ++n)
     for (int64_t c = 0; c < channels; ++c)
       for (int64_t r = 0; r < h; ++r)
         for (int64_t q = 0; q < w; ++q) {
           const torch::Tensor window = padded[n][c].narrow(0, r, kernel).narrow(1, q, kernel);
-          double expected = base[n][c][r][q].item<double>();
+          const double l = base[n][c][r][q].item<double>();
+          double expected = l;
           for (int64_t u = 0; u < hidden; ++u) {
-            const double a = (gate[c][0][u] * mask * window).sum().item<double>();
-            const double b = (gate[c][1][u] * mask * window).sum().item<double>();
+            const double a = (gate[c][0][u] * mask * window).sum().item<double>() +
+                             logit[c][0][u].item<double>() * l;
+            const double b = (gate[c][1][u] * mask * window).sum().item<double>() +
+                             logit[c][1][u].item<double>() * l;
             expected += out[c][u].item<double>() * std::tanh(a) / (1.0 + std::exp(-b));
           }
-          largest = std::max(largest, std::abs(expected - base[n][c][r][q].item<double>()));
+          largest = std::max(largest, std::abs(expected - l));
           ASSERT_NEAR(got[n][c][r][q].item<double>(), expected, 1e-12)
               << n << " " << c << " " << r << " " << q;
         }
   EXPECT_GT(largest, 0.1);  // the gated units do add something
-  // The first pixel reads nothing: no biases, so its offset is zero.
-  EXPECT_EQ(got.select(3, 0).select(2, 0).abs().max().item<double>(), 0.0);
+  if (!read_z) {
+    // The first pixel reads nothing: no biases, so its offset is zero.
+    const torch::Tensor first = (got - output).select(3, 0).select(2, 0);
+    EXPECT_EQ(first.abs().max().item<double>(), 0.0);
+  }
 }
 
-TEST(PixelContext, GatedUnitsStartSilent) {
+TEST_P(GatedUnits, WindowTermsThenApplyIsForward) {
+  // What vae eval computes once per image, finished for each code.
+  PixelContext context = random_context(1, 5, 6, 4, GetParam());
+  const torch::Tensor x = torch::rand({3, 1, 6, 7});
+  const torch::Tensor output = torch::randn({3, 1, 6, 7});
+  const PixelContextImpl::WindowTerms terms = context->window_terms(x);
+  EXPECT_EQ(terms.gates.defined(), GetParam());
+  EXPECT_TRUE(context->apply(terms, output).equal(context->forward(x, output)));
+}
+
+TEST_P(GatedUnits, StartSilent) {
   torch::manual_seed(5);
-  const PixelContext context(1, 5, 4);
+  const PixelContext context(PixelContextOptions(1, 5).hidden(4).gates_read_z(GetParam()));
   const torch::Tensor x = torch::rand({2, 1, 6, 6});
-  EXPECT_EQ(context->forward(x).abs().max().item<double>(), 0.0);
+  const torch::Tensor output = torch::randn({2, 1, 6, 6});
+  EXPECT_TRUE(context->forward(x, output).equal(output));
   EXPECT_GT(context->named_parameters()["gate_weight"].abs().max().item<double>(), 0.0);
 }
 
-void expect_causal(int64_t hidden) {
-  // The Jacobian d offset / d x, by autograd, is strictly lower triangular
-  // in raster order (channel-major), and not zero below the diagonal.
+void expect_causal(int64_t hidden, bool read_z) {
+  // The Jacobian d v / d x, by autograd, is strictly lower triangular in
+  // raster order (channel-major), and not zero below the diagonal; d v / d
+  // output is diagonal: pixel i reads the code through output_i alone.
   const int64_t channels = 2, h = 5, w = 4, pixels = channels * h * w;
-  PixelContext context = random_context(channels, 3, 2, hidden);
+  PixelContext context = random_context(channels, 3, 2, hidden, read_z);
   const torch::Tensor x = torch::rand({1, channels, h, w}, torch::requires_grad());
-  const torch::Tensor offsets = context->forward(x).reshape({pixels});
+  const torch::Tensor output = torch::randn({1, channels, h, w}, torch::requires_grad());
+  const torch::Tensor v = context->forward(x, output).reshape({pixels});
   torch::Tensor jacobian = torch::zeros({pixels, pixels});
+  torch::Tensor by_output = torch::zeros({pixels, pixels});
   for (int64_t i = 0; i < pixels; ++i) {
-    const torch::Tensor g = torch::autograd::grad({offsets[i]}, {x}, {}, true, false, true)[0];
-    if (g.defined()) jacobian[i] = g.reshape({pixels});
+    const auto g = torch::autograd::grad({v[i]}, {x, output}, {}, true, false, true);
+    if (g[0].defined()) jacobian[i] = g[0].reshape({pixels});
+    by_output[i] = g[1].reshape({pixels});
   }
   EXPECT_EQ(jacobian.triu().abs().max().item<double>(), 0.0);
   // The left neighbour is always read: pixel (0, 1, 1) reads (0, 1, 0).
   EXPECT_NE(jacobian[w + 1][w].item<double>(), 0.0);
   // No pixel reads the other channel.
   EXPECT_EQ(jacobian.narrow(0, h * w, h * w).narrow(1, 0, h * w).abs().max().item<double>(), 0.0);
+  const torch::Tensor diagonal = by_output.diagonal();
+  EXPECT_EQ((by_output - torch::diag(diagonal)).abs().max().item<double>(), 0.0);
+  // Gates that read z scale the code's pull: d v_i / d output_i is not 1.
+  if (read_z) {
+    EXPECT_GT((diagonal - 1).abs().max().item<double>(), 0.01);
+  } else {
+    EXPECT_EQ((diagonal - 1).abs().max().item<double>(), 0.0);
+  }
 }
 
 TEST(PixelContext, EachOffsetReadsOnlyEarlierPixelsOfItsChannel) {
-  expect_causal(0);
+  expect_causal(0, false);
 }
-TEST(PixelContext, GatedOffsetsReadOnlyEarlierPixelsOfItsChannel) {
-  expect_causal(3);
+TEST_P(GatedUnits, ReadOnlyEarlierPixelsOfTheirChannel) {
+  expect_causal(3, GetParam());
 }
 
 // A 3 x 3 Bernoulli decoder with an autoregressive part: its 512 images.
@@ -134,7 +180,7 @@ struct TinyDecoder {
   torch::Tensor log_p;   // log p(x|z) of each [512], float64
 };
 
-TinyDecoder tiny_decoder(int64_t hidden) {
+TinyDecoder tiny_decoder(int64_t hidden, bool read_z) {
   torch::manual_seed(3);
   Decoder decoder(DecoderOptions()
                       .height(3)
@@ -142,7 +188,8 @@ TinyDecoder tiny_decoder(int64_t hidden) {
                       .hidden({8})
                       .latent_dim(2)
                       .autoregressive_kernel(3)
-                      .autoregressive_hidden(hidden));
+                      .autoregressive_hidden(hidden)
+                      .autoregressive_gates_read_z(read_z));
   decoder->to(torch::kFloat64);
   {
     torch::NoGradGuard no_grad;
@@ -162,11 +209,19 @@ TinyDecoder tiny_decoder(int64_t hidden) {
   return {decoder, output, images, log_p};
 }
 
-class TinyDecoders : public ::testing::TestWithParam<int64_t> {};  // hidden units
-INSTANTIATE_TEST_SUITE_P(LinearAndGated, TinyDecoders, ::testing::Values(0, 3));
+// (hidden units, whether their gates read z)
+class TinyDecoders : public ::testing::TestWithParam<std::tuple<int64_t, bool>> {
+ protected:
+  TinyDecoder make() const {
+    return tiny_decoder(std::get<0>(GetParam()), std::get<1>(GetParam()));
+  }
+};
+INSTANTIATE_TEST_SUITE_P(LinearAndGated, TinyDecoders,
+                         ::testing::Values(std::make_tuple(0, false), std::make_tuple(3, false),
+                                           std::make_tuple(3, true)));
 
 TEST_P(TinyDecoders, TheDecodersDensitySumsToOne) {
-  const TinyDecoder t = tiny_decoder(GetParam());
+  const TinyDecoder t = make();
   EXPECT_NEAR(t.log_p.exp().sum().item<double>(), 1.0, 1e-12);
   // and it is not the factorised one: the pixels depend on each other.
   const torch::Tensor factorised =
@@ -177,7 +232,7 @@ TEST_P(TinyDecoders, TheDecodersDensitySumsToOne) {
 TEST_P(TinyDecoders, DrawsFollowTheDensity) {
   // 40,000 draws of the 9 pixels, pixel by pixel: each image's frequency
   // within 5 standard errors of its probability.
-  const TinyDecoder t = tiny_decoder(GetParam());
+  const TinyDecoder t = make();
   const int64_t n = 40000;
   auto generator = at::detail::createCPUGenerator(7);
   const torch::Tensor draws = t.decoder->sample(t.output.expand({n, 1, 3, 3}), generator);
@@ -191,13 +246,13 @@ TEST_P(TinyDecoders, DrawsFollowTheDensity) {
 }
 
 TEST_P(TinyDecoders, MeanFieldImageFeedsMeansForward) {
-  const TinyDecoder t = tiny_decoder(GetParam());
+  const TinyDecoder t = make();
   const torch::Tensor mean = t.decoder->mean(t.output);
-  // By hand: pixel by pixel, sigmoid(output + the offsets of the means so far).
+  // By hand: pixel by pixel, sigmoid(v) with v read from the means so far.
   torch::Tensor values = torch::zeros({1, 1, 3, 3}, torch::kFloat64);
   for (int64_t i = 0; i < 9; ++i) {
-    const torch::Tensor offset = t.decoder->context()->forward(values).view({9})[i];
-    values.view({9})[i] = torch::sigmoid(t.output.view({9})[i] + offset).detach();
+    const torch::Tensor v = t.decoder->context()->forward(values, t.output).view({9})[i];
+    values.view({9})[i] = torch::sigmoid(v).detach();
   }
   EXPECT_LT((mean - values).abs().max().item<double>(), 1e-12);
   // With zero weights, the factorised mean.
@@ -212,6 +267,8 @@ TEST(PixelContext, RejectsEvenOrTinyWindows) {
   EXPECT_THROW(PixelContext(1, 4), std::exception);
   EXPECT_THROW(PixelContext(1, 1), std::exception);
   EXPECT_THROW(PixelContext(1, 3, -1), std::exception);
+  EXPECT_THROW(PixelContext(1, 3, 1025), std::exception);
+  EXPECT_THROW(PixelContext(PixelContextOptions(1, 3).gates_read_z(true)), std::exception);
 }
 
 }  // namespace

@@ -7,7 +7,10 @@
 //   y = g_L V_o^T         [R, pixels]  (the bias c_o joins in the loss pass)
 //   Bernoulli  log p(x|z) = sum_j x_j v_j - softplus(v_j),   v = y + c_o + a(x)
 //   where a(x) is the decoder's autoregressive offset (model/pixel_context.h;
-//   one convolution of the R images up front), or 0
+//   one convolution of the R images up front), or 0; when its gates read z,
+//   v = l + sum_h u_h tanh(A_h + g_h l) sigmoid(B_h + g'_h l) per pixel, with
+//   l = y + c_o + the window sum and A, B the gates' window terms (computed
+//   up front too)
 //   Gaussian   log p(x|z) = -sum_j (x_j - m_j)^2 / (2 s_j^2) + log s_j
 //              + log(2 pi) / 2,   m = sigmoid(v),  s = exp(log_sigma)
 // Each thread takes blocks of rows and runs the whole stack on a block while

@@ -55,8 +55,10 @@ struct NetworkOptions {
   // The decoder's autoregressive window (model/pixel_context.h): odd K >= 3,
   // or 0 for a factorised decoder.
   TORCH_ARG(int64_t, autoregressive_kernel) = 0;
-  // Its gated units per channel (0: the linear window only).
+  // Its gated units per channel (0: the linear window only), and whether
+  // their gates also read the pixel's logit.
   TORCH_ARG(int64_t, autoregressive_hidden) = 0;
+  TORCH_ARG(bool, autoregressive_gates_read_z) = false;
   // Flow posteriors (planar, iaf): the number of steps K; iaf: the hidden
   // units of each step's network and the width of the context h(x).
   TORCH_ARG(int64_t, flow_steps) = 4;

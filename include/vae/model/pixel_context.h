@@ -17,10 +17,20 @@
 //   v_i += sum_h u_h tanh(a_h . window_i(x)) sigmoid(b_h . window_i(x)),
 // 2H masked K x K filters (a, b) and H output weights (u) per channel, no
 // biases, so an all-zero window (the first pixel, the background) still
-// adds nothing. It reads x only, never z: the offsets of an image are
-// computed once for all of its codes, as for the linear window.
+// adds nothing. They read x only: the offsets of an image are computed once
+// for all of its codes, as for the linear window.
+//
+// With `gates_read_z` (--autoregressive-gates-read-z) the gates are
+// conditioned on the code as well, as in the conditional PixelCNN, through
+// the pixel's own logit l_i = output_i(z) + sum_j w_{i-j} x_j:
+//   a_h . window_i(x) + g_h l_i  and  b_h . window_i(x) + g'_h l_i,
+// 2H more weights per channel (starting at zero). p(x|z) stays normalised
+// (v_i still reads only x_<i and z). The window's parts are still computed
+// once per image (window_terms); each code then costs 2H gate evaluations
+// per pixel.
 #pragma once
 
+#include <torch/arg.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
@@ -29,17 +39,44 @@
 
 namespace vae {
 
+struct PixelContextOptions {
+  PixelContextOptions(int64_t channels, int64_t kernel) : channels_(channels), kernel_(kernel) {}
+  // Throws Error naming the flag that is out of range.
+  void validate() const;
+  // The window: odd, >= 3; one per channel.
+  TORCH_ARG(int64_t, channels);
+  TORCH_ARG(int64_t, kernel);
+  // The gated units per channel, 0 to 1024 (0: the linear window only).
+  TORCH_ARG(int64_t, hidden) = 0;
+  // Whether the gates also read the pixel's logit (needs hidden > 0).
+  TORCH_ARG(bool, gates_read_z) = false;
+};
+
 class PixelContextImpl : public torch::nn::Module {
  public:
-  // `kernel`: odd, >= 3; one window of weights per channel, zero at first
-  // (the model starts as the factorised one). `hidden`: the gated units per
-  // channel (0: the linear window only); their output weights start at
-  // zero too, their filters at random.
-  PixelContextImpl(int64_t channels, int64_t kernel, int64_t hidden = 0);
+  // The window's weights start at zero (the model starts as the factorised
+  // one), and so do the gated units' output weights and logit weights; their
+  // filters start at random.
+  explicit PixelContextImpl(PixelContextOptions options);
+  PixelContextImpl(int64_t channels, int64_t kernel, int64_t hidden = 0)
+      : PixelContextImpl(PixelContextOptions(channels, kernel).hidden(hidden)) {}
 
-  // x [N, C, H, W] -> the offsets sum_{j < i} w_{i-j} x_j (+ the gated
-  // units) [N, C, H, W].
-  torch::Tensor forward(const torch::Tensor& x) const;
+  // Images x and their codes' decoder output, both [N, C, H, W] -> what the
+  // likelihood reads, v = output + the offsets [N, C, H, W].
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& output) const;
+
+  // The parts of forward() that read x alone, for evaluating many codes of
+  // one image: `offset` [N, C, H, W] is v - output when the gates do not
+  // read z, else the linear window sum alone; `gates` [N, C, 2, H', H, W]
+  // (each channel's a units, then its b units) holds the gates' window
+  // terms, and is defined only when they read z. apply() finishes v for
+  // output rows of those images (same N).
+  struct WindowTerms {
+    torch::Tensor offset;
+    torch::Tensor gates;
+  };
+  WindowTerms window_terms(const torch::Tensor& x) const;
+  torch::Tensor apply(const WindowTerms& terms, const torch::Tensor& output) const;
 
   // The pixels in raster order: pixel i's value is read(output_i + the
   // offset of the values already chosen), `read` mapping [N, C] to [N, C]
@@ -51,25 +88,35 @@ class PixelContextImpl : public torch::nn::Module {
   // The masked weight [C, 1, K, K] that forward() convolves with.
   torch::Tensor masked_weight() const { return weight_ * mask_; }
   // The gated filters, masked [C * 2H, 1, K, K] (channel c's a then b),
-  // and the output weights [C, H, 1, 1]; undefined when hidden is 0.
+  // and the output weights [C, H, 1, 1]; undefined when hidden is 0. The
+  // gates' logit weights [C, 2, H] (g, then g'); undefined unless they read z.
   torch::Tensor masked_gate_weight() const { return gate_weight_ * mask_; }
   const torch::Tensor& out_weight() const { return out_weight_; }
-  int64_t kernel() const { return kernel_; }
-  int64_t hidden() const { return hidden_; }
+  const torch::Tensor& logit_weight() const { return logit_weight_; }
+  const PixelContextOptions& options() const { return options_; }
+  int64_t kernel() const { return options_.kernel(); }
+  int64_t hidden() const { return options_.hidden(); }
+  bool gates_read_z() const { return options_.gates_read_z(); }
 
-  // The exported decoder's methods `context(x)` and the unrolled
-  // `forward(z)` (TorchScript, 4 spaces indented), written against
+  // The exported decoder's methods `conditioned(x, h)` (forward()), for
+  // gates that read x alone also `context(x)` (the offsets), and the
+  // unrolled `forward(z)` (TorchScript, 4 spaces indented), written against
   // `self.output(z)`, `self.mean(h)` and `self.context_weight`, which holds
   // masked_weight() (with hidden units also `self.context_gate_weight` and
-  // `self.context_out_weight`: masked_gate_weight() and out_weight()).
+  // `self.context_out_weight`: masked_gate_weight() and out_weight(); with
+  // gates that read z `self.context_logit_weight`: logit_weight()).
   std::string script() const;
 
  private:
-  int64_t channels_, kernel_, hidden_;
-  torch::Tensor weight_;       // [C, 1, K, K]
-  torch::Tensor mask_;         // [1, 1, K, K]: 1 above the centre row and left of the centre
-  torch::Tensor gate_weight_;  // [C * 2H, 1, K, K]
-  torch::Tensor out_weight_;   // [C, H, 1, 1]
+  // The gates' contribution [N, C, H, W] from their terms [N, C, 2, H', H, W].
+  torch::Tensor gated(const torch::Tensor& gates) const;
+
+  PixelContextOptions options_;
+  torch::Tensor weight_;        // [C, 1, K, K]
+  torch::Tensor mask_;          // [1, 1, K, K]: 1 above the centre row and left of the centre
+  torch::Tensor gate_weight_;   // [C * 2H, 1, K, K]
+  torch::Tensor out_weight_;    // [C, H, 1, 1]
+  torch::Tensor logit_weight_;  // [C, 2, H]
 };
 TORCH_MODULE(PixelContext);
 
