@@ -24,6 +24,8 @@ data=${MNIST_DIR:-../shared/data/mnist}
 VAE_SETUP_EXTRA="python3-torchvision" bash scripts/setup.sh >/dev/null
 out=${BENCH_OUT:-bench-results}
 mkdir -p "$out"
+source scripts/lib/blas_kernels.sh
+same_blas_kernels ./build/vae
 echo "== machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 echo "== vae bench --baseline (threads $threads)"
 ./build/vae bench --data-dir "$data" --threads "$threads" --baseline --repeats 5 --json "$out/vae-1.json"

@@ -31,6 +31,8 @@ data=${MNIST_DIR:-../shared/data/mnist}
 vae=${VAE:-./build/vae}
 out=${BENCH_OUT:-bench-results/eval}
 mkdir -p "$out"
+source scripts/lib/blas_kernels.sh
+same_blas_kernels "$vae"
 echo "== machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'); k = $k, $images images, $threads threads"
 for run in "${runs[@]}"; do
   name=$(basename "$run")

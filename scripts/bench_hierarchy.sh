@@ -25,6 +25,8 @@ vae=${VAE_BIN:-build/vae}
 data=${MNIST_DIR:-../shared/data/mnist}
 out=${BENCH_OUT:-bench-results/hierarchy}
 mkdir -p "$out"
+source scripts/lib/blas_kernels.sh
+same_blas_kernels "$vae"
 echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p')"
 for inference in bottom-up ladder; do
   for round in $(seq "$rounds"); do

@@ -1,6 +1,7 @@
 #include "vae/cli/cli.h"
 
 #include <c10/util/Exception.h>
+#include <torch/version.h>
 
 #include <functional>
 #include <iostream>
@@ -10,6 +11,7 @@
 #include "command_line.h"
 #include "commands.h"
 #include "vae/runtime/interrupt.h"
+#include "vae/runtime/runtime.h"
 
 namespace vae {
 namespace {
@@ -74,7 +76,9 @@ int dispatch(const std::string& command, int argc, char** argv) {
     return 0;
   }
   if (command == "version" || command == "--version") {
-    std::cout << "vae " VAE_VERSION "\n";
+    const BlasInfo blas = detect_blas();
+    std::cout << "vae " VAE_VERSION "\nLibTorch " TORCH_VERSION " | BLAS " << blas.name
+              << (blas.details.empty() ? "" : " (" + blas.details + ")") << "\n";
     return 0;
   }
   std::cerr << "vae: error: "

@@ -131,6 +131,9 @@ BlasInfo detect_blas() {
     }
     if (const char* coretype = std::getenv("OPENBLAS_CORETYPE")) {
       info.details += std::string(", OPENBLAS_CORETYPE=") + coretype;
+      // blas_kernels.h: named by vae, since OpenBLAS did not know this CPU.
+      if (std::getenv("VAE_BLAS_KERNELS_CHOSEN") != nullptr)
+        info.details += " (set by vae: OpenBLAS does not know this CPU)";
     }
   }
   return info;
