@@ -14,7 +14,8 @@ gives the saved images, and sigmoid(output(z)) gives them too where the
 likelihood's mean is the sigmoid (an autoregressive decoder: conditioned(x,
 output(z)) has the images' shape and gives the first pixel's mean through the
 sigmoid, and context(x), where exported, is its offset); generate() has its
-shape and repeats for a seed. Exit 0 when all agree within 1e-5, 1 otherwise.
+shape and repeats for a seed; a hierarchy's descend(top) has its shape and
+log_conditional_prior(z) gives C++'s at the draws. Exit 0 when all agree within 1e-5, 1 otherwise.
 Uses Debian's python3-torch.
 """
 import json
@@ -113,6 +114,13 @@ def check(directory):
             expect(tuple(codes.shape) == (5, latent) and torch.equal(codes[:, -dims[-1]:],
                                                                       torch.zeros(5, dims[-1])),
                    "descend(top) draws the layers below the top one: [n, D]")
+            # Float sums of ~100 terms in another order: relative tolerance.
+            lp = decoder.log_conditional_prior(reference.draw_z)
+            want = reference.draw_log_conditional_prior
+            diff = ((lp - want).abs() / want.abs().clamp(min=1.0)).max().item()
+            expect(lp.shape == want.shape and diff <= TOLERANCE,
+                   "log_conditional_prior(z) at the draws gives C++'s (max relative diff %.2e)"
+                   % diff)
     return failures
 
 

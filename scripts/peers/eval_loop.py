@@ -9,8 +9,10 @@ then a log-mean-exp over the k log weights.
 The test images are MNIST's, binarized once with the generator vae uses
 (seed 20080101, torch.bernoulli), so the values can be compared image by
 image with `vae eval --per-image`. Works for every posterior family whose
-prior is N(0, I) and for any architecture with the Bernoulli likelihood,
-autoregressive decoders included (conditioned(x, output(z))).
+prior (of the top layer, for a hierarchy) is N(0, I) and for any
+architecture with the Bernoulli likelihood, autoregressive decoders included
+(conditioned(x, output(z))); a hierarchy's log p(z) adds the decoder's
+log_conditional_prior(z).
 
 usage: /usr/bin/python3 scripts/peers/eval_loop.py EXPORT_DIR MNIST_DIR
            [--k 5000] [--chunk 1000] [--test-size 300] [--threads 2] [--json F]
@@ -59,7 +61,17 @@ def main():
     torch.manual_seed(0)
     encoder = torch.jit.load(os.path.join(args.export_dir, "encoder.pt"))
     decoder = torch.jit.load(os.path.join(args.export_dir, "decoder.pt"))
+    with open(os.path.join(args.export_dir, "model.json")) as f:
+        architecture = json.load(f)["architecture"]
+    if architecture.get("prior", "standard-normal") != "standard-normal":
+        raise SystemExit("eval_loop.py: error: the prior is %s; this loop knows N(0, I) only"
+                         % architecture["prior"])
+    if architecture.get("likelihood", "bernoulli") != "bernoulli":
+        raise SystemExit("eval_loop.py: error: the likelihood is %s; this loop knows bernoulli only"
+                         % architecture["likelihood"])
     latent = encoder.latent_dim
+    top = architecture.get("latent_dims", [latent])[-1]
+    hierarchy = top != latent
     images = load_test_images(args.mnist_dir, args.test_size)
     half_log_2pi = 0.5 * math.log(2 * math.pi)
     # An autoregressive decoder's likelihood reads conditioned(x, output(z)):
@@ -84,7 +96,10 @@ def main():
                     logits = decoder.conditioned(x, logits)
                 log_px_z = -F.binary_cross_entropy_with_logits(
                     logits, x.expand_as(logits), reduction="none").flatten(1).sum(1)
-                log_pz = (-0.5 * z * z - half_log_2pi).sum(1)
+                z_top = z[:, latent - top:]
+                log_pz = (-0.5 * z_top * z_top - half_log_2pi).sum(1)
+                if hierarchy:
+                    log_pz = log_pz + decoder.log_conditional_prior(z)
                 log_w.append(log_px_z + log_pz - log_q)
             log_w = torch.cat(log_w).double()
             values.append((torch.logsumexp(log_w, 0) - math.log(args.k)).item())

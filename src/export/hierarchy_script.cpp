@@ -165,6 +165,19 @@ std::string hierarchy_decoder_script(torch::jit::Module& module,
       << ")\n        z" << l << " = mu + torch.exp(0.5 * lv) * torch.randn_like(mu)\n";
   }
   c << "        return torch.cat(" << code_list(L) << ", 1)\n";
+  // log p(z_1..z_{L-1} | z_L), as LatentHierarchyImpl::log_conditional_prior.
+  c << "\n    def log_conditional_prior(self, z):\n";
+  int64_t at = 0;
+  for (int64_t l = 0; l < L; ++l) {
+    c << "        z" << l << " = z.narrow(-1, " << at << ", " << d[l] << ")\n";
+    at += d[l];
+  }
+  for (int64_t l = 0; l + 1 < L; ++l) {
+    c << "        mu, lv = self.gaussian(self.down" << l << "(z" << l + 1 << "), " << d[l]
+      << ")\n        " << (l == 0 ? "lp = " : "lp = lp + ") << "self.log_normal(z" << l
+      << ", mu, lv)\n";
+  }
+  c << "        return lp\n";
   return c.str();
 }
 

@@ -27,7 +27,9 @@ HierarchyScript hierarchy_encoder_script(torch::jit::Module& module,
                                          const LatentHierarchyImpl& hierarchy);
 
 // descend(top [n, d_L]) -> [n, D]: the layers below drawn from
-// p(z_l|z_{l+1}) (torch's global generator, which generate() seeds).
+// p(z_l|z_{l+1}) (torch's global generator, which generate() seeds);
+// log_conditional_prior(z [..., D]) -> [...]: sum over l < L of
+// log p(z_l|z_{l+1}), which with the top layer's prior gives log p(z).
 std::string hierarchy_decoder_script(torch::jit::Module& module,
                                      const LatentHierarchyImpl& hierarchy);
 

@@ -173,6 +173,10 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
     reference.register_buffer("eps", eps);
     reference.register_buffer("draw_z", draw.z.to(torch::kCPU));
     reference.register_buffer("draw_log_q", draw.log_q.to(torch::kCPU));
+    if (!m->hierarchy().is_empty()) {
+      reference.register_buffer("draw_log_conditional_prior",
+                                m->hierarchy()->log_conditional_prior(draw.z).to(torch::kCPU));
+    }
     save_module(reference, files.reference);
   }
 
@@ -239,6 +243,11 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
     architecture["latent_dims"] = o.layer_dims();
     architecture["layer_hidden"] = o.layer_hidden();
     architecture["inference"] = to_string(o.inference());
+    metadata["decoder"]["descend"] =
+        "descend(top [n, d_L]) -> [n, D]: the layers below the top one drawn from p(z_l|z_{l+1})";
+    metadata["decoder"]["log_conditional_prior"] =
+        "log_conditional_prior(z [..., D]) -> [...]: sum of log p(z_l|z_{l+1}) below the top "
+        "layer; log p(z) adds the prior of the top layer (architecture.prior)";
   }
   if (!history.empty()) {
     nlohmann::json last = to_json(history.back());
