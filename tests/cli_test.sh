@@ -318,6 +318,9 @@ expect_error "eval every 0" "--eval-every must be at least 1" \
   "$vae" train "${small[@]}" --eval-every 0 --out long-bad
 expect_error "unknown lr schedule" "--lr-schedule must be constant, cosine, exponential or burda, not 'step'" \
   "$vae" train "${small[@]}" --lr-schedule step --out long-bad
+expect_error "IWAE phase of an IWAE run" \
+  "--iwae-from-epoch switches an ELBO run to the IWAE bound; --objective iwae trains it from the first epoch" \
+  "$vae" train "${small[@]}" --objective iwae --iwae-from-epoch 2 --out long-bad
 
 # Export and amortized inference (issue 4).
 "$vae" train --data-dir "$mnist" --train-size 1000 --test-size 100 --model conv --channels 4,8 \

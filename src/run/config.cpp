@@ -237,6 +237,10 @@ std::vector<Binding> run_bindings() {
       named({"objective", K::kString, "training objective: " + objectives().choices(), true},
             &C::objective, objectives),
       member({"iw-samples", K::kInt, "iwae: importance samples k per image", true}, &C::iw_samples),
+      member({"iwae-from-epoch", K::kInt,
+              "train the IWAE bound (--iw-samples) from this epoch on, after the ELBO (0 = never)",
+              true},
+             &C::iwae_from_epoch),
       // Relaxation temperature (categorical).
       temperature(
           {"tau-start", K::kDouble, "categorical: Gumbel-softmax temperature at step 0", true},
@@ -406,6 +410,10 @@ void validate(const TrainConfig& c) {
   resolve_gemm(c.gemm);  // throws for onednn in a build without it
   require(c.kl.warmup_steps >= 0, "--kl-warmup-steps must be >= 0");
   require(c.iw_samples >= 1, "--iw-samples must be at least 1");
+  require(c.iwae_from_epoch >= 0, "--iwae-from-epoch must be >= 0 (0 = never)");
+  require(c.iwae_from_epoch == 0 || c.objective == Objective::kElbo,
+          "--iwae-from-epoch switches an ELBO run to the IWAE bound; --objective iwae trains it "
+          "from the first epoch");
   require(c.objective != Objective::kIwae ||
               (c.kl.type == KlScheduleType::kConstant && c.kl.beta == 1.0 && c.free_bits == 0.0),
           "--objective iwae has no KL weight: use it without --kl-schedule, --beta and "

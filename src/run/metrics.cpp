@@ -50,6 +50,10 @@ nlohmann::json to_json(const EpochMetrics& m) {
   if (m.valid_neg_elbo == m.valid_neg_elbo) j["valid_neg_elbo"] = m.valid_neg_elbo;
   if (m.valid_trained_neg_elbo == m.valid_trained_neg_elbo)
     j["valid_trained_neg_elbo"] = m.valid_trained_neg_elbo;
+  if (m.valid_neg_iwae == m.valid_neg_iwae) {
+    j["valid_neg_iwae"] = m.valid_neg_iwae;
+    j["valid_iw_samples"] = m.valid_iw_samples;
+  }
   if (!m.mi_per_dim.empty()) j["mi_per_dim"] = m.mi_per_dim;
   if (!m.tested) j["tested"] = false;
   return j;
@@ -74,6 +78,8 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
   m.lr = maybe_from(j, "lr");
   m.valid_neg_elbo = maybe_from(j, "valid_neg_elbo");
   m.valid_trained_neg_elbo = maybe_from(j, "valid_trained_neg_elbo");
+  m.valid_neg_iwae = maybe_from(j, "valid_neg_iwae");
+  m.valid_iw_samples = j.value("valid_iw_samples", int64_t{0});
   m.seconds = j.at("seconds").get<double>();
   m.eval_seconds = j.at("eval_seconds").get<double>();
   m.images_per_s = j.at("images_per_s").get<double>();
@@ -86,19 +92,20 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
 }
 
 std::string metrics_csv(const std::vector<EpochMetrics>& history) {
-  bool tau = false, lr = false, valid = false, trained = false;
+  bool tau = false, lr = false, valid = false, trained = false, iwae = false;
   for (const EpochMetrics& m : history) {
     tau = tau || m.temperature == m.temperature;
     lr = lr || m.lr == m.lr;
     valid = valid || m.valid_neg_elbo == m.valid_neg_elbo;
     trained = trained || m.valid_trained_neg_elbo == m.valid_trained_neg_elbo;
+    iwae = iwae || m.valid_neg_iwae == m.valid_neg_iwae;
   }
   std::ostringstream out;
   out << "epoch,step,beta,train_loss,train_neg_elbo,train_recon,train_kl,test_neg_elbo,"
          "test_recon,test_kl,active_units,mutual_info,seconds,eval_seconds,images_per_s,world_size,"
          "allreduce_ms"
       << (tau ? ",tau" : "") << (lr ? ",lr" : "") << (valid ? ",valid_neg_elbo" : "")
-      << (trained ? ",valid_trained_neg_elbo\n" : "\n");
+      << (trained ? ",valid_trained_neg_elbo" : "") << (iwae ? ",valid_neg_iwae\n" : "\n");
   for (const EpochMetrics& m : history) {
     out << m.epoch << ',' << m.step << ',' << number(m.beta) << ',' << number(m.train_loss) << ','
         << number(m.train_neg_elbo) << ',' << number(m.train_recon) << ',' << number(m.train_kl)
@@ -115,6 +122,7 @@ std::string metrics_csv(const std::vector<EpochMetrics>& history) {
     if (lr) out << ',' << number(m.lr);
     if (valid) out << ',' << number(m.valid_neg_elbo);
     if (trained) out << ',' << number(m.valid_trained_neg_elbo);
+    if (iwae) out << ',' << number(m.valid_neg_iwae);
     out << '\n';
   }
   return out.str();
@@ -206,6 +214,9 @@ std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim,
                                             : std::string()) +
       (m.valid_trained_neg_elbo == m.valid_trained_neg_elbo
            ? " (trained weights " + fixed(m.valid_trained_neg_elbo, 2) + ")"
+           : std::string()) +
+      (m.valid_neg_iwae == m.valid_neg_iwae
+           ? "  valid -L_" + std::to_string(m.valid_iw_samples) + " " + fixed(m.valid_neg_iwae, 2)
            : std::string()) +
       (m.tested ? "  test -ELBO " + fixed(m.test_neg_elbo, 2) + " (recon " +
                       fixed(m.test_recon, 2) + ", KL " + fixed(m.test_kl, 2) + ")  active " + active

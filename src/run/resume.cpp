@@ -20,9 +20,18 @@ TrainConfig resume_config(const std::string& run_dir, const nlohmann::json& over
   static const std::vector<std::string> kMayChange = {
       "epochs",  "device",     "threads", "data-dir",    "out",      "log-interval",
       "samples", "train-step", "gemm",    "time-budget", "patience", "eval-every"};
+  // The IWAE phase may be added or moved while it lies ahead: the epochs
+  // done (and one stopped inside) stay as they were.
+  const int64_t done = checkpoint.state().epoch + (checkpoint.state().has_partial ? 1 : 0);
+  const auto phase_ahead = [done](const nlohmann::json& epoch) {
+    if (!epoch.is_number_integer()) return false;
+    const auto e = epoch.get<int64_t>();
+    return e == 0 || e > done;
+  };
   nlohmann::json allowed = nlohmann::json::object();
   for (const auto& [key, value] : overrides.items()) {
-    if (std::find(kMayChange.begin(), kMayChange.end(), key) != kMayChange.end()) {
+    if (std::find(kMayChange.begin(), kMayChange.end(), key) != kMayChange.end() ||
+        (key == "iwae-from-epoch" && phase_ahead(saved[key]) && phase_ahead(value))) {
       allowed[key] = value;
     } else if (saved.contains(key) && saved[key] != value && key != "model") {
       throw Error("--" + key + " cannot change on --resume (the run used " + saved[key].dump() +

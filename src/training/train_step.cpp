@@ -9,7 +9,7 @@
 namespace vae {
 
 TrainStep::TrainStep(VAE model, const TrainConfig& config, Communicator* comm)
-    : model_(std::move(model)), config_(config), comm_(comm) {
+    : model_(std::move(model)), config_(config), comm_(comm), objective_(config.objective) {
   const torch::optim::AdamOptions adam(config.lr);
   if (config.train_step == StepEngine::kFused) {
     mlp_ = training_engine(model_, config.train_step, config.objective, resolve_gemm(config.gemm));
@@ -43,7 +43,7 @@ StepTerms TrainStep::gradient(const torch::Tensor& x, int64_t batch, const Shard
   // The noise is drawn for the whole global batch and sliced, so that every
   // rank's generator advances alike and the shards together see exactly the
   // noise one process would.
-  if (config_.objective == Objective::kIwae) {
+  if (objective_ == Objective::kIwae) {
     const torch::Tensor eps = torch::randn({batch, config_.iw_samples, noise}, x.options())
                                   .narrow(0, shard.begin, shard.count);
     const ElboTerms terms = iwae_terms(model_, x, config_.iw_samples, eps, batch);

@@ -8,6 +8,7 @@
 
 #include "trainer_run.h"
 #include "vae/evaluation/evaluation.h"
+#include "vae/objective/importance_sampling.h"
 #include "vae/runtime/atomic_file.h"
 #include "vae/runtime/progress.h"
 #include "vae/runtime/random_state.h"
@@ -44,6 +45,7 @@ EpochMetrics Trainer::run_epoch(int64_t epoch) {
   } else {
     batches.shuffle();
   }
+  step_->set_objective(objective_of(epoch));
   const bool terminal = &log_ == &std::cout && is_terminal(1);
   Progress progress(log_, terminal,
                     "epoch " + std::to_string(epoch) + "/" + std::to_string(config_.epochs),
@@ -99,6 +101,11 @@ EpochMetrics Trainer::run_epoch(int64_t epoch) {
   return m;
 }
 
+Objective Trainer::objective_of(int64_t epoch) const {
+  if (config_.iwae_from_epoch > 0 && epoch >= config_.iwae_from_epoch) return Objective::kIwae;
+  return config_.objective;
+}
+
 bool Trainer::train_on_batch(int64_t i, double beta, EpochSums& sums) {
   const int64_t rows = train_batches_->batch_rows(i);
   const Shard shard = comm_ != nullptr ? shard_of(rows, comm_->rank(), world_) : Shard{0, rows};
@@ -148,6 +155,10 @@ void Trainer::evaluate_epoch(EpochMetrics& m, bool test_due) {
     std::optional<WeightAverage::Applied> averaged;
     use_average(averaged);
     m.valid_neg_elbo = evaluate(model_, *valid_batches_, elbo_only, comm_).neg_elbo;
+    if (objective_of(m.epoch) == Objective::kIwae) {
+      m.valid_neg_iwae = validation_iwae();
+      m.valid_iw_samples = config_.iw_samples;
+    }
   }
   m.eval_seconds = seconds_since(start);
   if (test_due) {
@@ -156,6 +167,27 @@ void Trainer::evaluate_epoch(EpochMetrics& m, bool test_due) {
     m.tested = false;
     m.test_neg_elbo = m.test_recon = m.test_kl = m.mutual_info = std::nan("");
   }
+}
+
+double Trainer::validation_iwae() {
+  // Every rank scores every batch with the same draws (its generators are in
+  // step with the others'), so all ranks get the same number.
+  torch::NoGradGuard no_grad;
+  const bool was_training = model_->is_training();
+  model_->eval();
+  const LogJoint log_joint = vae_log_joint(model_);
+  const int64_t k = config_.iw_samples;
+  double sum = 0.0;
+  int64_t images = 0;
+  for (int64_t i = 0; i < valid_batches_->num_batches(); ++i) {
+    const int64_t rows = valid_batches_->batch_rows(i);
+    const torch::Tensor x = valid_batches_->batch(i, 0, rows);
+    const std::unique_ptr<Posterior> q = model_->encode(x);
+    sum += log_mean_exp(log_importance_weights(x, *q, k, log_joint), k).sum().item<double>();
+    images += rows;
+  }
+  model_->train(was_training);
+  return -sum / static_cast<double>(images);
 }
 
 void Trainer::evaluate_test(EpochMetrics& m) {
@@ -236,18 +268,27 @@ void Trainer::write_outputs(const EpochMetrics& m) {
   }
   write_png(run_dir_ + name, training_snapshot(model_, z, snapshot_x_, GridOptions{}));
   averaged.reset();
-  // The model of the best validation -ELBO: this epoch's checkpoint.
+  // The model of the best validation bound: this epoch's checkpoint.
   const EpochMetrics* best = best_epoch();
   if (best != nullptr && best->epoch == m.epoch)
     write_file_atomically(run_dir_ + "/best.pt", read_file(checkpoint_path_));
 }
 
+bool Trainer::best_by_iwae() const {
+  return !state_.history.empty() &&
+         state_.history.back().valid_neg_iwae == state_.history.back().valid_neg_iwae;
+}
+
 const EpochMetrics* Trainer::best_epoch() const {
+  // L_k >= ELBO: epochs scored by different bounds are not compared.
+  const bool iwae = best_by_iwae();
+  const auto score = [iwae](const EpochMetrics& m) {
+    return iwae ? m.valid_neg_iwae : m.valid_neg_elbo;
+  };
   const EpochMetrics* best = nullptr;
   for (const EpochMetrics& m : state_.history) {
-    if (m.valid_neg_elbo == m.valid_neg_elbo &&
-        (best == nullptr || m.valid_neg_elbo < best->valid_neg_elbo))
-      best = &m;
+    const double s = score(m);
+    if (s == s && (best == nullptr || s < score(*best))) best = &m;
   }
   return best;
 }
@@ -257,9 +298,13 @@ bool Trainer::out_of_patience(std::string& why) {
   if (config_.patience <= 0 || best == nullptr) return false;
   // The validation numbers are all-reduced: every rank decides alike.
   if (state_.history.back().epoch - best->epoch < config_.patience) return false;
-  why = "early stopping: no better validation -ELBO in the " + std::to_string(config_.patience) +
-        " epochs after epoch " + std::to_string(best->epoch) + " (" +
-        fixed(best->valid_neg_elbo, 2) + "); best.pt holds that model\n";
+  const bool iwae = best_by_iwae();
+  why = "early stopping: no better validation " +
+        (iwae ? "-L_" + std::to_string(best->valid_iw_samples) : std::string("-ELBO")) +
+        " in the " + std::to_string(config_.patience) + " epochs after epoch " +
+        std::to_string(best->epoch) + " (" +
+        fixed(iwae ? best->valid_neg_iwae : best->valid_neg_elbo, 2) +
+        "); best.pt holds that model\n";
   return true;
 }
 

@@ -66,11 +66,16 @@ class Trainer {
   // training half of its metrics. Throws Interrupted when a signal stops it
   // inside the epoch, after saving the checkpoint.
   EpochMetrics run_epoch(int64_t epoch);
+  // The bound epoch `epoch` trains: --objective, or from --iwae-from-epoch
+  // on the IWAE bound.
+  Objective objective_of(int64_t epoch) const;
   // One optimisation step on batch i; true when a signal asks to stop.
   bool train_on_batch(int64_t i, double beta, EpochSums& sums);
   // The validation set (every epoch), then the test set where the epoch is
   // due (--eval-every); an epoch not scored gets tested = false.
   void evaluate_epoch(EpochMetrics& m, bool test_due);
+  // -L_k of the validation set (k = --iw-samples), the model as it is.
+  double validation_iwae();
   // The test set's numbers into m (tested = true).
   void evaluate_test(EpochMetrics& m);
   // With --ema-decay, puts the weight average into the model for the
@@ -86,8 +91,11 @@ class Trainer {
   // True when --time-budget leaves no room for another epoch as long as the
   // last (training and evaluation); `why` then says so, for the log.
   bool out_of_time(std::string& why);
-  // The epoch of the best validation -ELBO so far (the first of equals);
-  // nullptr without a validation set.
+  // True once the last epoch trained the IWAE bound and was validated on
+  // it: the best model is then the best of those epochs by validation -L_k.
+  bool best_by_iwae() const;
+  // The epoch of the best validation -ELBO so far (best_by_iwae: -L_k; the
+  // first of equals); nullptr without a validation set.
   const EpochMetrics* best_epoch() const;
   // True when --patience epochs have passed since best_epoch(); `why` says so.
   bool out_of_patience(std::string& why);

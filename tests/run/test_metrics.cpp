@@ -57,6 +57,33 @@ TEST(Metrics, JsonRoundTrip) {
   EXPECT_TRUE(std::isnan(back.test_kl));
 }
 
+// --iwae-from-epoch: the validation -L_k of the epochs that trained it, in
+// the checkpoint's history, a metrics.csv column ("nan" before the switch)
+// and the progress line.
+TEST(Metrics, ValidationBoundOfIwaeEpochs) {
+  EpochMetrics elbo = sample_metrics(), iwae = sample_metrics();
+  elbo.epoch = 1;
+  elbo.valid_neg_elbo = 112.5;
+  iwae.epoch = 2;
+  iwae.valid_neg_elbo = 111.0;
+  iwae.valid_neg_iwae = 108.25;
+  iwae.valid_iw_samples = 5;
+  EXPECT_FALSE(to_json(elbo).contains("valid_neg_iwae"));
+  const EpochMetrics back = epoch_metrics_from_json(to_json(iwae));
+  EXPECT_EQ(back.valid_neg_iwae, 108.25);
+  EXPECT_EQ(back.valid_iw_samples, 5);
+  EXPECT_TRUE(std::isnan(epoch_metrics_from_json(to_json(elbo)).valid_neg_iwae));
+  const std::string csv = metrics_csv({elbo, iwae});
+  const std::string header = csv.substr(0, csv.find('\n'));
+  EXPECT_EQ(header.substr(header.size() - 30), ",valid_neg_elbo,valid_neg_iwae");
+  EXPECT_NE(csv.find(",112.5,nan\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",111,108.25\n"), std::string::npos) << csv;
+  EXPECT_EQ(metrics_csv({elbo}).find("iwae"), std::string::npos);
+  EXPECT_NE(epoch_summary(iwae, 3, {}).find("valid -ELBO 111.00  valid -L_5 108.25"),
+            std::string::npos)
+      << epoch_summary(iwae, 3, {});
+}
+
 TEST(Metrics, CsvFilesHaveOneRowPerEpochAndDimension) {
   const std::string csv = metrics_csv({sample_metrics()});
   EXPECT_EQ(csv,

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <memory>
 #include <sstream>
+#include <utility>
 
 #include "test_support.h"
 #include "vae/run/checkpoint.h"
@@ -522,6 +524,75 @@ TEST(Trainer, IwaeObjectiveTrainsAndBoundsTheElbo) {
   EXPECT_NE(
       testing::error_of([&] { validate(annealed); }).find("--objective iwae has no KL weight"),
       std::string::npos);
+}
+
+// --iwae-from-epoch: the ELBO first, then the IWAE bound, on which the
+// validation set is then scored and best.pt chosen; a run stopped in the
+// IWAE phase resumes exactly.
+TEST(Trainer, IwaeFromEpochSwitchesTheBoundAndChoosesBestByIt) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = small_config(dir.file("whole"), 3);
+  config.valid_size = 1000;  // 4000 training images: 80 steps per epoch
+  config.iwae_from_epoch = 2;
+  config.iw_samples = 5;
+  const TrainResult whole = train(config, quiet(log));
+  ASSERT_EQ(whole.history.size(), 3u);
+  const EpochMetrics& elbo = whole.history[0];
+  // beta = 1, no free bits: the ELBO epoch's loss is its -ELBO, and no
+  // bound is scored on the validation set.
+  EXPECT_NEAR(elbo.train_loss, elbo.train_neg_elbo, 1e-2);
+  EXPECT_TRUE(std::isnan(elbo.valid_neg_iwae));
+  for (size_t e = 1; e < 3; ++e) {
+    const EpochMetrics& m = whole.history[e];
+    // train_loss is -L_5, train_neg_elbo the mean -log w: L_5 >= ELBO.
+    EXPECT_LT(m.train_loss, m.train_neg_elbo - 0.1) << "epoch " << e + 1;
+    EXPECT_EQ(m.valid_iw_samples, 5);
+    EXPECT_LT(m.valid_neg_iwae, m.valid_neg_elbo - 0.1) << "epoch " << e + 1;
+  }
+  const auto best = [&](size_t e) { return whole.history[e].valid_neg_iwae; };
+  EXPECT_EQ(Checkpoint(dir.file("whole/best.pt")).state().epoch, best(2) < best(1) ? 3 : 2);
+  const std::string csv = read_file(dir.file("whole/metrics.csv"));
+  EXPECT_NE(csv.substr(0, csv.find('\n')).find(",valid_neg_elbo,valid_neg_iwae"), std::string::npos)
+      << csv;
+  EXPECT_NE(log.str().find("valid -L_5 "), std::string::npos) << log.str();
+
+  const TrainResult resumed = killed_and_resumed(config, dir.file("split"), 120, log);
+  ASSERT_EQ(resumed.history.size(), 3u);
+  for (size_t e = 0; e < 3; ++e) {
+    const EpochMetrics &x = whole.history[e], &y = resumed.history[e];
+    EXPECT_EQ(x.train_loss, y.train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(x.valid_neg_elbo, y.valid_neg_elbo) << "epoch " << e + 1;
+    if (e > 0) {
+      EXPECT_EQ(x.valid_neg_iwae, y.valid_neg_iwae) << "epoch " << e + 1;
+    }
+    EXPECT_EQ(x.test_neg_elbo, y.test_neg_elbo) << "epoch " << e + 1;
+  }
+
+  // On --resume the phase may be added or moved while it lies ahead.
+  TrainConfig plain = small_config(dir.file("later"), 1);
+  train(plain, quiet(log));
+  EXPECT_EQ(
+      resume_config(dir.file("later"), {{"epochs", 3}, {"iwae-from-epoch", 2}}).iwae_from_epoch, 2);
+  // Not to an epoch already done, nor once the phase has begun.
+  for (const std::pair<std::string, int>& done :
+       {std::pair<std::string, int>{"later", 1}, std::pair<std::string, int>{"whole", 3}}) {
+    EXPECT_NE(testing::error_of([&] {
+                resume_config(dir.file(done.first), {{"iwae-from-epoch", done.second}});
+              }).find("--iwae-from-epoch cannot change on --resume"),
+              std::string::npos)
+        << done.first;
+  }
+
+  TrainConfig both = config;
+  both.objective = Objective::kIwae;
+  EXPECT_NE(testing::error_of([&] {
+              validate(both);
+            }).find("--iwae-from-epoch switches an ELBO run to the IWAE bound"),
+            std::string::npos);
+  config.iwae_from_epoch = -1;
+  EXPECT_EQ(testing::error_of([&] { validate(config); }),
+            "--iwae-from-epoch must be >= 0 (0 = never)");
 }
 
 TEST(Trainer, StrongKlWeightOnAWideLatentLeavesUnitsInactive) {

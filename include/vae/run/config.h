@@ -51,6 +51,9 @@ struct TrainConfig {
   double free_bits = 0.0;
   Objective objective = Objective::kElbo;
   int64_t iw_samples = 5;
+  // An ELBO run trains the IWAE bound (iw_samples) from this epoch on, and
+  // is validated on it; 0 = never.
+  int64_t iwae_from_epoch = 0;
 
   double active_threshold = 0.01;
   int64_t warn_active_units = 1;  // warn when fewer units are active

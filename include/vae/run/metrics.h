@@ -26,6 +26,11 @@ struct EpochMetrics {
   // --ema-decay with --valid-size: the validation -ELBO of the trained
   // weights (valid_neg_elbo and the test numbers are the average's).
   double valid_trained_neg_elbo = std::nan("");
+  // An epoch that trained the IWAE bound L_k (--objective iwae,
+  // --iwae-from-epoch) with --valid-size: the validation set's -L_k, which
+  // then chooses best.pt, and its k.
+  double valid_neg_iwae = std::nan("");
+  int64_t valid_iw_samples = 0;
   // --eval-every: false for an epoch whose test set was not scored; its
   // test numbers are then NaN and its per-unit vectors empty.
   bool tested = true;
@@ -49,7 +54,8 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j);
 
 // metrics.csv: a header and one row per epoch; a `tau` column for runs with
 // a temperature, an `lr` column for runs with a learning-rate schedule, a
-// `valid_neg_elbo` column for runs with a validation set.
+// `valid_neg_elbo` column for runs with a validation set, a `valid_neg_iwae`
+// column for those that trained the IWAE bound.
 std::string metrics_csv(const std::vector<EpochMetrics>& history);
 // Whether unit d counts as active: by the spread of its means across the
 // test set (Burda et al. 2015) where the run recorded them, else (units that

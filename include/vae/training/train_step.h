@@ -48,6 +48,10 @@ class TrainStep {
   // Draws the reparameterization noise for the whole global batch.
   StepTerms gradient(const torch::Tensor& x, int64_t batch, const Shard& shard, double beta);
 
+  // The bound the next steps train: config.objective at first; the trainer
+  // switches an ELBO run to the IWAE bound at --iwae-from-epoch.
+  void set_objective(Objective objective) { objective_ = objective; }
+
   torch::optim::Adam& optimizer() { return *optimizer_; }
   // Adam's learning rate from the next step on (every parameter group).
   void set_lr(double lr);
@@ -56,6 +60,7 @@ class TrainStep {
   VAE model_;
   TrainConfig config_;
   Communicator* comm_;
+  Objective objective_;
   std::unique_ptr<MlpGradient> mlp_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
 };
