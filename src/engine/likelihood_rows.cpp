@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "vae/engine/fast_math.h"
+#include "vae/runtime/fast_math.h"
 
 namespace vae {
 

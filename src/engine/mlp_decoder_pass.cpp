@@ -8,10 +8,10 @@
 #include <cstring>
 #include <string>
 
-#include "vae/engine/fast_math.h"
 #include "vae/engine/layer_pattern.h"
 #include "vae/engine/likelihood_rows.h"
 #include "vae/runtime/error.h"
+#include "vae/runtime/fast_math.h"
 
 namespace vae {
 namespace {

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "vae/engine/fast_math.h"
 #include "vae/runtime/error.h"
+#include "vae/runtime/fast_math.h"
 
 namespace vae {
 namespace {

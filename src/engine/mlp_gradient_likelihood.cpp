@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "vae/engine/fast_math.h"
 #include "vae/engine/mlp_gradient.h"
+#include "vae/runtime/fast_math.h"
 
 namespace vae {
 

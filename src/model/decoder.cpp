@@ -60,6 +60,16 @@ torch::Tensor DecoderImpl::log_likelihood_sum(const torch::Tensor& x,
   return options_.likelihood()->log_prob_sum(x.view_as(output), conditioned(x, output), log_sigma_);
 }
 
+torch::Tensor DecoderImpl::log_likelihood_of_copies(const torch::Tensor& x,
+                                                    const torch::Tensor& output,
+                                                    int64_t copies) const {
+  const torch::Tensor images = x.view({x.size(0), output.size(1), output.size(2), output.size(3)});
+  const torch::Tensor x_rep = images.repeat_interleave(copies, 0);
+  if (context_.is_empty() || copies == 1) return log_likelihood(x_rep, output);
+  return options_.likelihood()->log_prob(
+      x_rep, context_->apply(context_->window_terms(images), output), log_sigma_);
+}
+
 torch::Tensor DecoderImpl::mean(const torch::Tensor& output) const {
   const LikelihoodFamily& family = *options_.likelihood();
   if (context_.is_empty()) return family.mean(output);

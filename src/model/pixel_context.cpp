@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "vae/model/pixel_gates.h"
 #include "vae/runtime/error.h"
 
 namespace vae {
@@ -86,13 +87,23 @@ PixelContextImpl::WindowTerms PixelContextImpl::window_terms(const torch::Tensor
 }
 
 torch::Tensor PixelContextImpl::apply(const WindowTerms& terms, const torch::Tensor& output) const {
-  const torch::Tensor v = output + terms.offset;
+  const int64_t images = terms.offset.size(0),
+                copies = output.size(0) / std::max<int64_t>(images, 1);
+  const torch::Tensor v =
+      copies == 1
+          ? output + terms.offset
+          : (output.reshape({images, copies, output.size(1), output.size(2), output.size(3)}) +
+             terms.offset.unsqueeze(1))
+                .view(output.sizes());
   if (!terms.gates.defined()) return v;
+  if (gated_logit_read_covers(terms.gates, v))
+    return gated_logit_read(terms.gates, v, logit_weight_, out_weight_);
   // The gates read the logit l = output + the window sum: [N, C, 1, 1, H, W]
   // times the weights [1, C, 2, H', 1, 1].
+  const torch::Tensor gates = copies == 1 ? terms.gates : terms.gates.repeat_interleave(copies, 0);
   const torch::Tensor read =
       logit_weight_.view({1, options_.channels(), 2, hidden(), 1, 1}) * v.unsqueeze(2).unsqueeze(2);
-  return v + gated(terms.gates + read);
+  return v + gated(gates + read);
 }
 
 torch::Tensor PixelContextImpl::gated(const torch::Tensor& gates) const {

@@ -14,8 +14,35 @@ LogJoint vae_log_joint(VAE& model) {
   };
 }
 
+LogJointOfCopies vae_log_joint_of_copies(VAE& model) {
+  return [&model](const torch::Tensor& x, const torch::Tensor& z, int64_t copies) {
+    return model->decoder->log_likelihood_of_copies(x, model->decode(z), copies) +
+           model->log_prior(z);
+  };
+}
+
 torch::Tensor log_importance_weights(const torch::Tensor& x, const Posterior& q, int64_t k,
                                      const LogJoint& log_joint, int64_t max_rows,
+                                     const torch::Tensor& eps) {
+  // x repeated c times per data point, [n * c, ...]: row i * c + j is x[i].
+  // Every chunk but the last has the same c, and shares one copy.
+  torch::Tensor x_rep;
+  const auto joint = [&](const torch::Tensor& images, const torch::Tensor& z, int64_t c) {
+    if (!x_rep.defined() || x_rep.size(0) != images.size(0) * c) {
+      std::vector<int64_t> rep_shape = {images.size(0), c}, flat_shape = {images.size(0) * c};
+      for (int64_t s = 1; s < images.dim(); ++s) {
+        rep_shape.push_back(images.size(s));
+        flat_shape.push_back(images.size(s));
+      }
+      x_rep = images.unsqueeze(1).expand(rep_shape).reshape(flat_shape);
+    }
+    return log_joint(x_rep, z);
+  };
+  return log_importance_weights(x, q, k, LogJointOfCopies(joint), max_rows, eps);
+}
+
+torch::Tensor log_importance_weights(const torch::Tensor& x, const Posterior& q, int64_t k,
+                                     const LogJointOfCopies& log_joint, int64_t max_rows,
                                      const torch::Tensor& eps) {
   if (k < 1) throw Error("the number of importance samples must be at least 1");
   const int64_t n = x.size(0), noise = q.noise_size();
@@ -25,17 +52,6 @@ torch::Tensor log_importance_weights(const torch::Tensor& x, const Posterior& q,
   // The noise's dtype and device: the posterior's (evaluated once: a flow's
   // mean runs the flow).
   const torch::TensorOptions noise_options = eps.defined() ? eps.options() : q.mean().options();
-  // x repeated c times per data point, [n * c, ...]: row i * c + j is x[i].
-  // Every chunk but the last has c = per_chunk, and shares one copy.
-  const auto repeat = [&x, n](int64_t c) {
-    std::vector<int64_t> rep_shape = {n, c}, flat_shape = {n * c};
-    for (int64_t s = 1; s < x.dim(); ++s) {
-      rep_shape.push_back(x.size(s));
-      flat_shape.push_back(x.size(s));
-    }
-    return x.unsqueeze(1).expand(rep_shape).reshape(flat_shape);
-  };
-  const torch::Tensor x_full = repeat(per_chunk);
   std::vector<torch::Tensor> chunks;
   for (int64_t start = 0; start < k; start += per_chunk) {
     const int64_t c = std::min(per_chunk, k - start);
@@ -46,8 +62,7 @@ torch::Tensor log_importance_weights(const torch::Tensor& x, const Posterior& q,
     const torch::Tensor& z = draw.z;
     const torch::Tensor& log_q = draw.log_q;  // [n, c]
     const int64_t d = z.size(-1);
-    const torch::Tensor x_rep = c == per_chunk ? x_full : repeat(c);
-    const torch::Tensor log_p = log_joint(x_rep, z.reshape({n * c, d})).view({n, c});
+    const torch::Tensor log_p = log_joint(x, z.reshape({n * c, d}), c).view({n, c});
     chunks.push_back(log_p - log_q);
   }
   return torch::cat(chunks, 1);
@@ -63,7 +78,7 @@ ElboTerms iwae_terms(VAE& model, const torch::Tensor& x, int64_t k, const torch:
   const double b = static_cast<double>(batch > 0 ? batch : x.size(0));
   const std::unique_ptr<Posterior> q = model->encode(x);
   const torch::Tensor log_w =
-      log_importance_weights(x, *q, k, vae_log_joint(model), x.size(0) * k, eps);
+      log_importance_weights(x, *q, k, vae_log_joint_of_copies(model), x.size(0) * k, eps);
   ElboTerms terms;
   terms.loss = -log_mean_exp(log_w, k).sum() / b;
   torch::Tensor kl = q->kl_per_dim(model->prior());

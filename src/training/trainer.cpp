@@ -8,6 +8,7 @@
 
 #include "trainer_run.h"
 #include "vae/evaluation/evaluation.h"
+#include "vae/evaluation/fast_log_joint.h"
 #include "vae/objective/importance_sampling.h"
 #include "vae/runtime/atomic_file.h"
 #include "vae/runtime/progress.h"
@@ -175,7 +176,8 @@ double Trainer::validation_iwae() {
   torch::NoGradGuard no_grad;
   const bool was_training = model_->is_training();
   model_->eval();
-  const LogJoint log_joint = vae_log_joint(model_);
+  // The evaluation's joint: its fused decoder pass where the model has one.
+  const LogJoint log_joint = evaluation_log_joint(model_);
   const int64_t k = config_.iw_samples;
   double sum = 0.0;
   int64_t images = 0;

@@ -87,6 +87,35 @@ TEST(ProofMinibatch, ScaledMinibatchElboIsUnbiased) {
       << "minibatch mean " << mean << " full " << full << " se " << se;
 }
 
+// The joint of copies (the window computed once per image) gives the same
+// weights as the joint of the repeated images, in chunks or not, so the IWAE
+// objective is unchanged by it.
+TEST(ImportanceSampling, JointOfCopiesGivesTheSameWeights) {
+  torch::manual_seed(4);
+  VAE model(NetworkOptions()
+                .latent_dim(3)
+                .hidden({16})
+                .autoregressive_kernel(5)
+                .autoregressive_hidden(4)
+                .autoregressive_gates_read_z(true));
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters())
+      p.normal_(0.0, 0.3);
+  }
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = torch::bernoulli(torch::full({5, 1, 28, 28}, 0.3));
+  const std::unique_ptr<Posterior> q = model->encode(x);
+  const int64_t k = 7;
+  const torch::Tensor eps = torch::randn({5, k, q->noise_size()});
+  const torch::Tensor want = log_importance_weights(x, *q, k, vae_log_joint(model), 8192, eps);
+  for (int64_t max_rows : {int64_t{8192}, int64_t{15}}) {  // one chunk; chunks of 3 and a last of 1
+    const torch::Tensor got =
+        log_importance_weights(x, *q, k, vae_log_joint_of_copies(model), max_rows, eps);
+    EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-3)) << max_rows;
+  }
+}
+
 // d/dmu E[f(z)] = E[f'(z)] and d/dlogvar E[f(z)] = 0.5 sigma E[f'(z) eps] for
 // f(z) = z^2 + 3z: analytically 2 mu + 3 and sigma^2.
 TEST(ProofReparameterization, GradientMatchesTheAnalyticGradient) {

@@ -28,6 +28,13 @@ class DecoderImpl : public torch::nn::Module {
   // log p(x|z) per image [N], and summed over the batch (fused kernels).
   torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& output) const;
   torch::Tensor log_likelihood_sum(const torch::Tensor& x, const torch::Tensor& output) const;
+  // log p(x|z) of `copies` codes per image [N * copies]: images x [N, ...],
+  // the output of their codes [N * copies, C, H, W], image i's in rows
+  // i * copies .. i * copies + copies - 1 (importance sampling). Equals
+  // log_likelihood() of the images repeated, but the autoregressive
+  // window's terms, which read x alone, are computed once per image.
+  torch::Tensor log_likelihood_of_copies(const torch::Tensor& x, const torch::Tensor& output,
+                                         int64_t copies) const;
   // The mean image of an output in [0, 1]; with an autoregressive part the
   // mean-field image (pixel by pixel, each pixel's mean fed forward as its
   // value: the exact mean would need a sum over the pixels before it).

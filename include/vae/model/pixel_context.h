@@ -70,7 +70,9 @@ class PixelContextImpl : public torch::nn::Module {
   // read z, else the linear window sum alone; `gates` [N, C, 2, H', H, W]
   // (each channel's a units, then its b units) holds the gates' window
   // terms, and is defined only when they read z. apply() finishes v for
-  // output rows of those images (same N).
+  // the output rows of those images: N rows, or N * copies rows holding
+  // image i's codes in rows i * copies .. i * copies + copies - 1. Gates that
+  // read z run as one fused loop on the CPU (model/pixel_gates.h).
   struct WindowTerms {
     torch::Tensor offset;
     torch::Tensor gates;

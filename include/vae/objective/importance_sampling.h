@@ -18,14 +18,26 @@ namespace vae {
 // log p(x, z) for data x_rep [M, ...] and codes z [M, D] -> [M].
 using LogJoint = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& z)>;
 
+// log p(x, z) for data x [N, ...] and `copies` codes per data point, z
+// [N * copies, D] (data point i's in rows i * copies .. i * copies + copies
+// - 1) -> [N * copies]: a joint that computes what reads x alone once.
+using LogJointOfCopies =
+    std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& z, int64_t copies)>;
+
 // The VAE's joint: log p(x|z) (the decoder's likelihood) + log p(z) (its prior).
 LogJoint vae_log_joint(VAE& model);
+// The same, with the decoder's autoregressive window computed once per image
+// (DecoderImpl::log_likelihood_of_copies).
+LogJointOfCopies vae_log_joint_of_copies(VAE& model);
 
 // log w [N, k] for data x [N, ...] with proposal q(z|x), drawing at most
 // `max_rows` codes per call of `log_joint`. `eps` [N, k, noise], when given,
 // is the standard normal noise of the k codes (otherwise drawn here).
 torch::Tensor log_importance_weights(const torch::Tensor& x, const Posterior& q, int64_t k,
                                      const LogJoint& log_joint, int64_t max_rows = 8192,
+                                     const torch::Tensor& eps = {});
+torch::Tensor log_importance_weights(const torch::Tensor& x, const Posterior& q, int64_t k,
+                                     const LogJointOfCopies& log_joint, int64_t max_rows = 8192,
                                      const torch::Tensor& eps = {});
 
 // log (1/k) sum_j exp(log_w[:, j]) over the first k columns: the L_k estimate

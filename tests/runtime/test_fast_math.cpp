@@ -1,4 +1,4 @@
-#include "vae/engine/fast_math.h"
+#include "vae/runtime/fast_math.h"
 
 #include <gtest/gtest.h>
 
@@ -66,6 +66,12 @@ TEST(FastMath, SoftplusFromBothIsAccurate) {
     worst = std::max(worst, std::abs(got - want) / want);
   }
   EXPECT_LT(worst, 5e-7);
+}
+
+TEST(FastMath, SigmoidIsWithinAFewUlpsOfItsValue) {
+  // Relative error, so that the far negative tail (values near 1e-35) counts.
+  const auto exact = [](double b) { return 1.0 / (1.0 + std::exp(-b)); };
+  EXPECT_LT(max_relative_error(fast_math::sigmoid, exact, -80.0, 30.0, 110001), 5e-7);
 }
 
 TEST(FastMath, TanhTimesSigmoidIsAccurate) {

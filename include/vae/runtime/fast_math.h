@@ -1,11 +1,11 @@
-// exp and log1p on the ranges the likelihood loops need (and the gated
-// activation of an autoregressive decoder's eval pass), written so that the
+// exp and log1p on the ranges the likelihood loops need (and tanh and
+// sigmoid for the gated units of an autoregressive decoder), written so that the
 // compiler vectorizes a loop that calls them (plain arithmetic, no branches,
 // no library calls). LibTorch's exp/log1p kernels, called block by block,
 // cost a pass per function over the training step's logits; inlined here the
 // loss is one pass (measurements: docs/performance.md).
 //
-// Accuracy (tests/engine/test_fast_math.cpp, against double precision): relative
+// Accuracy (tests/runtime/test_fast_math.cpp, against double precision): relative
 // error below 3e-7 (2.5 float ulps near 1) for both.
 #pragma once
 
@@ -62,11 +62,10 @@ inline float log1p_unit(float e) {
   return 2.0f * t * s;
 }
 
-// tanh(a) sigmoid(b), the gated activation (model/pixel_context.h), for any
-// a and b. tanh as Cephes' tanhf: an odd polynomial below |a| = 0.625,
-// 1 - 2 / (e^{2|a|} + 1) above, the sign put back; sigmoid(b) from e^{-|b|}.
-// Both branches are computed and one selected, so a loop over it vectorizes.
-inline float tanh_times_sigmoid(float a, float b) {
+// tanh(a) for any a, as Cephes' tanhf: an odd polynomial below |a| = 0.625,
+// 1 - 2 / (e^{2|a|} + 1) above, the sign put back. Both branches are
+// computed and one selected, so a loop over it vectorizes.
+inline float tanh(float a) {
   const float m = std::fabs(a);
   const float a2 = a * a;
   float p = -5.70498872745e-3f;
@@ -77,10 +76,18 @@ inline float tanh_times_sigmoid(float a, float b) {
   const float small = p * a2 * m + m;
   const float e2 = exp_minus(2.0f * m);
   const float large = (1.0f - e2) / (1.0f + e2);
-  const float t = std::copysign(m < 0.625f ? small : large, a);
+  return std::copysign(m < 0.625f ? small : large, a);
+}
+
+// sigmoid(b) = 1 / (1 + e^{-b}) for any b, from e^{-|b|}.
+inline float sigmoid(float b) {
   const float eb = exp_minus(std::fabs(b));
-  const float s = (b >= 0.0f ? 1.0f : eb) / (1.0f + eb);
-  return t * s;
+  return (b >= 0.0f ? 1.0f : eb) / (1.0f + eb);
+}
+
+// tanh(a) sigmoid(b), the gated activation (model/pixel_context.h).
+inline float tanh_times_sigmoid(float a, float b) {
+  return tanh(a) * sigmoid(b);
 }
 
 }  // namespace vae::fast_math
