@@ -6,20 +6,22 @@
 # then resumed. Compares metrics.csv without its timing columns,
 # kl_per_dim.csv and a fixed-seed `vae eval` of the final checkpoints; exit 0
 # when all agree.
-# Usage: scripts/resume_check.sh [MODEL] [TRAIN_SIZE] [EPOCHS]
+# Usage: scripts/resume_check.sh [MODEL] [TRAIN_SIZE] [EPOCHS] [TRAIN FLAGS...]
 # Defaults: nll, 6000 images, 3 epochs (1,000 of them held out for
-# validation).
+# validation). Flags after EPOCHS go to both runs (e.g. --iwae-from-epoch 2,
+# so that the interruption falls inside the preset's IWAE phase).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-nll}
 train_size=${2:-6000}
 epochs=${3:-3}
+shift $(($# < 3 ? $# : 3))
 vae=${VAE_BIN:-build/vae}
 data=${MNIST_DIR:-../shared/data/mnist}
 out=${CHECK_OUT:-runs/resume-check}
 mkdir -p "$out"
 args=(--model "$model" --data-dir "$data" --train-size "$train_size" --valid-size 1000
-      --epochs "$epochs" --eval-every 2 --samples 0 --log-interval 10 --overwrite)
+      --epochs "$epochs" --eval-every 2 --samples 0 --log-interval 10 --overwrite "$@")
 echo "== uninterrupted: $epochs epochs of --model $model on $train_size images"
 "$vae" train "${args[@]}" --out "$out/straight" >"$out/straight.log" 2>&1
 echo "== interrupted in epoch 2, then resumed"
