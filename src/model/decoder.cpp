@@ -65,7 +65,7 @@ torch::Tensor DecoderImpl::log_likelihood_of_copies(const torch::Tensor& x,
                                                     int64_t copies) const {
   const torch::Tensor images = x.view({x.size(0), output.size(1), output.size(2), output.size(3)});
   const torch::Tensor x_rep = images.repeat_interleave(copies, 0);
-  if (context_.is_empty() || copies == 1) return log_likelihood(x_rep, output);
+  if (context_.is_empty()) return log_likelihood(x_rep, output);
   return options_.likelihood()->log_prob(
       x_rep, context_->apply(context_->window_terms(images), output), log_sigma_);
 }

@@ -30,6 +30,17 @@ int64_t gate_row(const GateDims& d, int64_t i, int64_t c, int64_t h) {
   return ((i * d.channels + c) * 2 * d.units + h) * d.pixels;
 }
 
+// Unit h of channel c: its weights g and g' on the logit ([C, 2, H']) and u
+// on its output ([C, H', 1, 1]).
+struct UnitWeights {
+  float ga, gb, u;
+};
+
+UnitWeights unit_weights(const GateDims& d, const float* logit, const float* out, int64_t c,
+                         int64_t h) {
+  return {logit[c * 2 * d.units + h], logit[(c * 2 + 1) * d.units + h], out[c * d.units + h]};
+}
+
 // y [R, C, P] = v + sum_h u_h tanh(a_h) sigmoid(b_h),
 // a_h = A_h + g_h v and b_h = B_h + g'_h v (A, B: the row's image's terms).
 void gates_forward(const GateDims& d, const float* gates, const float* v, const float* logit,
@@ -45,11 +56,10 @@ void gates_forward(const GateDims& d, const float* gates, const float* v, const 
         for (int64_t h = 0; h < units; ++h) {
           const float* a = gates + gate_row(d, i, c, h);
           const float* b = a + units * pixels;
-          const float ga = logit[c * 2 * units + h], gb = logit[(c * 2 + 1) * units + h],
-                      u = out[c * units + h];
+          const UnitWeights w = unit_weights(d, logit, out, c, h);
 #pragma omp simd
           for (int64_t j = 0; j < pixels; ++j)
-            yr[j] += u * fast_math::tanh_times_sigmoid(a[j] + ga * vr[j], b[j] + gb * vr[j]);
+            yr[j] += w.u * fast_math::tanh_times_sigmoid(a[j] + w.ga * vr[j], b[j] + w.gb * vr[j]);
         }
       }
     }
@@ -85,8 +95,8 @@ void gates_backward(const GateDims& d, const float* gates, const float* v, const
             const float* b = a + units * pixels;
             float* da = dgates + gate_row(d, i, c, h);
             float* db = da + units * pixels;
-            const float ga = logit[c * 2 * units + h], gb = logit[(c * 2 + 1) * units + h],
-                        u = out[c * units + h];
+            const UnitWeights w = unit_weights(d, logit, out, c, h);
+            const float ga = w.ga, gb = w.gb, u = w.u;
             float su = 0.0f, sa = 0.0f, sb = 0.0f;
 #pragma omp simd reduction(+ : su, sa, sb)
             for (int64_t j = 0; j < pixels; ++j) {
