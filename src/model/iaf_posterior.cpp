@@ -15,6 +15,7 @@
 #include <torch/torch.h>
 
 #include "gaussian_flow.h"
+#include "vae/model/iaf_flow_pass.h"
 #include "vae/runtime/error.h"
 
 namespace vae {
@@ -63,6 +64,24 @@ class IafStepImpl : public nn::Module {
             {prefix + "_out_bias", output_->bias}};
   }
 
+  // This step for iaf_flow_pass, with the context rows h [images, H]. A
+  // reversed step reads z.flip(-1) and flips its output back: the same as
+  // reading z with its input columns and its m and s rows flipped.
+  IafStepTensors pass_tensors(const torch::Tensor& h, bool reversed) const {
+    torch::Tensor in_weight = input_->weight * input_mask_;
+    torch::Tensor out_weight = output_->weight * output_mask_, out_bias = output_->bias;
+    if (reversed) {
+      const auto halves_flipped = [this](const torch::Tensor& t) {
+        return torch::cat({t.narrow(0, 0, d_).flip(0), t.narrow(0, d_, d_).flip(0)});
+      };
+      in_weight = in_weight.flip(1);
+      out_weight = halves_flipped(out_weight);
+      out_bias = halves_flipped(out_bias);
+    }
+    return {in_weight, input_->bias, torch::nn::functional::linear(h, context_->weight), out_weight,
+            out_bias};
+  }
+
   // forward() in float64 (inversion).
   std::pair<torch::Tensor, torch::Tensor> forward_float64(const torch::Tensor& z,
                                                           const torch::Tensor& h) const {
@@ -107,6 +126,17 @@ class IafNetworksImpl : public nn::Module {
   // z [..., D] through the K steps, h [..., H]; adds sum_k sum_d log sigma
   // [...] to *log_det when given.
   torch::Tensor flow(torch::Tensor z, const torch::Tensor& h, torch::Tensor* log_det) const {
+    if (iaf_flow_pass_covers(z)) {
+      if (const torch::Tensor rows = context_rows(z, h); rows.defined()) {
+        std::vector<IafStepTensors> steps;
+        for (size_t k = 0; k < steps_->size(); ++k)
+          steps.push_back(steps_->ptr<IafStepImpl>(k)->pass_tensors(rows, k % 2 == 1));
+        torch::Tensor sums;
+        z = iaf_flow_pass(z, steps, &sums);
+        if (log_det != nullptr) accumulate(log_det, sums);
+        return z;
+      }
+    }
     for (size_t k = 0; k < steps_->size(); ++k) {
       const bool reversed = k % 2 == 1;
       const torch::Tensor input = reversed ? z.flip(-1) : z;
@@ -117,6 +147,17 @@ class IafNetworksImpl : public nn::Module {
       z = reversed ? next.flip(-1) : next;
     }
     return z;
+  }
+
+  // The context of each image, one row per image, for codes z [..., D]
+  // read with h [..., H]: h [N, c, H] whose c rows are one (expanded, as the
+  // evaluation draws them) gives [N, H]; undefined when h's rows do not
+  // match z's.
+  static torch::Tensor context_rows(const torch::Tensor& z, const torch::Tensor& h) {
+    if (h.dim() != z.dim() || h.sizes().slice(0, h.dim() - 1) != z.sizes().slice(0, z.dim() - 1))
+      return {};
+    if (h.dim() == 3 && (h.size(1) == 1 || h.stride(1) == 0)) return h.select(1, 0);
+    return h.reshape({-1, h.size(-1)});
   }
 
   // The input of each step from its output, from the last step: input d
