@@ -214,6 +214,11 @@ std::vector<Binding> run_bindings() {
       member(
           {"grad-clip", K::kDouble, "clip the global gradient norm to this value (0 = off)", true},
           &C::grad_clip),
+      member({"weight-decay", K::kDouble,
+              "decoupled weight decay (AdamW): each step scales the weights by 1 - lr * this "
+              "(0 = off)",
+              true},
+             &C::weight_decay),
       member({"ema-decay", K::kDouble,
               "evaluate, keep and serve an exponential moving average of the weights with this "
               "decay per step, e.g. 0.999 (0 = off)",
@@ -400,6 +405,8 @@ void validate(const TrainConfig& c) {
   require(c.train_size >= 0, "--train-size must be >= 0 (0 = all)");
   require(c.test_size >= 0, "--test-size must be >= 0 (0 = all)");
   require(finite(c.grad_clip) && c.grad_clip >= 0.0, "--grad-clip must be >= 0 (0 = off)");
+  require(finite(c.weight_decay) && c.weight_decay >= 0.0 && c.weight_decay * c.lr < 1.0,
+          "--weight-decay must be >= 0 (0 = off), with --lr times it below 1");
   require(finite(c.free_bits) && c.free_bits >= 0.0, "--free-bits must be >= 0 (0 = off)");
   require(finite(c.active_threshold) && c.active_threshold >= 0.0,
           "--active-threshold must be >= 0");

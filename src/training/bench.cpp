@@ -152,7 +152,7 @@ struct BenchRig {
       const torch::Tensor x = train_batches.batch(next);
       next = (next + 1) % train_batches.num_batches();
       loss = step.gradient(x, rows, Shard{0, rows}, 1.0).loss;
-      step.optimizer().step();
+      step.apply();
       count += rows;
     }
     if (loss.defined()) loss.item<double>();  // the last step has finished

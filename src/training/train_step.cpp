@@ -32,6 +32,21 @@ void TrainStep::set_lr(double lr) {
     static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
 }
 
+void TrainStep::apply() {
+  if (config_.weight_decay > 0.0) {
+    // AdamW (Loshchilov & Hutter 2019, Algorithm 2; PyTorch's AdamW): the
+    // decay is scaled by the scheduled learning rate and kept out of Adam's
+    // moments.
+    torch::NoGradGuard no_grad;
+    for (auto& group : optimizer_->param_groups()) {
+      const double lr = static_cast<const torch::optim::AdamOptions&>(group.options()).lr();
+      for (auto& p : group.params())
+        if (p.grad().defined()) p.mul_(1.0 - lr * config_.weight_decay);
+    }
+  }
+  optimizer_->step();
+}
+
 GemmBackend TrainStep::gemm() const {
   return mlp_ ? mlp_->gemm() : GemmBackend::kLibTorch;
 }

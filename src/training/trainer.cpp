@@ -127,7 +127,7 @@ bool Trainer::train_on_batch(int64_t i, double beta, EpochSums& sums) {
     torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.grad_clip);
   }
   if (scheduled_lr()) step_->set_lr(config_.lr_schedule.rate(state_.step, config_.lr));
-  step_->optimizer().step();
+  step_->apply();
   if (average_) average_->update();
   sums.add(means, rows);
   watch_->observe(means[0], state_.step);

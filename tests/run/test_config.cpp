@@ -94,6 +94,10 @@ TEST(Config, ValidationNamesTheBadFlag) {
   EXPECT_EQ(message(json{{"lr-schedule", "cosine"}, {"lr-min", 0.1}}),
             "--lr-min must be between 0 and --lr (0.001)");
   EXPECT_EQ(message(json{{"eval-every", 0}}), "--eval-every must be at least 1");
+  EXPECT_EQ(message(json{{"weight-decay", -0.1}}),
+            "--weight-decay must be >= 0 (0 = off), with --lr times it below 1");
+  EXPECT_EQ(message(json{{"weight-decay", 1000}}),
+            "--weight-decay must be >= 0 (0 = off), with --lr times it below 1");
   EXPECT_EQ(message(json{{"patience", 3}}),
             "--patience needs a validation set: give --valid-size N");
   EXPECT_EQ(message(json{{"time-budget", "2d"}}),

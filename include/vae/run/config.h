@@ -40,6 +40,9 @@ struct TrainConfig {
   LrSchedule lr_schedule;  // steps_per_epoch, total_steps filled in by the trainer
   int64_t seed = 1;
   double grad_clip = 0.0;  // max global gradient norm; 0 = off
+  // Decoupled weight decay (AdamW, Loshchilov & Hutter 2019): every step
+  // scales the weights by 1 - lr * weight_decay before Adam's update; 0 = off.
+  double weight_decay = 0.0;
   // Decay of the weight average evaluated and served instead of the trained
   // weights (objective/weight_average.h); 0 = none.
   double ema_decay = 0.0;

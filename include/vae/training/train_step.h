@@ -52,6 +52,10 @@ class TrainStep {
   // switches an ELBO run to the IWAE bound at --iwae-from-epoch.
   void set_objective(Objective objective) { objective_ = objective; }
 
+  // The step's update from the gradient: the decoupled weight decay
+  // (--weight-decay), then Adam.
+  void apply();
+
   torch::optim::Adam& optimizer() { return *optimizer_; }
   // Adam's learning rate from the next step on (every parameter group).
   void set_lr(double lr);
