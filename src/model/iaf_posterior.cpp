@@ -54,32 +54,33 @@ class IafStepImpl : public nn::Module {
   }
 
   // z [..., D], h [..., H] -> m, s [..., D].
-  // The masked weights and biases, for the exported encoder (the masks
-  // multiplied in: 0 and 1 change no value).
+  // The masked weights and biases, for the exported encoder.
   std::vector<std::pair<std::string, torch::Tensor>> exported(const std::string& prefix) const {
-    return {{prefix + "_in_weight", input_->weight * input_mask_},
+    return {{prefix + "_in_weight", in_weight()},
             {prefix + "_in_bias", input_->bias},
             {prefix + "_context_weight", context_->weight},
-            {prefix + "_out_weight", output_->weight * output_mask_},
+            {prefix + "_out_weight", out_weight()},
             {prefix + "_out_bias", output_->bias}};
   }
+
+  // The weights with their masks applied (0 and 1 change no value).
+  torch::Tensor in_weight() const { return input_->weight * input_mask_; }
+  torch::Tensor out_weight() const { return output_->weight * output_mask_; }
 
   // This step for iaf_flow_pass, with the context rows h [images, H]. A
   // reversed step reads z.flip(-1) and flips its output back: the same as
   // reading z with its input columns and its m and s rows flipped.
   IafStepTensors pass_tensors(const torch::Tensor& h, bool reversed) const {
-    torch::Tensor in_weight = input_->weight * input_mask_;
-    torch::Tensor out_weight = output_->weight * output_mask_, out_bias = output_->bias;
+    torch::Tensor in = in_weight(), out = out_weight(), out_bias = output_->bias;
     if (reversed) {
       const auto halves_flipped = [this](const torch::Tensor& t) {
         return torch::cat({t.narrow(0, 0, d_).flip(0), t.narrow(0, d_, d_).flip(0)});
       };
-      in_weight = in_weight.flip(1);
-      out_weight = halves_flipped(out_weight);
+      in = in.flip(1);
+      out = halves_flipped(out);
       out_bias = halves_flipped(out_bias);
     }
-    return {in_weight, input_->bias, torch::nn::functional::linear(h, context_->weight), out_weight,
-            out_bias};
+    return {in, input_->bias, torch::nn::functional::linear(h, context_->weight), out, out_bias};
   }
 
   // forward() in float64 (inversion).
@@ -87,11 +88,9 @@ class IafStepImpl : public nn::Module {
                                                           const torch::Tensor& h) const {
     namespace F = torch::nn::functional;
     const auto f64 = [](const torch::Tensor& t) { return t.to(torch::kFloat64); };
-    const torch::Tensor hidden =
-        torch::relu(F::linear(z, f64(input_->weight * input_mask_), f64(input_->bias)) +
-                    F::linear(h, f64(context_->weight)));
-    const torch::Tensor out =
-        F::linear(hidden, f64(output_->weight * output_mask_), f64(output_->bias));
+    const torch::Tensor hidden = torch::relu(F::linear(z, f64(in_weight()), f64(input_->bias)) +
+                                             F::linear(h, f64(context_->weight)));
+    const torch::Tensor out = F::linear(hidden, f64(out_weight()), f64(output_->bias));
     return {out.narrow(-1, 0, d_), out.narrow(-1, d_, d_)};
   }
 
@@ -102,10 +101,9 @@ class IafStepImpl : public nn::Module {
     const torch::Tensor context = h.dim() == 3 && h.size(1) > 1 && h.stride(1) == 0
                                       ? context_(h.narrow(1, 0, 1))
                                       : context_(h);
-    const torch::Tensor hidden = torch::relu(
-        torch::nn::functional::linear(z, input_->weight * input_mask_, input_->bias) + context);
-    const torch::Tensor out =
-        torch::nn::functional::linear(hidden, output_->weight * output_mask_, output_->bias);
+    const torch::Tensor hidden =
+        torch::relu(torch::nn::functional::linear(z, in_weight(), input_->bias) + context);
+    const torch::Tensor out = torch::nn::functional::linear(hidden, out_weight(), output_->bias);
     return {out.narrow(-1, 0, d_), out.narrow(-1, d_, d_)};
   }
 
