@@ -413,6 +413,38 @@ else
   fail "vae score"
 fi
 
+# Calibration (issue 20).
+if "$vae" calibrate --checkpoint $ck --simulations 100 --draws 19 --test-size 20 --out calib \
+     >"$work/out" 2>&1 &&
+  /usr/bin/python3 - <<'PY'
+import csv, json, os
+r = json.load(open("calib/calibration.json"))
+assert r["simulations"] == 100 and r["draws"] == 19 and len(r["units"]) == 4
+assert all(u["verdict"] in ("ok", "over-confident", "under-confident", "biased") for u in r["units"])
+assert all(sum(u["counts"]) == 100 for u in r["units"])
+assert 0 <= r["coverage"]["joint highest-density region"]["area"] <= 0.5
+assert r["predictive"]["images"] == 20 and r["predictive"]["pixels"] == 20 * 784
+# The reliability diagram exactly when the run's test pixels are binary.
+binary = json.load(open("run-whole/config.json"))["binarize"] != "none"
+assert ("reliability" in r["predictive"]) == binary
+assert os.path.exists("calib/reliability.png") == binary
+rows = list(csv.DictReader(open("calib/ranks.csv")))
+assert len(rows) == 100 and all(0 <= int(x["z0"]) <= 19 for x in rows)
+for f in ("rank_histograms.png", "ecdf.png", "coverage.png"):
+    assert os.path.getsize("calib/" + f) > 1000, f
+PY
+then
+  pass "vae calibrate writes ranks, verdicts, coverage, the predictive check and its pictures"
+else
+  fail "vae calibrate: $(tail -3 "$work/out")"
+fi
+expect_error "calibrate without simulations" "--simulations must be at least 2, not 0" \
+  "$vae" calibrate --checkpoint $ck --simulations 0
+expect_error "calibrate with one draw" "--draws must be at least 2, not 1" \
+  "$vae" calibrate --checkpoint $ck --draws 1
+expect_error "calibrate a file that is not a checkpoint" "or not a vae checkpoint" \
+  "$vae" calibrate --checkpoint run-whole/metrics.csv
+
 # Data-parallel training (issue 6), through scripts/launch_local.sh.
 launch="$src/scripts/launch_local.sh"
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

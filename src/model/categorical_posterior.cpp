@@ -177,6 +177,13 @@ class CategoricalFamily final : public PosteriorFamily {
     return torch::cat(rows);
   }
 
+  // Each variable's category [..., V] of one-hot codes [..., V K].
+  torch::Tensor calibration_values(const torch::Tensor& z, const NetworkOptions& o) const override {
+    std::vector<int64_t> shape = z.sizes().vec();
+    shape.back() = o.categorical_vars();
+    shape.push_back(o.categories());
+    return z.reshape(shape).argmax(-1).to(torch::kFloat64);
+  }
   // The category probabilities [N, V K] (the mean code) and each
   // variable's most probable category [N, V].
   std::vector<std::pair<std::string, torch::Tensor>> columns(const Posterior& q,

@@ -63,6 +63,11 @@ torch::Tensor PosteriorFamily::unit_values(const torch::Tensor& /*code*/,
   throw Error(std::string("--posterior ") + name() + " has coordinate units: sweep them");
 }
 
+torch::Tensor PosteriorFamily::calibration_values(const torch::Tensor& z,
+                                                  const NetworkOptions& /*options*/) const {
+  return z.to(torch::kFloat64);
+}
+
 double PosteriorFamily::mutual_information(const torch::Tensor& /*stats*/,
                                            const WorkSplit& /*split*/) const {
   return std::numeric_limits<double>::quiet_NaN();

@@ -37,18 +37,17 @@ void Progress::update(int64_t done, int64_t global_step, double loss, int64_t im
     const int filled = static_cast<int>(kWidth * done / (steps_ > 0 ? steps_ : 1));
     std::string bar(static_cast<size_t>(filled), '=');
     if (filled < kWidth) bar += '>' + std::string(static_cast<size_t>(kWidth - filled - 1), ' ');
-    std::snprintf(text, sizeof(text),
-                  "\r%s [%s] %lld/%lld  loss %.2f  %.0f img/s  ETA %.0fs \x1b[K", label_.c_str(),
-                  bar.c_str(), static_cast<long long>(done), static_cast<long long>(steps_), loss,
-                  rate, eta);
+    std::snprintf(text, sizeof(text), "\r%s [%s] %lld/%lld  %s %.2f  %.0f img/s  ETA %.0fs \x1b[K",
+                  label_.c_str(), bar.c_str(), static_cast<long long>(done),
+                  static_cast<long long>(steps_), value_name_.c_str(), loss, rate, eta);
     out_ << text << std::flush;
     drawn_ = true;
     last_draw_ = Clock::now();
   } else {
     std::snprintf(text, sizeof(text),
-                  "%s step %lld/%lld (global %lld)  loss %.3f  %.0f img/s  ETA %.0fs",
-                  label_.c_str(), static_cast<long long>(done), static_cast<long long>(steps_),
-                  static_cast<long long>(global_step), loss, rate, eta);
+                  "%s step %lld/%lld (global %lld)  %s %.3f  %.0f img/s  ETA %.0fs", label_.c_str(),
+                  static_cast<long long>(done), static_cast<long long>(steps_),
+                  static_cast<long long>(global_step), value_name_.c_str(), loss, rate, eta);
     out_ << text << '\n' << std::flush;
   }
 }

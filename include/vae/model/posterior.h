@@ -113,6 +113,13 @@ class PosteriorFamily {
   virtual torch::Tensor unit_values(const torch::Tensor& code, const std::vector<int64_t>& order,
                                     const NetworkOptions& options) const;
 
+  // What simulation-based calibration ranks per unit, of codes
+  // [..., latent] -> [..., units] (float64): by default the coordinates; a
+  // categorical variable's category index, whose rank among the draws, ties
+  // broken at random, is the randomized PIT of the category.
+  virtual torch::Tensor calibration_values(const torch::Tensor& z,
+                                           const NetworkOptions& options) const;
+
   // I(x; z) of a data set from its stats [n, stats_size] (diagnostics.h);
   // NaN where the family has no estimator.
   virtual double mutual_information(const torch::Tensor& stats, const WorkSplit& split) const;

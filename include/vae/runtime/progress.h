@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <utility>
 
 namespace vae {
 
@@ -21,12 +22,15 @@ class Progress {
   void update(int64_t done, int64_t global_step, double loss, int64_t images);
   // Ends the bar's line on a terminal.
   void finish();
+  // What update()'s value is called in the line ("loss" unless set).
+  void set_value_name(std::string name) { value_name_ = std::move(name); }
 
  private:
   using Clock = std::chrono::steady_clock;
   std::ostream& out_;
   bool terminal_;
   std::string label_;
+  std::string value_name_ = "loss";
   int64_t steps_, interval_;
   Clock::time_point start_;
   Clock::time_point last_draw_;
