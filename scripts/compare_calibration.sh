@@ -19,21 +19,14 @@ data=${MNIST_DIR:-../shared/data/mnist}
 out=runs/calibration
 mkdir -p "$out"
 
-families=(
-  "diagonal-gaussian|--posterior diagonal-gaussian"
-  "planar K=10|--posterior planar --flow-steps 10"
-  "iaf K=4|--posterior iaf --flow-steps 4"
-)
+source scripts/lib/posterior_families.sh
+
 echo "| posterior | test −ELBO | verdicts (of 20 units) | outside ECDF band | coverage area: units / joint / pixels | pixel ECE | calibrate s |"
 echo "|---|---|---|---|---|---|---|"
-for entry in "${families[@]}"; do
-  label=${entry%%|*}
-  flags=${entry#*|}
-  name=${label%% *}
-  if [ -n "$only" ] && [[ " $only " != *" $name "* ]]; then continue; fi
-  # shellcheck disable=SC2086  # flags are words
-  "$vae" train --data-dir "$data" --binarize dynamic --epochs "$epochs" --seed 1 --samples 0 \
-    --overwrite $flags --out "$out/$name" >"$out/$name.train.log" 2>&1
+calibrate_family() {
+  local label=$1 name=$2 flags=$3
+  train_family "$out" "$name" "$flags" "$epochs"
+  local start end
   start=$(date +%s.%N)
   "$vae" calibrate --checkpoint "$out/$name/checkpoint.pt" --simulations "$simulations" \
     --data-dir "$data" --out "$out/$name/calibration" >"$out/$name.calibrate.log" 2>&1
@@ -52,4 +45,5 @@ print(f"| {sys.argv[3]} | {float(rows[-1]['test_neg_elbo']):.2f} | {r['verdicts'
       f"{cov['joint highest-density region']['area']:.4f} / {pred['coverage']['area']:.4f} "
       f"| {ece:.4f} | {float(sys.argv[5]) - float(sys.argv[4]):.1f} |")
 PY
-done
+}
+for_each_family "$only" calibrate_family

@@ -19,20 +19,13 @@ data=${MNIST_DIR:-../shared/data/mnist}
 out=runs/posteriors
 mkdir -p "$out"
 
-families=(
-  "diagonal-gaussian|--posterior diagonal-gaussian"
-  "planar K=10|--posterior planar --flow-steps 10"
-  "iaf K=4|--posterior iaf --flow-steps 4"
-)
+source scripts/lib/posterior_families.sh
+
 echo "| posterior | test ELBO | L_$k | gap | s/epoch |"
 echo "|---|---|---|---|---|"
-for entry in "${families[@]}"; do
-  label=${entry%%|*}
-  flags=${entry#*|}
-  name=${label%% *}
-  # shellcheck disable=SC2086  # flags are words
-  "$vae" train --data-dir "$data" --binarize dynamic --epochs "$epochs" --seed 1 --samples 0 \
-    --overwrite $flags --out "$out/$name" >"$out/$name.train.log" 2>&1
+score_family() {
+  local label=$1 name=$2 flags=$3
+  train_family "$out" "$name" "$flags" "$epochs"
   "$vae" eval --checkpoint "$out/$name/checkpoint.pt" -k "$k" --test-size "$test_images" \
     --per-image "$out/$name.per_image.csv" --out "$out/$name.eval.json" >"$out/$name.eval.log" 2>&1
   python3 - "$out/$name.eval.json" "$out/$name/metrics.csv" "$label" <<'PY'
@@ -43,12 +36,13 @@ per_epoch = sum(float(r["seconds"]) for r in rows) / len(rows)
 print(f"| {sys.argv[3]} | {e['elbo']:.2f} ± {e['elbo_se']:.2f} | {e['log_px']:.2f} ± {e['log_px_se']:.2f} "
       f"| {e['gap']:.2f} | {per_epoch:.1f} |")
 PY
-done
+}
+for_each_family "" score_family
 echo
 echo "| posterior | L_$k − diagonal's | ELBO − diagonal's |"
 echo "|---|---|---|"
 rows=()
-for entry in "${families[@]:1}"; do
+for entry in "${posterior_families[@]:1}"; do
   label=${entry%%|*}
   rows+=("${label%% *}=$label")
 done

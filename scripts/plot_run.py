@@ -11,6 +11,9 @@ Reads RUN_DIR/{config.json,metrics.csv,kl_per_dim.csv} and writes
   RUN_DIR/plots/kl_heatmap.png       KL of each latent dimension over epochs
   RUN_DIR/plots/temperature.png      the Gumbel-softmax temperature per epoch
                                      (categorical runs)
+  RUN_DIR/plots/batch_size.png       the batch per epoch and the norm test's
+                                     gradient noise and signal (--batch-size
+                                     auto)
   RUN_DIR/report.html                config, final metrics, plots and the
                                      latest images (and reconstructions.png,
                                      traversal.png, manifold.png, scatter.png
@@ -149,6 +152,32 @@ def temperature(rows, path):
     save(fig, path)
 
 
+def batch_size(rows, theta, path):
+    """--batch-size auto: the batch per epoch, and the mean norm test that chose the next."""
+    epochs = column(rows, "epoch", int)
+    fig, (ax, test) = plt.subplots(1, 2, figsize=(11, 3.8))
+    ax.plot(epochs, column(rows, "batch_size", int), "o-", color="C2")
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("batch size")
+    ax.grid(alpha=0.3)
+    ax.set_title("Batch size (grows when the norm test fails)")
+    tested = [r for r in rows if r["norm_noise"] not in ("", "nan")]
+    test.plot(column(tested, "epoch", int), column(tested, "norm_noise"), "o-", color="C3",
+              label="gradient noise ||Var||₁ / b")
+    test.plot(column(tested, "epoch", int), [theta * theta * float(r["norm_signal"]) for r in tested],
+              "s--", color="C0", label="θ² × signal ||E g||²")
+    test.set_yscale("log")
+    test.set_xlabel("epoch")
+    test.xaxis.set_major_locator(MaxNLocator(integer=True))
+    test.grid(alpha=0.3)
+    test.legend()
+    test.set_title("Norm test (Byrd et al. 2012), epoch means")
+    fig.tight_layout()
+    save(fig, path)
+
+
 def kl_heatmap(rows, unit, path):
     epochs = sorted({int(r["epoch"]) for r in rows})
     dims = sorted({int(r["dim"]) for r in rows})
@@ -282,6 +311,10 @@ def main(argv):
     if "tau" in rows[0]:
         temperature(rows, os.path.join(run, "plots", "temperature.png"))
         images.append(("plots/temperature.png", "Gumbel-softmax temperature"))
+    if "batch_size" in rows[0]:
+        batch_size(rows, float(config.get("norm-test-theta", 1.0)),
+                   os.path.join(run, "plots", "batch_size.png"))
+        images.append(("plots/batch_size.png", "Batch size and the norm test"))
     snapshots = sorted(f for f in os.listdir(os.path.join(run, "images"))
                        if re.fullmatch(r"epoch_\d+\.png", f)) if os.path.isdir(os.path.join(run, "images")) else []
     if snapshots:

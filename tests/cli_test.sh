@@ -40,6 +40,12 @@ expect_error "negative batch size" "--batch-size must be at least 1, not -1" \
 # cxxopts quotes the name with U+2018/U+2019 (3 bytes each in UTF-8); outside a
 # UTF-8 locale (a slim container has no LANG) grep sees bytes, so match any
 # non-blank run around the name rather than one character.
+expect_error "batch size neither a number nor auto" \
+  "--batch-size must be an integer or auto, not '12x'" "$vae" train --batch-size 12x
+expect_error "batch minimum above the maximum" "--batch-min (512) must not exceed --batch-max (256)" \
+  "$vae" train --batch-size auto --batch-min 512 --batch-max 256 --data-dir "$mnist"
+expect_error "adaptive batch in a data-parallel run" "--batch-size auto trains in one process" \
+  "$vae" train --batch-size auto --world-size 2 --rank 0 --data-dir "$mnist"
 expect_error "unknown flag" "Option [^ ]*bogus[^ ]* does not exist" "$vae" train --bogus 3
 expect_error "bad number" "" "$vae" train --epochs ten
 expect_error "bad choice" "--kl-schedule must be constant, linear, sigmoid or cyclical" \

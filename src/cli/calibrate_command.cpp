@@ -195,7 +195,7 @@ int calibrate_command(int argc, char** argv) {
   }
 
   std::printf("verdicts: %s; %lld of %lld units outside the 95%% ECDF band\n",
-              verdict_counts(dims).c_str(), static_cast<long long>(outside),
+              report["verdicts"].get<std::string>().c_str(), static_cast<long long>(outside),
               static_cast<long long>(dims.size()));
   for (const auto& [name, curve] : curves)
     std::printf("coverage area, %s: %.4f\n", name.c_str(), curve.area);

@@ -34,6 +34,21 @@ std::string default_text(const json& value) {
   return value.dump();
 }
 
+// "auto", or the whole text as an integer.
+json int_or_auto(const std::string& text, const std::string& key) {
+  if (text == "auto") return "auto";
+  size_t used = 0;
+  int64_t value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size())
+    throw Error("--" + key + " must be an integer or auto, not '" + text + "'");
+  return value;
+}
+
 }  // namespace
 
 std::optional<cxxopts::ParseResult> parse_command(cxxopts::Options& options, int argc, char** argv,
@@ -88,6 +103,9 @@ void add_setting_flags(cxxopts::Options& options) {
       case SettingKind::kIntList:
         adder(s.key, help, cxxopts::value<std::vector<int64_t>>());
         break;
+      case SettingKind::kIntOrAuto:
+        adder(s.key, help, cxxopts::value<std::string>());
+        break;
     }
   }
 }
@@ -111,6 +129,9 @@ json given_settings(const cxxopts::ParseResult& result) {
         break;
       case SettingKind::kIntList:
         given[s.key] = result[s.key].as<std::vector<int64_t>>();
+        break;
+      case SettingKind::kIntOrAuto:
+        given[s.key] = int_or_auto(result[s.key].as<std::string>(), s.key);
         break;
     }
   }

@@ -110,6 +110,11 @@ int train_command(int argc, char** argv) {
     throw UsageError("--resume and --overwrite exclude each other");
   }
   const DistributedOptions dist = distributed_options(*result);
+  // Before waiting for peers (the trainer refuses it too, e.g. from a preset).
+  if (dist.enabled() && given.contains("batch-size") && given["batch-size"] == "auto") {
+    throw UsageError(
+        "--batch-size auto trains in one process; give data-parallel runs a fixed --batch-size");
+  }
   const auto resolve = [&]() {
     if (!train_options.resume) return preset_with(given);
     TrainConfig fresh;

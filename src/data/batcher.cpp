@@ -48,6 +48,11 @@ Batcher::Batcher(torch::Tensor images, int64_t batch_size, Binarize mode, torch:
   images_ = images.to(device).contiguous();
 }
 
+void Batcher::set_batch_size(int64_t batch_size) {
+  if (batch_size <= 0) throw Error("--batch-size must be positive");
+  batch_size_ = batch_size;
+}
+
 void Batcher::shuffle() {
   order_ = torch::randperm(size(), torch::kLong).to(images_.device());
 }

@@ -134,10 +134,13 @@ void save_checkpoint(const std::string& path, VAE& model, torch::optim::Optimize
   archive.write("history", c10::IValue(history.dump()));
   if (state.has_partial) {
     const PartialEpoch& p = state.partial;
-    archive.write("partial",
-                  c10::IValue(nlohmann::json{
-                      {"batches", p.batches}, {"images", p.images}, {"seconds", p.seconds}}
-                                  .dump()));
+    nlohmann::json partial{{"batches", p.batches}, {"images", p.images}, {"seconds", p.seconds}};
+    if (p.norm_tests > 0) {
+      partial["norm_noise"] = p.norm_noise;
+      partial["norm_signal"] = p.norm_signal;
+      partial["norm_tests"] = p.norm_tests;
+    }
+    archive.write("partial", c10::IValue(partial.dump()));
     archive.write("partial_sums", p.sums.to(torch::kCPU));
     archive.write("partial_order", p.order.to(torch::kCPU));
   }
@@ -222,6 +225,9 @@ Checkpoint::Checkpoint(const std::string& path, const std::string* bytes, torch:
       state_.partial.batches = partial.at("batches").get<int64_t>();
       state_.partial.images = partial.at("images").get<int64_t>();
       state_.partial.seconds = partial.at("seconds").get<double>();
+      state_.partial.norm_noise = partial.value("norm_noise", 0.0);
+      state_.partial.norm_signal = partial.value("norm_signal", 0.0);
+      state_.partial.norm_tests = partial.value("norm_tests", int64_t{0});
       archive_->read("partial_sums", state_.partial.sums);
       archive_->read("partial_order", state_.partial.order);
       if (state_.partial.sums.numel() != 3 || state_.partial.order.dim() != 1 ||

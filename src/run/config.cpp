@@ -191,7 +191,21 @@ std::vector<Binding> run_bindings() {
       member({"threads", K::kInt, "intra-op CPU threads (0 = all CPUs this process may use)", true},
              &C::threads),
       member({"epochs", K::kInt, "training epochs", true}, &C::epochs),
-      member({"batch-size", K::kInt, "minibatch size", true}, &C::batch_size),
+      {{"batch-size", K::kIntOrAuto,
+        "minibatch size, or auto: grow it from --batch-min to --batch-max by the norm test", true},
+       [](const TrainConfig& c) { return c.batch_auto ? json("auto") : json(c.batch_size); },
+       [](TrainConfig& c, const json& v) {
+         c.batch_auto = v.is_string();
+         if (!c.batch_auto) c.batch_size = v.get<int64_t>();
+       }},
+      member({"batch-min", K::kInt, "--batch-size auto: the first epoch's batch", true},
+             &C::batch_min),
+      member({"batch-max", K::kInt, "--batch-size auto: the largest batch", true}, &C::batch_max),
+      member({"norm-test-theta", K::kDouble,
+              "--batch-size auto: grow the batch while its gradient noise exceeds theta^2 times "
+              "the squared gradient (Byrd et al. 2012)",
+              true},
+             &C::norm_test_theta),
       member({"lr", K::kDouble, "Adam learning rate (the schedule's base)", true}, &C::lr),
       named(
           {"lr-schedule", K::kString, "learning-rate schedule: " + lr_schedules().choices(), true},
@@ -315,6 +329,8 @@ bool has_kind(const json& value, SettingKind kind) {
         if (!item.is_number_integer()) return false;
       }
       return true;
+    case SettingKind::kIntOrAuto:
+      return value.is_number_integer() || value == "auto";
   }
   return false;
 }
@@ -331,6 +347,8 @@ const char* kind_text(SettingKind kind) {
       return "true or false";
     case SettingKind::kIntList:
       return "a list of integers";
+    case SettingKind::kIntOrAuto:
+      return "an integer or \"auto\"";
   }
   return "a value";
 }
@@ -391,6 +409,16 @@ void validate(const TrainConfig& c) {
   require(c.epochs >= 1, "--epochs must be at least 1, not " + std::to_string(c.epochs));
   require(c.batch_size >= 1,
           "--batch-size must be at least 1, not " + std::to_string(c.batch_size));
+  require(c.batch_min >= 1, "--batch-min must be at least 1");
+  require(c.batch_min <= c.batch_max, "--batch-min (" + std::to_string(c.batch_min) +
+                                          ") must not exceed --batch-max (" +
+                                          std::to_string(c.batch_max) + ")");
+  require(finite(c.norm_test_theta) && c.norm_test_theta > 0.0, "--norm-test-theta must be > 0");
+  // Free bits compare the whole batch's KL per dimension with the floor; the
+  // norm test's micro-batches would each see a part of it.
+  require(!c.batch_auto || c.free_bits == 0.0,
+          "--batch-size auto does not combine with --free-bits (the floor needs the whole "
+          "batch's KL, the norm test splits it)");
   c.lr_schedule.validate(c.lr);  // --lr, the schedule's base, with it
   require(c.valid_size >= 0, "--valid-size must be >= 0");
   require(c.patience >= 0, "--patience must be >= 0");

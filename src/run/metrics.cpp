@@ -56,6 +56,11 @@ nlohmann::json to_json(const EpochMetrics& m) {
   }
   if (!m.mi_per_dim.empty()) j["mi_per_dim"] = m.mi_per_dim;
   if (!m.tested) j["tested"] = false;
+  if (m.batch_size > 0) {
+    j["batch_size"] = m.batch_size;
+    j["norm_noise"] = maybe(m.norm_noise);
+    j["norm_signal"] = maybe(m.norm_signal);
+  }
   return j;
 }
 
@@ -85,6 +90,9 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
   m.images_per_s = j.at("images_per_s").get<double>();
   m.world_size = j.value("world_size", int64_t{1});
   m.allreduce_ms = j.value("allreduce_ms", 0.0);
+  m.batch_size = j.value("batch_size", int64_t{0});
+  m.norm_noise = maybe_from(j, "norm_noise");
+  m.norm_signal = maybe_from(j, "norm_signal");
   m.kl_per_dim = j.at("kl_per_dim").get<std::vector<double>>();
   m.mean_variance = j.at("mean_variance").get<std::vector<double>>();
   if (j.contains("mi_per_dim")) m.mi_per_dim = j.at("mi_per_dim").get<std::vector<double>>();
@@ -92,8 +100,9 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j) {
 }
 
 std::string metrics_csv(const std::vector<EpochMetrics>& history) {
-  bool tau = false, lr = false, valid = false, trained = false, iwae = false;
+  bool tau = false, lr = false, valid = false, trained = false, iwae = false, grows = false;
   for (const EpochMetrics& m : history) {
+    grows = grows || m.batch_size > 0;
     tau = tau || m.temperature == m.temperature;
     lr = lr || m.lr == m.lr;
     valid = valid || m.valid_neg_elbo == m.valid_neg_elbo;
@@ -105,7 +114,8 @@ std::string metrics_csv(const std::vector<EpochMetrics>& history) {
          "test_recon,test_kl,active_units,mutual_info,seconds,eval_seconds,images_per_s,world_size,"
          "allreduce_ms"
       << (tau ? ",tau" : "") << (lr ? ",lr" : "") << (valid ? ",valid_neg_elbo" : "")
-      << (trained ? ",valid_trained_neg_elbo" : "") << (iwae ? ",valid_neg_iwae\n" : "\n");
+      << (trained ? ",valid_trained_neg_elbo" : "") << (iwae ? ",valid_neg_iwae" : "")
+      << (grows ? ",batch_size,norm_noise,norm_signal\n" : "\n");
   for (const EpochMetrics& m : history) {
     out << m.epoch << ',' << m.step << ',' << number(m.beta) << ',' << number(m.train_loss) << ','
         << number(m.train_neg_elbo) << ',' << number(m.train_recon) << ',' << number(m.train_kl)
@@ -123,6 +133,9 @@ std::string metrics_csv(const std::vector<EpochMetrics>& history) {
     if (valid) out << ',' << number(m.valid_neg_elbo);
     if (trained) out << ',' << number(m.valid_trained_neg_elbo);
     if (iwae) out << ',' << number(m.valid_neg_iwae);
+    if (grows) {
+      out << ',' << m.batch_size << ',' << number(m.norm_noise) << ',' << number(m.norm_signal);
+    }
     out << '\n';
   }
   return out.str();
@@ -228,6 +241,7 @@ std::string epoch_summary(const EpochMetrics& m, int64_t latent_dim,
     rate << std::scientific << std::setprecision(2) << m.lr;
     text += "  lr " + rate.str();
   }
+  if (m.batch_size > 0) text += "  batch " + std::to_string(m.batch_size);
   text += "  " + fixed(m.seconds, 1) + "s  " + fixed(m.images_per_s, 0) + " img/s";
   if (m.world_size > 1) text += "  all-reduce " + fixed(m.allreduce_ms, 2) + " ms/step";
   return text;

@@ -37,7 +37,9 @@ VAE make_model(const TrainConfig& config, torch::Device device) {
 
 Batcher training_batches(const TrainConfig& config, const ImageDataset& train,
                          torch::Device device) {
-  return Batcher(train.images, config.batch_size, config.binarize, device);
+  // --batch-size auto starts at --batch-min; the trainer grows it.
+  return Batcher(train.images, config.batch_auto ? config.batch_min : config.batch_size,
+                 config.binarize, device);
 }
 
 Batcher evaluation_batches(const TrainConfig& config, const ImageDataset& test,

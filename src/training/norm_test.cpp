@@ -18,14 +18,20 @@ int64_t NormTest::wanted(int64_t batch, double theta) const {
 }
 
 NormTest norm_test(const std::vector<torch::Tensor>& micro_means) {
-  const size_t m = micro_means.size();
+  const int64_t m = static_cast<int64_t>(micro_means.size());
   if (m < 2) throw Error("the norm test needs at least 2 micro-batches");
   const torch::Tensor g = torch::stack(micro_means).to(torch::kFloat64);  // [M, P]
-  const torch::Tensor mean = g.mean(0);
+  return norm_test(g.pow(2).sum().item<double>(), g.mean(0).pow(2).sum().item<double>(), m);
+}
+
+NormTest norm_test(double squares, double mean_squared, int64_t parts) {
+  if (parts < 2) throw Error("the norm test needs at least 2 micro-batches");
+  const double m = static_cast<double>(parts);
   NormTest out;
-  const double spread = (g - mean).pow(2).sum().item<double>() / static_cast<double>(m - 1);
-  out.noise = spread / static_cast<double>(m);
-  out.signal = mean.pow(2).sum().item<double>() - out.noise;
+  // Rounding can leave the difference a hair below 0 when the parts agree.
+  const double spread = std::max(0.0, squares - m * mean_squared) / (m - 1.0);
+  out.noise = spread / m;
+  out.signal = mean_squared - out.noise;
   return out;
 }
 

@@ -89,4 +89,43 @@ StepTerms TrainStep::gradient(const torch::Tensor& x, int64_t batch, const Shard
   return {terms.loss.detach(), terms.recon.detach(), terms.kl.detach()};
 }
 
+StepTerms TrainStep::gradient_with_norm_test(const torch::Tensor& x, int64_t parts, double beta,
+                                             NormTest& test) {
+  const int64_t rows = x.size(0);
+  const std::vector<torch::Tensor> params = model_->parameters();
+  // Per parameter: the parts' gradients summed (the batch's) and their mean
+  // gradients G_m summed; and sum_m ||G_m||^2.
+  std::vector<torch::Tensor> sums(params.size()), mean_sums(params.size());
+  double squares = 0.0;
+  StepTerms total;
+  for (int64_t m = 0; m < parts; ++m) {
+    const Shard shard = shard_of(rows, m, parts);
+    // The shard's sum of per-row gradients / rows: the parts add up to the
+    // batch mean; rows / count of it is the part's mean gradient G_m.
+    const StepTerms terms = gradient(x.narrow(0, shard.begin, shard.count), rows, shard, beta);
+    const double scale = static_cast<double>(rows) / static_cast<double>(shard.count);
+    for (size_t j = 0; j < params.size(); ++j) {
+      const torch::Tensor& g = params[j].grad();
+      if (!g.defined()) continue;
+      const torch::Tensor flat = g.reshape({-1});
+      squares += scale * scale * torch::dot(flat, flat).item<double>();
+      sums[j] = sums[j].defined() ? sums[j].add_(g) : g.clone();
+      mean_sums[j] = mean_sums[j].defined() ? mean_sums[j].add_(g, scale) : g * scale;
+    }
+    total.loss = m == 0 ? terms.loss : total.loss + terms.loss;
+    total.recon = m == 0 ? terms.recon : total.recon + terms.recon;
+    total.kl = m == 0 ? terms.kl : total.kl + terms.kl;
+  }
+  double mean_squared = 0.0;
+  for (size_t j = 0; j < params.size(); ++j) {
+    if (!sums[j].defined()) continue;
+    const torch::Tensor flat = mean_sums[j].reshape({-1});
+    mean_squared += torch::dot(flat, flat).item<double>();
+    const_cast<torch::Tensor&>(params[j]).mutable_grad() = sums[j];
+  }
+  mean_squared /= static_cast<double>(parts * parts);
+  test = norm_test(squares, mean_squared, parts);
+  return total;
+}
+
 }  // namespace vae

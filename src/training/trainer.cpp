@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <iostream>
@@ -42,9 +43,14 @@ EpochMetrics Trainer::run_epoch(int64_t epoch) {
     sums.images = state_.partial.images;
     first_batch = state_.partial.batches;
     carried_seconds = state_.partial.seconds;
+    norm_noise_ = state_.partial.norm_noise;
+    norm_signal_ = state_.partial.norm_signal;
+    norm_tests_ = state_.partial.norm_tests;
     state_.has_partial = false;
   } else {
     batches.shuffle();
+    norm_noise_ = norm_signal_ = 0.0;
+    norm_tests_ = 0;
   }
   step_->set_objective(objective_of(epoch));
   const bool terminal = &log_ == &std::cout && is_terminal(1);
@@ -55,10 +61,12 @@ EpochMetrics Trainer::run_epoch(int64_t epoch) {
   const bool relaxed = config_.network.posterior()->relaxed();
   const double allreduce_before = reducer_ ? reducer_->seconds() : 0.0;
   const auto start = Clock::now();
+  int64_t at = schedule_step(epoch, sums.images) - 1;  // the last step's place
   for (int64_t i = first_batch; i < batches.num_batches(); ++i) {
-    beta = config_.kl.weight(state_.step);
-    if (relaxed) model_->set_temperature(config_.tau.value(state_.step));
-    const bool stop = train_on_batch(i, beta, sums);
+    at = schedule_step(epoch, sums.images);
+    beta = config_.kl.weight(at);
+    if (relaxed) model_->set_temperature(config_.tau.value(at));
+    const bool stop = train_on_batch(i, beta, at, sums);
     if (progress.due(i + 1)) {
       watch_->check();
       progress.update(i + 1, state_.step, sums.mean(0), sums.images);
@@ -68,8 +76,14 @@ EpochMetrics Trainer::run_epoch(int64_t epoch) {
       watch_->check();
       progress.finish();
       state_.has_partial = true;
-      state_.partial = {i + 1, sums.images, sums.sums, batches.order(),
-                        carried_seconds + seconds_since(start)};
+      state_.partial = {i + 1,
+                        sums.images,
+                        sums.sums,
+                        batches.order(),
+                        carried_seconds + seconds_since(start),
+                        norm_noise_,
+                        norm_signal_,
+                        norm_tests_};
       if (lead_) {
         save_checkpoint(checkpoint_path_, model_, step_->optimizer(), state_, device_,
                         average_.get());
@@ -86,8 +100,8 @@ EpochMetrics Trainer::run_epoch(int64_t epoch) {
   m.step = state_.step;
   m.beta = beta;
   // The temperature of the epoch's last step.
-  if (relaxed) m.temperature = config_.tau.value(state_.step - 1);
-  if (scheduled_lr()) m.lr = config_.lr_schedule.rate(state_.step - 1, config_.lr);
+  if (relaxed) m.temperature = config_.tau.value(at);
+  if (scheduled_lr()) m.lr = config_.lr_schedule.rate(at, config_.lr);
   m.train_loss = sums.mean(0);
   m.train_recon = sums.mean(1);
   m.train_kl = sums.mean(2);
@@ -99,7 +113,27 @@ EpochMetrics Trainer::run_epoch(int64_t epoch) {
     m.allreduce_ms = 1000.0 * (reducer_->seconds() - allreduce_before) /
                      static_cast<double>(batches.num_batches());
   }
+  if (config_.batch_auto) {
+    m.batch_size = batches.batch_size();
+    if (norm_tests_ > 0) {
+      m.norm_noise = norm_noise_ / static_cast<double>(norm_tests_);
+      m.norm_signal = norm_signal_ / static_cast<double>(norm_tests_);
+    }
+  }
   return m;
+}
+
+int64_t Trainer::schedule_step(int64_t epoch, int64_t images) const {
+  if (!config_.batch_auto) return state_.step;
+  return ((epoch - 1) * train_batches_->size() + images) / config_.batch_min;
+}
+
+int64_t Trainer::batch_after(const EpochMetrics& m) const {
+  if (m.batch_size <= 0) return train_batches_->batch_size();
+  // An epoch without a test (too short) gives no reason to change.
+  if (!(m.norm_noise == m.norm_noise)) return m.batch_size;
+  return next_batch_size(m.batch_size, {NormTest{m.norm_noise, m.norm_signal}},
+                         config_.norm_test_theta, config_.batch_max);
 }
 
 Objective Trainer::objective_of(int64_t epoch) const {
@@ -107,11 +141,24 @@ Objective Trainer::objective_of(int64_t epoch) const {
   return config_.objective;
 }
 
-bool Trainer::train_on_batch(int64_t i, double beta, EpochSums& sums) {
+bool Trainer::train_on_batch(int64_t i, double beta, int64_t at, EpochSums& sums) {
   const int64_t rows = train_batches_->batch_rows(i);
   const Shard shard = comm_ != nullptr ? shard_of(rows, comm_->rank(), world_) : Shard{0, rows};
   const torch::Tensor x = train_batches_->batch(i, shard.begin, shard.count);
-  const StepTerms terms = step_->gradient(x, rows, shard, beta);
+  // --batch-size auto tests evenly spread full batches of the epoch.
+  const int64_t every = std::max<int64_t>(1, train_batches_->num_batches() / kNormTestsPerEpoch);
+  const bool test = config_.batch_auto && i % every == 0 && rows == train_batches_->batch_size() &&
+                    rows >= 2 * kNormTestParts;
+  StepTerms terms;
+  if (test) {
+    NormTest norm;
+    terms = step_->gradient_with_norm_test(x, kNormTestParts, beta, norm);
+    norm_noise_ += norm.noise;
+    norm_signal_ += norm.signal;
+    ++norm_tests_;
+  } else {
+    terms = step_->gradient(x, rows, shard, beta);
+  }
   // The batch means of loss, recon and KL (this rank's parts of them until
   // the all-reduce, which sums them with the gradients).
   torch::Tensor means = torch::stack({terms.loss, terms.recon, terms.kl});
@@ -126,7 +173,7 @@ bool Trainer::train_on_batch(int64_t i, double beta, EpochSums& sums) {
   if (config_.grad_clip > 0.0) {
     torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.grad_clip);
   }
-  if (scheduled_lr()) step_->set_lr(config_.lr_schedule.rate(state_.step, config_.lr));
+  if (scheduled_lr()) step_->set_lr(config_.lr_schedule.rate(at, config_.lr));
   step_->apply();
   if (average_) average_->update();
   sums.add(means, rows);
@@ -378,12 +425,20 @@ TrainResult Trainer::run() {
     // The run's last epoch is always scored.
     if (stop && !m.tested) evaluate_test(state_.history.back());
     const EpochMetrics& done = state_.history.back();
+    if (config_.batch_auto) train_batches_->set_batch_size(batch_after(done));
     if (lead_) {
       log_ << epoch_summary(
                   done, units(),
                   layer_activity(done, config_.network.layer_dims(), config_.active_threshold))
            << '\n';
       warn(done);
+      if (config_.batch_auto && train_batches_->batch_size() != done.batch_size) {
+        log_ << "batch " << done.batch_size << " -> " << train_batches_->batch_size()
+             << ": the norm test failed (gradient noise " << fixed(done.norm_noise, 3)
+             << " > theta^2 x signal "
+             << fixed(config_.norm_test_theta * config_.norm_test_theta * done.norm_signal, 3)
+             << ")\n";
+      }
       write_outputs(done);
       if (stop) log_ << why;
     }

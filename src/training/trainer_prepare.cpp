@@ -13,7 +13,12 @@ namespace vae::training {
 
 void Trainer::prepare_runtime() {
   validate(config_);
-  if (config_.batch_size < world_) {
+  if (config_.batch_auto && comm_ != nullptr) {
+    throw Error(
+        "--batch-size auto trains in one process; give data-parallel runs a fixed "
+        "--batch-size");
+  }
+  if (!config_.batch_auto && config_.batch_size < world_) {
     throw Error("--batch-size " + std::to_string(config_.batch_size) +
                 " is smaller than the number of processes (" + std::to_string(world_) +
                 "): every rank needs at least one image of each batch");
@@ -122,6 +127,9 @@ void Trainer::restore_or_start() {
     checkpoint.load_optimizer(step_->optimizer());
     checkpoint.restore_rng(device_);
     state_ = checkpoint.state();
+    // --batch-size auto: the batch the last epoch chose.
+    if (config_.batch_auto && !state_.history.empty())
+      train_batches_->set_batch_size(batch_after(state_.history.back()));
     log_ << "resuming " << run_dir_ << " after epoch " << state_.epoch << " (step " << state_.step
          << ")\n";
   }

@@ -34,6 +34,14 @@ inline double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// --batch-size auto: micro-batches per norm test, and tests per epoch. Four
+// parts estimate the variance with 3 degrees of freedom per coordinate; an
+// epoch averages its tests. A part's products are a quarter of the batch's,
+// slower per image on a CPU, so only about kNormTestsPerEpoch steps of each
+// epoch are tested, spread evenly (every step once the batch leaves fewer).
+constexpr int64_t kNormTestParts = 4;
+constexpr int64_t kNormTestsPerEpoch = 32;
+
 // metrics.csv and kl_per_dim.csv from the history.
 void write_run_files(const std::string& run_dir, const std::vector<EpochMetrics>& history,
                      double active_threshold, const std::vector<int64_t>& layer_dims);
@@ -69,8 +77,17 @@ class Trainer {
   // The bound epoch `epoch` trains: --objective, or from --iwae-from-epoch
   // on the IWAE bound.
   Objective objective_of(int64_t epoch) const;
-  // One optimisation step on batch i; true when a signal asks to stop.
-  bool train_on_batch(int64_t i, double beta, EpochSums& sums);
+  // One optimisation step on batch i at schedule position `at` (see
+  // schedule_step); true when a signal asks to stop.
+  bool train_on_batch(int64_t i, double beta, int64_t at, EpochSums& sums);
+  // Where the step schedules (KL weight, temperature, learning rate) stand
+  // before a step of `epoch` that follows `images` of its images: the step
+  // count, or with --batch-size auto the steps a run at --batch-min would
+  // have taken by then (images seen / batch-min), so that the schedules
+  // keep their meaning when the batch grows.
+  int64_t schedule_step(int64_t epoch, int64_t images) const;
+  // --batch-size auto: the batch for the epoch after m, from m's norm tests.
+  int64_t batch_after(const EpochMetrics& m) const;
   // The validation set (every epoch), then the test set where the epoch is
   // due (--eval-every); an epoch not scored gets tested = false.
   void evaluate_epoch(EpochMetrics& m, bool test_due);
@@ -123,6 +140,9 @@ class Trainer {
   std::optional<NonFiniteWatch> watch_;
   const InterruptGuard* interrupt_ = nullptr;
   bool stop_after_epoch_ = false;
+  // --batch-size auto: the epoch's norm tests so far, summed.
+  double norm_noise_ = 0.0, norm_signal_ = 0.0;
+  int64_t norm_tests_ = 0;
 };
 
 }  // namespace vae::training

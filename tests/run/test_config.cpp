@@ -52,6 +52,21 @@ TEST(Config, JsonRoundTripKeepsEverySetting) {
   // Every table entry appears in the JSON.
   for (const SettingInfo& s : settings())
     EXPECT_TRUE(saved.contains(s.key)) << s.key;
+  EXPECT_EQ(saved["batch-size"], 128);
+
+  // --batch-size auto is saved as "auto" and read back; an integer turns it off.
+  TrainConfig adaptive;
+  apply_settings(adaptive, json{{"batch-size", "auto"}, {"batch-max", 512}}, "test");
+  EXPECT_TRUE(adaptive.batch_auto);
+  const json auto_saved = to_json(adaptive);
+  EXPECT_EQ(auto_saved["batch-size"], "auto");
+  TrainConfig auto_restored;
+  apply_settings(auto_restored, auto_saved, "saved");
+  EXPECT_TRUE(auto_restored.batch_auto);
+  EXPECT_EQ(auto_restored.batch_max, 512);
+  apply_settings(auto_restored, json{{"batch-size", 64}}, "flags");
+  EXPECT_FALSE(auto_restored.batch_auto);
+  EXPECT_EQ(auto_restored.batch_size, 64);
 }
 
 TEST(Config, RejectsUnknownKeysAndWrongTypes) {
@@ -83,6 +98,14 @@ TEST(Config, ValidationNamesTheBadFlag) {
     });
   };
   EXPECT_EQ(message(json{{"batch-size", -1}}), "--batch-size must be at least 1, not -1");
+  EXPECT_EQ(message(json{{"batch-size", "big"}}),
+            "flags: setting 'batch-size' must be an integer or \"auto\", not \"big\"");
+  EXPECT_EQ(message(json{{"batch-size", "auto"}, {"batch-min", 512}, {"batch-max", 256}}),
+            "--batch-min (512) must not exceed --batch-max (256)");
+  EXPECT_EQ(message(json{{"batch-min", 0}}), "--batch-min must be at least 1");
+  EXPECT_EQ(message(json{{"norm-test-theta", 0.0}}), "--norm-test-theta must be > 0");
+  EXPECT_NE(message(json{{"batch-size", "auto"}, {"free-bits", 0.5}}).find("--free-bits"),
+            std::string::npos);
   EXPECT_EQ(message(json{{"epochs", 0}}), "--epochs must be at least 1, not 0");
   EXPECT_NE(message(json{{"lr", -0.1}}).find("--lr"), std::string::npos);
   EXPECT_NE(message(json{{"device", "tpu"}}).find("--device must be auto, cpu or cuda"),

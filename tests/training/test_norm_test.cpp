@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "test_support.h"
+#include "vae/runtime/error.h"
 
 namespace vae {
 namespace {
@@ -33,6 +34,23 @@ TEST(NormTest, EstimatesTheNoiseAndTheSquaredMean) {
   // ||g_mean||^2 - noise: standard error sqrt(sum_p 4 g^2 s^2 + 2 s^4) with
   // s^2 = sd^2 / b, about 0.61, and the noise estimate's 0.14.
   EXPECT_NEAR(t.signal, 20.0, 4 * 0.63);
+}
+
+// The running-sum form (what a step keeps) is the definition: noise =
+// sum_m ||G_m - mean||^2 / (M (M - 1)), signal = ||mean||^2 - noise.
+TEST(NormTest, SumsFormIsTheDefinition) {
+  torch::manual_seed(2);
+  const std::vector<torch::Tensor> parts =
+      micro_means(torch::rand({50}, torch::kFloat64), 0.3, 30, 3);
+  const torch::Tensor mean = (parts[0] + parts[1] + parts[2]) / 3.0;
+  double spread = 0.0;
+  for (const torch::Tensor& g : parts)
+    spread += (g - mean).pow(2).sum().item<double>();
+  const double noise = spread / (3.0 * 2.0);
+  const NormTest t = norm_test(parts);
+  EXPECT_NEAR(t.noise, noise, 1e-12 * noise);
+  EXPECT_NEAR(t.signal, mean.pow(2).sum().item<double>() - noise, 1e-10);
+  EXPECT_THROW(norm_test(1.0, 1.0, 1), Error);
 }
 
 // Acceptance: noise-dominated gradients make the batch grow, signal-dominated

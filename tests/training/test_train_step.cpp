@@ -63,5 +63,54 @@ TEST(TrainStep, WeightDecayIsAdamWs) {
   }
 }
 
+// --batch-size auto's step: the gradient left in .grad is the sum of the
+// parts' gradients, each part computed as a shard (the same noise as the
+// calls made one by one), and the norm test equals norm_test() of the parts'
+// mean gradients; on both step engines and on the IWAE objective.
+TEST(TrainStep, NormTestStepSumsItsPartsAndTestsTheirSpread) {
+  for (StepEngine engine : {StepEngine::kFused, StepEngine::kAutograd}) {
+    for (Objective objective : {Objective::kElbo, Objective::kIwae}) {
+      TrainConfig config = step_config(engine, 0.0);
+      config.objective = objective;
+      torch::manual_seed(3);
+      VAE model(config.network);
+      TrainStep step(model, config);
+      const torch::Tensor x = torch::rand({10, 1, 4, 4}).bernoulli();  // parts of 3, 3, 2, 2
+      const int64_t parts = 4;
+
+      torch::manual_seed(11);
+      NormTest test;
+      const StepTerms terms = step.gradient_with_norm_test(x, parts, 0.7, test);
+      std::vector<torch::Tensor> summed;
+      for (const auto& p : model->parameters())
+        summed.push_back(p.grad().clone());
+
+      torch::manual_seed(11);
+      std::vector<torch::Tensor> sums(summed.size()), part_means;
+      double loss = 0.0;
+      for (int64_t m = 0; m < parts; ++m) {
+        const Shard shard = shard_of(10, m, parts);
+        loss += step.gradient(x.narrow(0, shard.begin, shard.count), 10, shard, 0.7)
+                    .loss.item<double>();
+        std::vector<torch::Tensor> flat;
+        const std::vector<torch::Tensor> parameters = model->parameters();
+        for (size_t i = 0; i < parameters.size(); ++i) {
+          const torch::Tensor g = parameters[i].grad().clone();
+          sums[i] = m == 0 ? g : sums[i] + g;
+          flat.push_back(g.reshape({-1}).to(torch::kFloat64) * (10.0 / shard.count));
+        }
+        part_means.push_back(torch::cat(flat));
+      }
+      for (size_t i = 0; i < sums.size(); ++i)
+        EXPECT_TRUE(torch::allclose(summed[i], sums[i], 1e-5, 1e-7)) << "parameter " << i;
+      EXPECT_NEAR(terms.loss.item<double>(), loss, 1e-5 * std::abs(loss));
+      const NormTest expected = norm_test(part_means);
+      EXPECT_GT(expected.noise, 0.0);
+      EXPECT_NEAR(test.noise, expected.noise, 1e-4 * expected.noise);
+      EXPECT_NEAR(test.signal, expected.signal, 1e-4 * (expected.signal + expected.noise));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vae

@@ -595,6 +595,92 @@ TEST(Trainer, IwaeFromEpochSwitchesTheBoundAndChoosesBestByIt) {
             "--iwae-from-epoch must be >= 0 (0 = never)");
 }
 
+// --batch-size auto from 25 rows, with a theta no gradient meets: the batch
+// grows to batch_max after the first epoch.
+TrainConfig growing_config(const std::string& out, int64_t epochs, int64_t batch_max) {
+  TrainConfig config = small_config(out, epochs);
+  config.batch_auto = true;
+  config.batch_min = 25;
+  config.batch_max = batch_max;
+  config.norm_test_theta = 0.01;
+  return config;
+}
+
+// --batch-size auto: a theta the gradients cannot meet grows the batch after
+// the first epoch (to --batch-max), one they always meet keeps it; the
+// schedules run on images seen / --batch-min; metrics.csv has the curve.
+TEST(Trainer, AutoBatchGrowsByTheNormTest) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = growing_config(dir.file("grow"), 3, 200);
+  config.kl.type = KlScheduleType::kLinear;
+  config.kl.warmup_steps = 300;
+  const TrainResult grown = train(config, quiet(log));
+  ASSERT_EQ(grown.history.size(), 3u);
+  EXPECT_EQ(grown.history[0].batch_size, 25);
+  EXPECT_EQ(grown.history[0].step, 200);
+  EXPECT_EQ(grown.history[1].batch_size, 200);
+  EXPECT_EQ(grown.history[1].step, 225);
+  EXPECT_EQ(grown.history[2].batch_size, 200);
+  for (const EpochMetrics& m : grown.history)
+    EXPECT_GT(m.norm_noise, 0.0) << "epoch " << m.epoch;
+  // Epoch 1's last step starts after 4975 images: schedule step 199 of the
+  // 300-step warm-up; epoch 2's after 5000 + 4800: step 392, past it.
+  EXPECT_DOUBLE_EQ(grown.history[0].beta, 199.0 / 300.0);
+  EXPECT_DOUBLE_EQ(grown.history[1].beta, 1.0);
+  EXPECT_NE(log.str().find("batch 25 -> 200: the norm test failed"), std::string::npos);
+  const std::string csv = read_file(dir.file("grow/metrics.csv"));
+  EXPECT_NE(csv.find(",batch_size,norm_noise,norm_signal\n"), std::string::npos);
+  EXPECT_EQ(Checkpoint(dir.file("grow/checkpoint.pt")).state().config["batch-size"], "auto");
+
+  config.out = dir.file("keep");
+  config.norm_test_theta = 1000.0;
+  config.epochs = 2;
+  const TrainResult kept = train(config, quiet(log));
+  for (const EpochMetrics& m : kept.history)
+    EXPECT_EQ(m.batch_size, 25) << "epoch " << m.epoch;
+  // The same first epoch: theta decides only between epochs.
+  EXPECT_EQ(kept.history[0].train_loss, grown.history[0].train_loss);
+}
+
+// A run whose batch grew, stopped inside its second epoch (its norm tests
+// half done) and resumed: the numbers and batches of the uninterrupted run.
+TEST(Trainer, AutoBatchResumesExactly) {
+  testing::ScratchDir dir;
+  std::ostringstream log;
+  TrainConfig config = growing_config(dir.file("whole"), 3, 100);
+  config.binarize = Binarize::kDynamic;
+  config.lr_schedule.type = LrScheduleType::kCosine;
+  config.lr_schedule.min = 1e-4;
+  const TrainResult whole = train(config, quiet(log));
+
+  TrainConfig first = config;
+  first.out = dir.file("split");
+  TrainOptions interrupted = quiet(log);
+  interrupted.after_step = [](int64_t step, VAE&) {
+    if (step == 223) std::raise(SIGINT);  // batch 23 of 50 in epoch 2
+  };
+  EXPECT_THROW(train(first, interrupted), Interrupted);
+  const Checkpoint saved(dir.file("split/checkpoint.pt"));
+  EXPECT_TRUE(saved.state().has_partial);
+  EXPECT_GT(saved.state().partial.norm_tests, 0);
+  TrainOptions resume = quiet(log);
+  resume.resume = true;
+  const TrainResult resumed = train(resume_config(dir.file("split"), {}), resume);
+  ASSERT_EQ(resumed.history.size(), 3u);
+  for (size_t e = 0; e < 3; ++e) {
+    const EpochMetrics &x = whole.history[e], &y = resumed.history[e];
+    EXPECT_EQ(x.step, y.step);
+    EXPECT_EQ(x.batch_size, y.batch_size);
+    EXPECT_EQ(x.norm_noise, y.norm_noise) << "epoch " << e + 1;
+    EXPECT_EQ(x.norm_signal, y.norm_signal) << "epoch " << e + 1;
+    EXPECT_EQ(x.lr, y.lr);
+    EXPECT_EQ(x.train_loss, y.train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(x.test_neg_elbo, y.test_neg_elbo) << "epoch " << e + 1;
+  }
+  EXPECT_EQ(whole.history[1].batch_size, 100);
+}
+
 TEST(Trainer, StrongKlWeightOnAWideLatentLeavesUnitsInactive) {
   testing::ScratchDir dir;
   std::ostringstream log;

@@ -56,6 +56,8 @@ class Batcher {
   int64_t num_batches() const { return (size() + batch_size_ - 1) / batch_size_; }
   int64_t size() const { return images_.size(0); }
   int64_t batch_size() const { return batch_size_; }
+  // From the next batch(i) on (--batch-size auto grows it between epochs).
+  void set_batch_size(int64_t batch_size);
   torch::Device device() const { return images_.device(); }
 
   // Batch `i` of the current order as float [B, 1, H, W] in [0, 1] on the

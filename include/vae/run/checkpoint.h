@@ -32,6 +32,9 @@ struct PartialEpoch {
   torch::Tensor sums;   // float [3]: loss, recon, KL weighted by batch size
   torch::Tensor order;  // int64 [N]: the epoch's permutation of the training set
   double seconds = 0.0;
+  // --batch-size auto: the epoch's norm tests so far, summed.
+  double norm_noise = 0.0, norm_signal = 0.0;
+  int64_t norm_tests = 0;
 };
 
 struct TrainingState {

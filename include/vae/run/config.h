@@ -36,6 +36,13 @@ struct TrainConfig {
   int64_t threads = 0;  // intra-op threads; 0 = the CPUs this process may use
   int64_t epochs = 10;
   int64_t batch_size = 128;
+  // --batch-size auto: the batch starts at batch_min and grows (never
+  // shrinks) up to batch_max by the norm test (training/norm_test.h) with
+  // this theta; batch_size is then unused.
+  bool batch_auto = false;
+  int64_t batch_min = 32;
+  int64_t batch_max = 1024;
+  double norm_test_theta = 1.0;
   double lr = 1e-3;
   LrSchedule lr_schedule;  // steps_per_epoch, total_steps filled in by the trainer
   int64_t seed = 1;
@@ -75,7 +82,8 @@ struct TrainConfig {
 };
 
 // How a setting is typed, on the command line and in JSON.
-enum class SettingKind { kString, kInt, kDouble, kBool, kIntList };
+// kIntOrAuto: an integer or the string "auto" (--batch-size).
+enum class SettingKind { kString, kInt, kDouble, kBool, kIntList, kIntOrAuto };
 
 struct SettingInfo {
   std::string key;  // flag and JSON name, e.g. "latent-dim"

@@ -39,11 +39,17 @@ struct EpochMetrics {
   double test_kl = 0.0;
   int64_t active_units = 0;
   double mutual_info = 0.0;
-  double seconds = 0.0;               // training time of the epoch
-  double eval_seconds = 0.0;          // test-set evaluation time
-  double images_per_s = 0.0;          // training throughput
-  int64_t world_size = 1;             // data-parallel processes
-  double allreduce_ms = 0.0;          // gradient all-reduce per step (0: one process)
+  double seconds = 0.0;       // training time of the epoch
+  double eval_seconds = 0.0;  // test-set evaluation time
+  double images_per_s = 0.0;  // training throughput
+  int64_t world_size = 1;     // data-parallel processes
+  double allreduce_ms = 0.0;  // gradient all-reduce per step (0: one process)
+  // --batch-size auto: the epoch's batch (0: a fixed batch, the config's),
+  // and the means of its norm tests (training/norm_test.h): the gradient
+  // noise ||Var||_1 / b and the signal ||E g||^2.
+  int64_t batch_size = 0;
+  double norm_noise = std::nan("");
+  double norm_signal = std::nan("");
   std::vector<double> kl_per_dim;     // test set, nats
   std::vector<double> mean_variance;  // test set, Cov_x(E_q[z_d]) (empty: units active by KL)
   std::vector<double> mi_per_dim;     // test set, I(x; unit) where exact (categorical variables)
@@ -55,7 +61,8 @@ EpochMetrics epoch_metrics_from_json(const nlohmann::json& j);
 // metrics.csv: a header and one row per epoch; a `tau` column for runs with
 // a temperature, an `lr` column for runs with a learning-rate schedule, a
 // `valid_neg_elbo` column for runs with a validation set, a `valid_neg_iwae`
-// column for those that trained the IWAE bound.
+// column for those that trained the IWAE bound, `batch_size`, `norm_noise`
+// and `norm_signal` columns for --batch-size auto.
 std::string metrics_csv(const std::vector<EpochMetrics>& history);
 // Whether unit d counts as active: by the spread of its means across the
 // test set (Burda et al. 2015) where the run recorded them, else (units that

@@ -33,6 +33,10 @@ struct NormTest {
 // From M >= 2 micro-batches' mean gradients, each flattened [P] (equal row
 // counts).
 NormTest norm_test(const std::vector<torch::Tensor>& micro_means);
+// The same from sums a step keeps without storing the parts: squares =
+// sum_m ||G_m||^2 and mean_squared = ||(1/M) sum_m G_m||^2, as
+// sum_m ||G_m - G||^2 = squares - M ||G||^2.
+NormTest norm_test(double squares, double mean_squared, int64_t parts);
 
 // The batch for the next epoch from this epoch's tests: while the mean noise
 // is at most theta^2 times the mean signal the batch stays; otherwise it

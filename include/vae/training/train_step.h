@@ -21,6 +21,7 @@
 #include "vae/model/vae_model.h"
 #include "vae/run/config.h"
 #include "vae/runtime/distributed.h"
+#include "vae/training/norm_test.h"
 
 namespace vae {
 
@@ -47,6 +48,16 @@ class TrainStep {
   // x: rows `shard` of a global batch of `batch` rows; beta: the KL weight.
   // Draws the reparameterization noise for the whole global batch.
   StepTerms gradient(const torch::Tensor& x, int64_t batch, const Shard& shard, double beta);
+
+  // The gradient of the whole batch x (one process) as the sum of `parts`
+  // micro-batches' gradients, each computed as a shard of it, and the norm
+  // test (Byrd et al. 2012) from the micro-batches' mean gradients. The
+  // trainer's --batch-size auto: per-row gradients exist nowhere cheaply
+  // (LibTorch's C++ autograd has no per-sample gradients, and the
+  // hand-derived MLP backward would need them per layer for one
+  // diagnostic), so their variance is estimated from the parts' spread.
+  StepTerms gradient_with_norm_test(const torch::Tensor& x, int64_t parts, double beta,
+                                    NormTest& test);
 
   // The bound the next steps train: config.objective at first; the trainer
   // switches an ELBO run to the IWAE bound at --iwae-from-epoch.
