@@ -575,5 +575,57 @@ fi
 expect_error "bad --gemm" "--gemm must be auto, onednn or libtorch, not 'mkl'" "$vae" bench --gemm mkl
 expect_error "bench with a bad flag" "--steps must be" "$vae" bench --steps -2
 
+# Folders of pictures: class subfolders, a fixed test share, the cache, eval
+# on the same split, colour pictures, and bad folders.
+/usr/bin/python3 "$src/scripts/idx_to_png.py" "$mnist/t10k-images-idx3-ubyte.gz" pics --limit 600 \
+  --labels "$mnist/t10k-labels-idx1-ubyte.gz" >/dev/null
+pics=(--test-fraction 0.2 --cache pics.cache --epochs 1 --hidden 32 --latent-dim 4 --threads 1)
+if "$vae" train --data-dir pics "${pics[@]}" --samples 4 --out run-pics >"$work/out" 2>&1 &&
+   grep -q "(pictures in 10 classes, listed and decoded in .* cached in pics.cache): 480 training, 120 test images of 28x28 grey" "$work/out" &&
+   "$vae" train --data-dir pics "${pics[@]}" --samples 0 --out run-pics2 >"$work/out" 2>&1 &&
+   grep -q "listed and read from the cache pics.cache" "$work/out" &&
+   "$vae" eval --checkpoint run-pics/checkpoint.pt -k 10 >"$work/out" 2>&1 &&
+   grep -q "120 test images" "$work/out"; then
+  pass "train on a folder of pictures in classes, from the cache the second time, eval on its test share"
+else
+  fail "pictures: $(tail -3 "$work/out")"
+fi
+/usr/bin/python3 - <<'PY'
+import os, random
+from PIL import Image
+random.seed(3)
+for i in range(40):
+    os.makedirs("colour", exist_ok=True)
+    rgb = tuple(random.randrange(256) for _ in range(3))
+    Image.new("RGB", (8, 8), rgb).save("colour/%02d.png" % i)
+PY
+if "$vae" train --data-dir colour --epochs 1 --hidden 16 --latent-dim 2 --threads 1 --samples 4 \
+     --out run-colour >"$work/out" 2>&1 &&
+   grep -q "36 training, 4 test images of 8x8 colour" "$work/out" &&
+   (for view in sample reconstruct interpolate traverse manifold; do
+      "$vae" $view --checkpoint run-colour/checkpoint.pt --out "colour-$view.png" >/dev/null || exit 1
+    done) &&
+   /usr/bin/python3 -c "
+import sys
+from PIL import Image
+names = ['run-colour/samples.png'] + ['colour-%s.png' % v for v in
+         ('sample', 'reconstruct', 'interpolate', 'traverse', 'manifold')]
+sys.exit(any(Image.open(n).mode != 'RGB' for n in names))"; then
+  pass "colour pictures train and give colour samples and pictures"
+else
+  fail "colour pictures: $(tail -3 "$work/out")"
+fi
+mkdir -p empty-folder
+expect_error "a folder without pictures" "empty-folder holds no pictures" \
+  "$vae" train --data-dir empty-folder
+cp -r pics bad-pics && : >bad-pics/3/zero.png
+expect_error "an empty picture file" "cannot read picture bad-pics/3/zero.png (an empty file)" \
+  "$vae" train --data-dir bad-pics --out run-bad
+mkdir -p mixed && cp pics/0/*.png mixed/ && cp colour/00.png mixed/
+expect_error "pictures of different sizes" "pictures of different sizes: .*give --image-size" \
+  "$vae" train --data-dir mixed --out run-mixed
+expect_error "a grey run resumed in colour" "color cannot change on --resume" \
+  "$vae" train --resume --out run-pics --color rgb --epochs 2
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -24,7 +24,8 @@ std::string to_string(Binarize mode) {
 }
 
 torch::Tensor to_model_input(const torch::Tensor& images_u8, torch::Device device) {
-  return images_u8.to(device).to(torch::kFloat32).div_(255.0).unsqueeze_(1);
+  torch::Tensor x = images_u8.to(device).to(torch::kFloat32).div_(255.0);
+  return images_u8.dim() == 3 ? x.unsqueeze_(1) : x;
 }
 
 Binarize test_binarization(Binarize train_mode) {
@@ -40,9 +41,10 @@ torch::Tensor binarize_once(const torch::Tensor& images_u8, uint64_t seed) {
 
 Batcher::Batcher(torch::Tensor images, int64_t batch_size, Binarize mode, torch::Device device)
     : batch_size_(batch_size), mode_(mode) {
-  if (images.dim() != 3 || images.scalar_type() != torch::kUInt8) {
-    throw Error("internal: Batcher expects uint8 images [N, H, W]");
+  if ((images.dim() != 3 && images.dim() != 4) || images.scalar_type() != torch::kUInt8) {
+    throw Error("internal: Batcher expects uint8 images [N, H, W] or [N, C, H, W]");
   }
+  if (images.dim() == 3) images = images.unsqueeze(1);  // one channel
   if (batch_size <= 0) throw Error("--batch-size must be positive");
   if (mode == Binarize::kStatic) images = binarize_once(images, kBinarizeSeed);
   images_ = images.to(device).contiguous();
@@ -88,8 +90,8 @@ torch::Tensor Batcher::batch_of_rows(int64_t start, int64_t count) const {
     static const torch::Tensor table =
         to_model_input(torch::arange(256, torch::kUInt8).view({1, 1, 256}), torch::kCPU);
     const float* lut = table.data_ptr<float>();
-    const int64_t pixels = images_.size(1) * images_.size(2);
-    torch::Tensor out = torch::empty({count, 1, images_.size(1), images_.size(2)});
+    const int64_t pixels = images_.size(1) * images_.size(2) * images_.size(3);
+    torch::Tensor out = torch::empty({count, images_.size(1), images_.size(2), images_.size(3)});
     const uint8_t* src = images_.data_ptr<uint8_t>();
     const int64_t* order = order_.defined() ? order_.data_ptr<int64_t>() + start : nullptr;
     float* dst = out.data_ptr<float>();

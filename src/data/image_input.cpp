@@ -8,23 +8,12 @@
 #include <opencv2/imgproc.hpp>
 
 #include "vae/data/idx_reader.h"
+#include "vae/data/image_folder.h"
 #include "vae/runtime/error.h"
 
 namespace vae {
-namespace {
 
 namespace fs = std::filesystem;
-
-bool is_picture(const fs::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  static const std::vector<std::string> kExtensions = {".png", ".jpg", ".jpeg", ".bmp", ".pgm",
-                                                       ".pnm", ".tif", ".tiff", ".webp"};
-  return std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end();
-}
-
-}  // namespace
 
 const NameTable<Invert>& invert_modes() {
   static const NameTable<Invert> table(
@@ -46,7 +35,7 @@ std::vector<InputItem> expand_inputs(const std::vector<std::string>& inputs, int
     if (fs::is_directory(input, ec)) {
       std::vector<std::string> files;
       for (const auto& entry : fs::directory_iterator(input)) {
-        if (entry.is_regular_file() && is_picture(entry.path()))
+        if (entry.is_regular_file() && is_picture_file(entry.path().string()))
           files.push_back(entry.path().string());
       }
       if (files.empty()) throw Error("directory " + input + " holds no picture files");
@@ -55,7 +44,7 @@ std::vector<InputItem> expand_inputs(const std::vector<std::string>& inputs, int
         items.push_back({file, file, -1, {}});
     } else if (!fs::exists(input, ec)) {
       throw Error("cannot read input " + input + ": no such file or directory");
-    } else if (is_picture(input)) {
+    } else if (is_picture_file(input)) {
       items.push_back({input, input, -1, {}});
     } else {
       const IdxArray array = read_idx(input);

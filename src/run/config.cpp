@@ -173,9 +173,38 @@ std::vector<Binding> run_bindings() {
   using C = TrainConfig;
   return {
       // Data.
-      member({"data-dir", K::kString,
-              "directory of the four IDX files (default $MNIST_DIR, else data/mnist)", true},
-             &C::data_dir),
+      member(
+          {"data-dir", K::kString,
+           "the four MNIST-format IDX files, or a folder of pictures (class subfolders or flat); "
+           "default $MNIST_DIR, else data/mnist",
+           true},
+          &C::data_dir),
+      member(
+          {"test-dir", K::kString,
+           "pictures: the folder of the test pictures (default: split off --test-fraction)", true},
+          &C::test_dir),
+      member({"test-fraction", K::kDouble,
+              "pictures without --test-dir: this share of them is the test set (fixed seed)", true},
+             &C::test_fraction),
+      member({"image-size", K::kString,
+              "pictures: bring every picture to H or HxW pixels (area interpolation; default: "
+              "their own size, which must agree)",
+              true},
+             &C::image_size),
+      member({"crop", K::kBool,
+              "pictures: with --image-size, scale to cover and cut the middle out (else squash)",
+              true},
+             &C::crop),
+      named({"color", K::kString, "pictures' channels: " + color_modes().choices(), true},
+            &C::color, color_modes),
+      member(
+          {"skip-bad", K::kBool, "pictures: leave out (and count) files that cannot be read", true},
+          &C::skip_bad),
+      member({"cache", K::kString,
+              "pictures: keep the decoded pictures in this file and read them from it while the "
+              "folders are unchanged",
+              true},
+             &C::cache),
       named({"binarize", K::kString, binarize_modes().choices(), true}, &C::binarize,
             binarize_modes),
       member({"train-size", K::kInt, "use the first N training images (0 = all)", true},
@@ -428,6 +457,10 @@ void validate(const TrainConfig& c) {
   require(c.patience == 0 || c.valid_size > 0,
           "--patience needs a validation set: give --valid-size N");
   if (!c.time_budget.empty()) parse_duration(c.time_budget, "--time-budget");
+  parse_image_size(c.image_size);
+  require(finite(c.test_fraction) && c.test_fraction > 0.0 && c.test_fraction < 1.0,
+          "--test-fraction must lie strictly between 0 and 1");
+  require(!c.crop || !c.image_size.empty(), "--crop needs --image-size");
   require(c.seed >= 0, "--seed must be >= 0");
   require(c.threads >= 0, "--threads must be >= 0 (0 = all CPUs)");
   require(c.train_size >= 0, "--train-size must be >= 0 (0 = all)");
@@ -470,6 +503,30 @@ void validate(const TrainConfig& c) {
   c.network.validate();
   c.kl.validate();
   c.tau.validate();
+}
+
+std::pair<int64_t, int64_t> parse_image_size(const std::string& text) {
+  if (text.empty()) return {0, 0};
+  const auto bad = [&] {
+    return Error("--image-size must be H or HxW in pixels (e.g. 32 or 64x48), not '" + text + "'");
+  };
+  const size_t x = text.find('x');
+  const auto number = [&](const std::string& part) {
+    size_t used = 0;
+    int64_t v = 0;
+    try {
+      v = std::stoll(part, &used);
+    } catch (const std::exception&) {
+      throw bad();
+    }
+    if (used != part.size() || v < 1 || v > 4096) throw bad();
+    return v;
+  };
+  if (x == std::string::npos) {
+    const int64_t side = number(text);
+    return {side, side};
+  }
+  return {number(text.substr(0, x)), number(text.substr(x + 1))};
 }
 
 double parse_duration(const std::string& text, const std::string& flag) {

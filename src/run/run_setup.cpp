@@ -2,14 +2,36 @@
 
 #include <torch/torch.h>
 
+#include <iostream>
+#include <tuple>
+
 #include "vae/runtime/error.h"
+#include "vae/runtime/progress.h"
 
 namespace vae {
 
-RunData load_run_data(const TrainConfig& config) {
+DataSource data_source(const TrainConfig& config, const std::string& data_dir) {
+  DataSource source;
+  source.dir = resolve_data_dir(data_dir.empty() ? config.data_dir : data_dir);
+  source.test_dir = config.test_dir;
+  source.test_fraction = config.test_fraction;
+  std::tie(source.pictures.height, source.pictures.width) = parse_image_size(config.image_size);
+  source.pictures.crop = config.crop;
+  source.pictures.color = config.color;
+  source.pictures.skip_bad = config.skip_bad;
+  source.cache = config.cache;
+  return source;
+}
+
+RunData load_run_data(const TrainConfig& config, std::ostream* log) {
   RunData data;
-  data.dir = resolve_data_dir(config.data_dir);
-  data.train = take_first(load_mnist(data.dir, Split::kTrain), config.train_size);
+  DataSource source = data_source(config);
+  source.pictures.log = log;
+  source.pictures.terminal = log == &std::cout && is_terminal(1);
+  data.dir = source.dir;
+  DataSets sets = load_data_sets(source);
+  data.description = sets.description;
+  data.train = take_first(sets.train, config.train_size);
   const int64_t n = data.train.size(), v = config.valid_size;
   if (v > 0) {
     if (v >= n) {
@@ -19,12 +41,12 @@ RunData load_run_data(const TrainConfig& config) {
     data.valid = {data.train.images.narrow(0, n - v, v), data.train.labels.narrow(0, n - v, v)};
     data.train = take_first(data.train, n - v);
   }
-  data.test = take_first(load_mnist(data.dir, Split::kTest), config.test_size);
+  data.test = take_first(sets.test, config.test_size);
   return data;
 }
 
 void fit_network_to_data(TrainConfig& config, const ImageDataset& data) {
-  config.network.in_channels(1).height(data.height()).width(data.width());
+  config.network.in_channels(data.channels()).height(data.height()).width(data.width());
   config.network.validate();
 }
 

@@ -4,6 +4,7 @@
 
 #include "vae/data/batcher.h"
 #include "vae/run/checkpoint.h"
+#include "vae/run/run_setup.h"
 #include "vae/runtime/error.h"
 #include "vae/runtime/runtime.h"
 
@@ -57,14 +58,16 @@ TrainedModel load_trained_model(const std::string& checkpoint_path, const nlohma
 }
 
 ImageDataset load_test_images(const TrainedModel& trained, const std::string& data_dir) {
-  ImageDataset test = load_mnist(
-      resolve_data_dir(data_dir.empty() ? trained.config.data_dir : data_dir), Split::kTest);
-  if (test.height() != trained.config.network.height() ||
-      test.width() != trained.config.network.width()) {
-    throw Error("the model was trained on " + std::to_string(trained.config.network.height()) +
-                "x" + std::to_string(trained.config.network.width()) +
-                " images, the test set holds " + std::to_string(test.height()) + "x" +
-                std::to_string(test.width()));
+  ImageDataset test = load_data_sets(data_source(trained.config, data_dir)).test;
+  const NetworkOptions& o = trained.config.network;
+  if (test.channels() != o.in_channels() || test.height() != o.height() ||
+      test.width() != o.width()) {
+    const auto shape = [](int64_t c, int64_t h, int64_t w) {
+      return std::to_string(h) + "x" + std::to_string(w) + (c == 1 ? " grey" : " colour");
+    };
+    throw Error("the model was trained on " + shape(o.in_channels(), o.height(), o.width()) +
+                " images, the test set holds " +
+                shape(test.channels(), test.height(), test.width()));
   }
   if (test_binarization(trained.config.binarize) == Binarize::kStatic) {
     test.images = binarize_once(test.images, kBinarizeSeed);

@@ -52,19 +52,25 @@ void Trainer::prepare_runtime() {
 }
 
 void Trainer::prepare_data() {
-  data_ = load_run_data(config_);
+  data_ = load_run_data(config_, lead_ ? &log_ : nullptr);
   const ImageDataset& train = data_.train;
-  if (options_.resume &&
-      (config_.network.height() != train.height() || config_.network.width() != train.width())) {
-    throw Error("--resume: the run was trained on " + std::to_string(config_.network.height()) +
-                "x" + std::to_string(config_.network.width()) + " images, " + data_.dir +
-                " holds " + std::to_string(train.height()) + "x" + std::to_string(train.width()));
+  const NetworkOptions& o = config_.network;
+  const auto shape = [](int64_t c, int64_t h, int64_t w) {
+    return std::to_string(h) + "x" + std::to_string(w) + (c == 1 ? " grey" : " colour");
+  };
+  if (options_.resume && (o.in_channels() != train.channels() || o.height() != train.height() ||
+                          o.width() != train.width())) {
+    throw Error("--resume: the run was trained on " +
+                shape(o.in_channels(), o.height(), o.width()) + " images, " + data_.dir +
+                " holds " + shape(train.channels(), train.height(), train.width()));
   }
   fit_network_to_data(config_, train);
-  log_ << "data " << data_.dir << ": " << train.size() << " training, "
+  log_ << "data " << data_.dir << " (" << data_.description << "): " << train.size()
+       << " training, "
        << (config_.valid_size > 0 ? std::to_string(config_.valid_size) + " validation, " : "")
-       << data_.test.size() << " test images of " << train.height() << "x" << train.width()
-       << ", binarize " << to_string(config_.binarize) << '\n';
+       << data_.test.size() << " test images of "
+       << shape(train.channels(), train.height(), train.width()) << ", binarize "
+       << to_string(config_.binarize) << '\n';
 }
 
 void Trainer::prepare_run_directory() {

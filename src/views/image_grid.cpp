@@ -11,10 +11,14 @@
 namespace vae {
 
 cv::Mat make_grid(const torch::Tensor& images, const GridOptions& options) {
-  const torch::Tensor pixels = images.detach()
-                                   .to(torch::kCPU, torch::kFloat32)
-                                   .reshape({images.size(0), -1, images.size(-1)});
+  // Three planes are a colour picture (RGB); anything else is grey.
+  const bool colour = images.dim() == 4 && images.size(1) == 3;
+  torch::Tensor pixels = images.detach().to(torch::kCPU, torch::kFloat32);
+  // [N, H, W] grey, or [N, H, W, 3] in OpenCV's BGR order.
+  pixels = colour ? pixels.flip({1}).permute({0, 2, 3, 1})
+                  : pixels.reshape({images.size(0), -1, images.size(-1)});
   const int64_t n = pixels.size(0), h = pixels.size(1), w = pixels.size(2);
+  const int type = colour ? CV_8UC3 : CV_8UC1;
   if (options.columns <= 0 || options.scale <= 0 || options.padding < 0) {
     throw Error("grid: columns and scale must be positive, padding >= 0");
   }
@@ -24,11 +28,11 @@ cv::Mat make_grid(const torch::Tensor& images, const GridOptions& options) {
   const int64_t margin = options.row_labels.empty() ? 0 : options.label_width;
   cv::Mat grid(static_cast<int>(rows * (tile_h + options.padding) + options.padding),
                static_cast<int>(margin + columns * (tile_w + options.padding) + options.padding),
-               CV_8UC1, cv::Scalar(options.background));
+               type, cv::Scalar::all(options.background));
   const torch::Tensor bytes =
       pixels.clamp(0.0, 1.0).mul(255.0).round().to(torch::kUInt8).contiguous();
   for (int64_t k = 0; k < n; ++k) {
-    cv::Mat tile(static_cast<int>(h), static_cast<int>(w), CV_8UC1, bytes[k].data_ptr<uint8_t>());
+    cv::Mat tile(static_cast<int>(h), static_cast<int>(w), type, bytes[k].data_ptr<uint8_t>());
     const int x =
         static_cast<int>(margin + options.padding + (k % columns) * (tile_w + options.padding));
     const int y = static_cast<int>(options.padding + (k / columns) * (tile_h + options.padding));
@@ -40,7 +44,7 @@ cv::Mat make_grid(const torch::Tensor& images, const GridOptions& options) {
     const int baseline = static_cast<int>(
         options.padding + static_cast<int64_t>(r) * (tile_h + options.padding) + tile_h / 2 + 5);
     cv::putText(grid, options.row_labels[r], cv::Point(4, baseline), cv::FONT_HERSHEY_SIMPLEX,
-                font_scale, cv::Scalar(255), 1, cv::LINE_AA);
+                font_scale, cv::Scalar::all(255), 1, cv::LINE_AA);
   }
   return grid;
 }

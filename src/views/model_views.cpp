@@ -127,7 +127,7 @@ cv::Mat reconstruction_view(TrainedModel& trained, const torch::Tensor& images,
   std::vector<torch::Tensor> tiles;
   for (int64_t start = 0; start < x.size(0); start += columns) {
     const int64_t count = std::min(columns, x.size(0) - start);
-    const torch::Tensor blank = torch::zeros({columns - count, 1, x.size(2), x.size(3)});
+    const torch::Tensor blank = torch::zeros({columns - count, x.size(1), x.size(2), x.size(3)});
     tiles.push_back(torch::cat({originals.narrow(0, start, count), blank}));
     tiles.push_back(torch::cat({recon.narrow(0, start, count), blank}));
   }

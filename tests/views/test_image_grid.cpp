@@ -56,5 +56,19 @@ TEST(ImageGrid, ClampsAndWritesA8BitPng) {
   EXPECT_EQ(cv::countNonZero(back != grid), 0);
 }
 
+// Three planes are RGB: the grid is a colour picture in OpenCV's BGR order.
+TEST(ImageGrid, ColourImagesGiveAColourGrid) {
+  // One 1x2 picture: a red pixel, then a blue one.
+  const torch::Tensor images =
+      torch::tensor({1.0f, 0.0f, 0.0f, 0.0f, 0.0f, 1.0f}).view({1, 3, 1, 2});
+  GridOptions options;
+  options.padding = 0;
+  options.scale = 1;
+  const cv::Mat grid = make_grid(images, options);
+  ASSERT_EQ(grid.type(), CV_8UC3);
+  EXPECT_EQ(grid.at<cv::Vec3b>(0, 0), cv::Vec3b(0, 0, 255));
+  EXPECT_EQ(grid.at<cv::Vec3b>(0, 1), cv::Vec3b(255, 0, 0));
+}
+
 }  // namespace
 }  // namespace vae

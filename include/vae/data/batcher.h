@@ -21,8 +21,9 @@ const NameTable<Binarize>& binarize_modes();
 Binarize parse_binarize(const std::string& name);
 std::string to_string(Binarize mode);
 
-// uint8 images [N, H, W] (0..255) -> float [N, 1, H, W] in [0, 1] on
-// `device`: the model's input convention everywhere in the project.
+// uint8 images [N, H, W] or [N, C, H, W] (0..255) -> float [N, C, H, W]
+// in [0, 1] on `device` (C = 1 for the first): the model's input
+// convention everywhere in the project.
 torch::Tensor to_model_input(const torch::Tensor& images_u8, torch::Device device);
 
 // Seed of the one draw made by static binarization, and of the fixed test-set
@@ -41,7 +42,8 @@ torch::Tensor binarize_once(const torch::Tensor& images_u8, uint64_t seed);
 
 class Batcher {
  public:
-  // `images`: uint8 [N, H, W]. `mode` kStatic binarizes once here.
+  // `images`: uint8 [N, H, W] or [N, C, H, W]. `mode` kStatic binarizes
+  // once here.
   Batcher(torch::Tensor images, int64_t batch_size, Binarize mode, torch::Device device);
 
   // Draws this epoch's order from the default CPU generator (part of the
@@ -60,7 +62,7 @@ class Batcher {
   void set_batch_size(int64_t batch_size);
   torch::Device device() const { return images_.device(); }
 
-  // Batch `i` of the current order as float [B, 1, H, W] in [0, 1] on the
+  // Batch `i` of the current order as float [B, C, H, W] in [0, 1] on the
   // device; dynamic binarization samples here. The last batch may be short.
   torch::Tensor batch(int64_t i) const;
 
@@ -77,7 +79,7 @@ class Batcher {
   // Rows start .. start + count - 1 of the current order, as model input.
   torch::Tensor batch_of_rows(int64_t start, int64_t count) const;
 
-  torch::Tensor images_;  // uint8 [N, H, W] on device
+  torch::Tensor images_;  // uint8 [N, C, H, W] on device
   torch::Tensor order_;   // int64 [N] on device, or undefined for file order
   int64_t batch_size_;
   Binarize mode_;

@@ -28,8 +28,8 @@ struct InputItem {
   torch::Tensor idx_images;  // uint8 [N, H, W] for IDX entries
 };
 
-// Expands command-line inputs: picture files (png, jpg, jpeg, bmp, pgm, pnm,
-// tif, tiff, webp), directories (their picture files, sorted by name), and
+// Expands command-line inputs: picture files (is_picture_file: png, jpg,
+// ppm, ...), directories (their picture files, sorted by name), and
 // IDX files (anything else; each of their images is an item). Throws
 // vae::Error for a missing path, an empty directory, or an IDX file whose
 // images are not height x width.

@@ -11,11 +11,12 @@ namespace vae {
 enum class Split { kTrain, kTest };
 
 struct ImageDataset {
-  torch::Tensor images;  // uint8 [N, H, W], values 0..255
+  torch::Tensor images;  // uint8 [N, H, W] (grey) or [N, C, H, W], values 0..255
   torch::Tensor labels;  // uint8 [N]
   int64_t size() const { return images.size(0); }
-  int64_t height() const { return images.size(1); }
-  int64_t width() const { return images.size(2); }
+  int64_t channels() const { return images.dim() == 4 ? images.size(1) : 1; }
+  int64_t height() const { return images.size(images.dim() - 2); }
+  int64_t width() const { return images.size(images.dim() - 1); }
 };
 
 // Loads `train-images-idx3-ubyte[.gz]` + `train-labels-idx1-ubyte[.gz]` (or

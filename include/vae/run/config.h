@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "vae/data/batcher.h"
+#include "vae/data/image_folder.h"
 #include "vae/engine/engine.h"
 #include "vae/engine/gemm.h"
 #include "vae/model/network_options.h"
@@ -27,6 +28,17 @@ struct TrainConfig {
   NetworkOptions network;     // arch, sizes, likelihood; image size from the data
 
   std::string data_dir;  // empty: $MNIST_DIR, else data/mnist
+  // A folder of pictures (data/data_source.h): its test set's folder, or the
+  // share split off; the size the pictures are brought to ("" = their own,
+  // "32" or "32x48" = H x W); crop instead of squash; the colour they are
+  // stored in; leave out unreadable files; the cache file of the decoding.
+  std::string test_dir;
+  double test_fraction = 0.1;
+  std::string image_size;
+  bool crop = false;
+  ColorMode color = ColorMode::kAuto;
+  bool skip_bad = false;
+  std::string cache;
   Binarize binarize = Binarize::kNone;
   int64_t train_size = 0;  // first N training images; 0 = all
   int64_t test_size = 0;   // first N test images; 0 = all
@@ -105,6 +117,10 @@ nlohmann::json to_json(const TrainConfig& config);
 
 // Throws vae::Error with a one-line message for the first invalid value.
 void validate(const TrainConfig& config);
+
+// --image-size: "" (0 x 0: the pictures' own), "H" (H x H) or "HxW";
+// throws vae::Error for anything else.
+std::pair<int64_t, int64_t> parse_image_size(const std::string& text);
 
 // Seconds of a duration "7200", "7200s", "90m" or "2h" (> 0); throws
 // vae::Error naming `flag` otherwise.

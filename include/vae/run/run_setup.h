@@ -5,9 +5,11 @@
 
 #include <torch/types.h>
 
+#include <ostream>
 #include <string>
 
 #include "vae/data/batcher.h"
+#include "vae/data/data_source.h"
 #include "vae/data/mnist.h"
 #include "vae/model/vae_model.h"
 #include "vae/run/config.h"
@@ -18,14 +20,19 @@ namespace vae {
 constexpr int64_t kEvalBatchSize = 1000;
 
 struct RunData {
-  std::string dir;     // where the IDX files were found
-  ImageDataset train;  // the first config.train_size images (0: all), less the validation set
-  ImageDataset valid;  // the last config.valid_size of those (none: undefined tensors)
-  ImageDataset test;   // the first config.test_size images (0: all)
+  std::string dir;          // where the IDX files or pictures were found
+  std::string description;  // how they were read (DataSets::description)
+  ImageDataset train;       // the first config.train_size images (0: all), less the validation set
+  ImageDataset valid;       // the last config.valid_size of those (none: undefined tensors)
+  ImageDataset test;        // the first config.test_size images (0: all)
 };
 
-// Loads the training, validation and test sets of `config` (resolve_data_dir).
-RunData load_run_data(const TrainConfig& config);
+// The data settings of `config` (data_dir, if given, in place of its own).
+DataSource data_source(const TrainConfig& config, const std::string& data_dir = "");
+
+// Loads the training, validation and test sets of `config` (resolve_data_dir);
+// decoding pictures draws a progress bar on `log`.
+RunData load_run_data(const TrainConfig& config, std::ostream* log = nullptr);
 
 // Sets the network's image shape from the data and validates it.
 void fit_network_to_data(TrainConfig& config, const ImageDataset& data);

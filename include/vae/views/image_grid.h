@@ -20,8 +20,9 @@ struct GridOptions {
   int64_t label_width = 120;
 };
 
-// images: float [N, 1, H, W] (or [N, H, W]) in [0, 1], any device. Image k
-// lands in row k / columns, column k % columns. Returns a CV_8UC1 image of
+// images: float [N, 1, H, W] (or [N, H, W]) in [0, 1], any device, or
+// [N, 3, H, W] RGB. Image k lands in row k / columns, column k % columns.
+// Returns a CV_8UC1 image (CV_8UC3, BGR, for colour) of
 // rows*(H*scale+padding)+padding by columns*(W*scale+padding)+padding
 // (plus label_width when there are row labels).
 cv::Mat make_grid(const torch::Tensor& images, const GridOptions& options = {});
