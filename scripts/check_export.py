@@ -65,7 +65,10 @@ def check(directory):
         # A flow inverts float32 draws, whose rounding its Jacobian amplifies.
         tolerance = 1e-3 if family in ("planar", "iaf") else TOLERANCE
         diff = (encoder.log_prob(x, reference.draw_z) - reference.draw_log_q).abs().max().item()
-        expect(diff <= tolerance, "log_prob(x, z) at those draws gives log q (max diff %.2e)" % diff)
+        # Relative to log q's size: float32 rounding grows with it (wide codes, narrow posteriors).
+        scale = max(1.0, reference.draw_log_q.abs().max().item())
+        expect(diff <= tolerance * scale,
+               "log_prob(x, z) at those draws gives log q (max diff %.2e)" % diff)
         decoded = decoder(reference.z)
         diff = (decoded - reference.decoded).abs().max().item()
         expect(diff <= TOLERANCE, "decoder(z) matches C++ (max diff %.2e)" % diff)

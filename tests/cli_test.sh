@@ -615,6 +615,21 @@ sys.exit(any(Image.open(n).mode != 'RGB' for n in names))"; then
 else
   fail "colour pictures: $(tail -3 "$work/out")"
 fi
+if "$vae" export --checkpoint run-colour/checkpoint.pt --out-dir exp-colour >/dev/null 2>&1 &&
+   "$vae" encode --encoder exp-colour/encoder.pt colour --out enc-colour.csv 2>/dev/null &&
+   "$vae" encode --checkpoint run-colour/checkpoint.pt colour --out enc-colour2.csv 2>/dev/null &&
+   /usr/bin/python3 - <<'PY'
+import csv
+a = list(csv.reader(open("enc-colour.csv")))
+b = list(csv.reader(open("enc-colour2.csv")))
+assert len(a) == 41 and len(b) == 41
+assert max(abs(float(x) - float(y)) for ra, rb in zip(a[1:], b[1:]) for x, y in zip(ra[1:], rb[1:])) <= 1e-5
+PY
+then
+  pass "encode colour pictures with a colour model, exported and in-process alike"
+else
+  fail "encode colour pictures"
+fi
 mkdir -p empty-folder
 expect_error "a folder without pictures" "empty-folder holds no pictures" \
   "$vae" train --data-dir empty-folder
@@ -626,6 +641,30 @@ expect_error "pictures of different sizes" "pictures of different sizes: .*give 
   "$vae" train --data-dir mixed --out run-mixed
 expect_error "a grey run resumed in colour" "color cannot change on --resume" \
   "$vae" train --resume --out run-pics --color rgb --epochs 2
+
+# Counts: 8x8 pictures whose pixels are counts 0..16, under Poisson and
+# binomial likelihoods; a count above --trials is refused.
+/usr/bin/python3 - <<'PY'
+import os, random
+from PIL import Image
+random.seed(5)
+os.makedirs("counts", exist_ok=True)
+for i in range(60):
+    Image.frombytes("L", (8, 8), bytes(random.randrange(17) for _ in range(64))).save("counts/%02d.png" % i)
+PY
+if "$vae" train --data-dir counts --likelihood poisson --epochs 2 --hidden 16 --latent-dim 2 \
+     --threads 1 --samples 0 --out run-poisson >"$work/out" 2>&1 &&
+   "$vae" train --data-dir counts --likelihood binomial --trials 16 --epochs 2 --hidden 16 \
+     --latent-dim 2 --threads 1 --samples 0 --out run-binomial >>"$work/out" 2>&1 &&
+   "$vae" eval --checkpoint run-binomial/checkpoint.pt -k 10 >"$work/out" 2>&1 &&
+   grep -q "bits/dim" "$work/out"; then
+  pass "counts train under poisson and binomial likelihoods, eval reports bits/dim"
+else
+  fail "counts: $(tail -3 "$work/out")"
+fi
+expect_error "a count above --trials" \
+  "the training images hold the value 16, more than --likelihood binomial allows (--trials 8)" \
+  "$vae" train --data-dir counts --likelihood binomial --trials 8 --out run-trials
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -162,7 +162,7 @@ int score_command(int argc, char** argv) {
   const Invert invert = parse_invert(result["invert"].as<std::string>());
   std::vector<torch::Tensor> images;
   for (const InputItem& item : items)
-    images.push_back(load_item(item, h, w, invert));
+    images.push_back(load_item(item, h, w, invert, trained.config.network.in_channels()));
   torch::manual_seed(static_cast<uint64_t>(positive<int64_t>(result, "seed", 0)));
   LikelihoodEvalOptions eval;
   eval.k = positive<int64_t>(result, "k", 1);

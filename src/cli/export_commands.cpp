@@ -23,14 +23,16 @@ namespace {
 // that is not a power of two), or seeded noise images when the data is not
 // at hand.
 torch::Tensor reference_images(const TrainedModel& trained, const std::string& data_dir) {
+  const NetworkOptions& o = trained.config.network;
   try {
-    return load_test_images(trained, data_dir).images.narrow(0, 0, 17);
+    const torch::Tensor test = load_test_images(trained, data_dir).images;
+    return test.narrow(0, 0, std::min<int64_t>(17, test.size(0)));
   } catch (const Error& e) {
     std::cerr << "note: " << e.what() << "; reference.pt uses random images\n";
     torch::manual_seed(0);
-    return torch::randint(0, 256,
-                          {17, trained.config.network.height(), trained.config.network.width()})
-        .to(torch::kUInt8);
+    std::vector<int64_t> shape = {17, o.height(), o.width()};
+    if (o.in_channels() > 1) shape.insert(shape.begin() + 1, o.in_channels());
+    return torch::randint(0, 256, shape).to(torch::kUInt8);
   }
 }
 
@@ -61,7 +63,7 @@ struct EncoderSource {
   torch::jit::Module script;
   TrainedModel trained;
   EncoderFn encoder;
-  int64_t latent_dim = 0, height = 0, width = 0;
+  int64_t latent_dim = 0, channels = 1, height = 0, width = 0;
 };
 
 void open_encoder(const cxxopts::ParseResult& result, int64_t samples, EncoderSource& source) {
@@ -70,6 +72,7 @@ void open_encoder(const cxxopts::ParseResult& result, int64_t samples, EncoderSo
     source.encoder = torchscript_encoder(source.script, samples);
     source.latent_dim = source.script.attr("latent_dim").toInt();
     const std::vector<int64_t> shape = source.script.attr("image_shape").toIntVector();
+    source.channels = shape.at(0);
     source.height = shape.at(1);
     source.width = shape.at(2);
     return;
@@ -78,6 +81,7 @@ void open_encoder(const cxxopts::ParseResult& result, int64_t samples, EncoderSo
       load_trained_model(result["checkpoint"].as<std::string>(), json::object(), "auto");
   source.encoder = native_encoder(source.trained, samples);
   source.latent_dim = source.trained.config.network.latent_dim();
+  source.channels = source.trained.config.network.in_channels();
   source.height = source.trained.config.network.height();
   source.width = source.trained.config.network.width();
 }
@@ -160,6 +164,7 @@ int encode_command(int argc, char** argv) {
 
   EncoderSource source;
   open_encoder(result, encode.samples, source);
+  encode.channels = source.channels;
   // After loading (building the in-process model draws its initial
   // weights), so that both encoders draw the same noise.
   torch::manual_seed(static_cast<uint64_t>(seed));

@@ -63,10 +63,11 @@ std::vector<InputItem> expand_inputs(const std::vector<std::string>& inputs, int
   return items;
 }
 
-torch::Tensor read_picture(const std::string& path, int64_t height, int64_t width, Invert invert) {
+torch::Tensor read_picture(const std::string& path, int64_t height, int64_t width, Invert invert,
+                           int64_t channels) {
   cv::Mat image;
   try {
-    image = cv::imread(path, cv::IMREAD_GRAYSCALE);
+    image = cv::imread(path, channels == 3 ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);
   } catch (const cv::Exception& e) {
     // OpenCV refuses some headers by throwing (e.g. sizes beyond its
     // limits), found by fuzzing.
@@ -74,21 +75,30 @@ torch::Tensor read_picture(const std::string& path, int64_t height, int64_t widt
   }
   if (image.empty())
     throw Error("cannot read image " + path + " (missing, or not a picture OpenCV can decode)");
+  if (channels == 3) cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
   if (image.rows != height || image.cols != width) {
     cv::Mat resized;
     cv::resize(image, resized, cv::Size(static_cast<int>(width), static_cast<int>(height)), 0, 0,
                cv::INTER_AREA);
     image = resized;
   }
-  const bool flip =
-      invert == Invert::kAlways || (invert == Invert::kAuto && cv::mean(image)[0] > 127.5);
+  const cv::Scalar means = cv::mean(image);
+  const double mean = channels == 3 ? (means[0] + means[1] + means[2]) / 3.0 : means[0];
+  const bool flip = invert == Invert::kAlways || (invert == Invert::kAuto && mean > 127.5);
   if (flip) cv::bitwise_not(image, image);
-  return torch::from_blob(image.data, {height, width}, torch::kUInt8).clone();
+  const torch::Tensor hwc =
+      torch::from_blob(image.data, {height, width, channels}, torch::kUInt8).clone();
+  // [H, W] grey, [3, H, W] colour (the model's planes).
+  return channels == 3 ? hwc.permute({2, 0, 1}).contiguous() : hwc.squeeze(2);
 }
 
-torch::Tensor load_item(const InputItem& item, int64_t height, int64_t width, Invert invert) {
-  if (item.index >= 0) return item.idx_images[item.index];
-  return read_picture(item.path, height, width, invert);
+torch::Tensor load_item(const InputItem& item, int64_t height, int64_t width, Invert invert,
+                        int64_t channels) {
+  if (item.index >= 0) {
+    const torch::Tensor grey = item.idx_images[item.index];
+    return channels == 3 ? grey.unsqueeze(0).repeat({3, 1, 1}) : grey;
+  }
+  return read_picture(item.path, height, width, invert, channels);
 }
 
 }  // namespace vae

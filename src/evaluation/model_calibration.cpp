@@ -128,8 +128,8 @@ SimulationRanks simulate_ranks(VAEImpl& model, torch::Device device,
 PredictiveCheck predictive_check(VAEImpl& model, const torch::Tensor& images, torch::Device device,
                                  const CalibrationOptions& options) {
   check_options(options, false);
-  if (images.dim() != 3 || images.size(0) < 1)
-    throw Error("the predictive check needs images [N, H, W]");
+  if ((images.dim() != 3 && images.dim() != 4) || images.size(0) < 1)
+    throw Error("the predictive check needs images [N, H, W] or [N, C, H, W]");
   const auto start = std::chrono::steady_clock::now();
   c10::InferenceMode inference;
   EvalScope eval(model);
@@ -160,7 +160,10 @@ PredictiveCheck predictive_check(VAEImpl& model, const torch::Tensor& images, to
     const torch::Tensor conditioned =
         model.decoder->conditioned(xs.reshape(repeated), output).to(torch::kCPU);
     const torch::Tensor simulated = likelihood.sample(
-        conditioned, log_sigma.defined() ? log_sigma.to(torch::kCPU) : log_sigma, generator);
+        conditioned,
+        LikelihoodParams(log_sigma.defined() ? log_sigma.to(torch::kCPU) : log_sigma,
+                         model.options().trials()),
+        generator);
     const int64_t pixels = x[0].numel();
     const torch::Tensor observed_pixels = x.reshape({n, pixels}).to(torch::kCPU, torch::kFloat64);
     const torch::Tensor r = sbc_ranks(

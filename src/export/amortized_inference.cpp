@@ -38,7 +38,7 @@ EncoderFn torchscript_encoder(torch::jit::Module& module, int64_t samples) {
       torch::NoGradGuard no_grad;
       // The tuple is held while its elements are read.
       const c10::intrusive_ptr<c10::ivalue::Tuple> tuple =
-          module.forward({images.unsqueeze(1)}).toTuple();
+          module.forward({images.dim() == 3 ? images.unsqueeze(1) : images}).toTuple();
       return PosteriorColumns{
           {"mu", tuple->elements().at(0).toTensor().to(torch::kFloat32).contiguous()},
           {"sigma",
@@ -48,7 +48,8 @@ EncoderFn torchscript_encoder(torch::jit::Module& module, int64_t samples) {
   return [&module, samples](const torch::Tensor& images) {
     torch::NoGradGuard no_grad;
     const c10::Dict<c10::IValue, c10::IValue> summary =
-        module.get_method("summary")({images.unsqueeze(1), samples}).toGenericDict();
+        module.get_method("summary")({images.dim() == 3 ? images.unsqueeze(1) : images, samples})
+            .toGenericDict();
     PosteriorColumns columns;
     for (const auto& entry : summary) {
       columns.push_back({entry.key().toStringRef(),
@@ -89,7 +90,7 @@ EncodeResult encode_items(const std::vector<InputItem>& items, const EncoderFn& 
     const size_t count = std::min(items.size() - first, static_cast<size_t>(options.batch_size));
     std::vector<torch::Tensor> batch;
     for (size_t i = first; i < first + count; ++i) {
-      batch.push_back(load_item(items[i], height, width, options.invert));
+      batch.push_back(load_item(items[i], height, width, options.invert, options.channels));
     }
     const torch::Tensor images = torch::stack(batch);
     const auto encode_start = Clock::now();

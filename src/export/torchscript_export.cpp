@@ -14,6 +14,13 @@
 namespace vae {
 namespace {
 
+// A double as TorchScript source that reads back as the same double.
+std::string exact_text(double v) {
+  char text[40];
+  std::snprintf(text, sizeof(text), "%.17g", v);
+  return text;
+}
+
 void register_common_attributes(torch::jit::Module& module, const NetworkOptions& options) {
   // The width of the code the modules take and give: every layer's.
   module.register_attribute("latent_dim", c10::IntType::get(), options.code_dim());
@@ -94,11 +101,15 @@ torch::jit::Module export_decoder(const VAE& model) {
   // autoregressive part, the likelihood reads conditioned(x, output(z)) and
   // forward(z) is the mean-field image, pixel by pixel (mean(h): one
   // pixel's mean).
+  // The family's mean, times its scale where it has one (binomial: N / 255).
+  const double scale = o.likelihood()->mean_scale(model->decoder->params());
+  const std::string script_mean =
+      o.likelihood()->script_mean() +
+      (scale == 1.0 ? std::string() : "        h = h * " + exact_text(scale) + "\n");
   std::string mean_image = R"(
     def forward(self, z):
         h = self.output(z)
-)" + o.likelihood()->script_mean() +
-                           "        return h\n";
+)" + script_mean + "        return h\n";
   if (const PixelContext& context = model->decoder->context(); !context.is_empty()) {
     module.register_parameter("context_weight", context->masked_weight().detach().clone(), false);
     if (context->hidden() > 0) {
@@ -113,7 +124,7 @@ torch::jit::Module export_decoder(const VAE& model) {
     }
     mean_image = R"(
     def mean(self, h):
-)" + o.likelihood()->script_mean() +
+)" + script_mean +
                  "        return h\n" + context->script();
   }
   module.define(R"(

@@ -19,7 +19,7 @@ class Bernoulli final : public LikelihoodFamily {
   bool binary_data() const override { return true; }
 
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& output,
-                         const torch::Tensor& /*log_sigma*/) const override {
+                         const LikelihoodParams& /*params*/) const override {
     // log Bernoulli(x; sigmoid(l)) = x l - softplus(l): three passes over the
     // logits instead of the ~10 of binary_cross_entropy_with_logits, which
     // matters when `vae eval` decodes thousands of samples per image.
@@ -27,12 +27,12 @@ class Bernoulli final : public LikelihoodFamily {
     return (x.flatten(1) * logits).sum(1) - torch::softplus(logits).sum(1);
   }
   torch::Tensor log_prob_sum(const torch::Tensor& x, const torch::Tensor& output,
-                             const torch::Tensor& /*log_sigma*/) const override {
+                             const LikelihoodParams& /*params*/) const override {
     return -F::binary_cross_entropy_with_logits(
         output, x, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kSum));
   }
   torch::Tensor mean(const torch::Tensor& output) const override { return torch::sigmoid(output); }
-  torch::Tensor sample(const torch::Tensor& output, const torch::Tensor& /*log_sigma*/,
+  torch::Tensor sample(const torch::Tensor& output, const LikelihoodParams& /*params*/,
                        at::Generator& generator) const override {
     return at::bernoulli(mean(output), generator);
   }

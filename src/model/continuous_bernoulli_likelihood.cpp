@@ -43,11 +43,11 @@ class ContinuousBernoulli final : public LikelihoodFamily {
   }
 
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& output,
-                         const torch::Tensor& /*log_sigma*/) const override {
+                         const LikelihoodParams& /*params*/) const override {
     return log_density(x, output).flatten(1).sum(1);
   }
   torch::Tensor log_prob_sum(const torch::Tensor& x, const torch::Tensor& output,
-                             const torch::Tensor& /*log_sigma*/) const override {
+                             const LikelihoodParams& /*params*/) const override {
     return log_density(x, output).sum();
   }
   torch::Tensor mean(const torch::Tensor& output) const override {
@@ -62,7 +62,7 @@ class ContinuousBernoulli final : public LikelihoodFamily {
   //   x = log(1 + v (e - 1)) / l,  v ~ U(0, 1),
   // written as 1 + log(v + (1 - v) exp(-l)) / l for l > 0 so that exp(l)
   // cannot overflow; x = v at l = 0.
-  torch::Tensor sample(const torch::Tensor& output, const torch::Tensor& /*log_sigma*/,
+  torch::Tensor sample(const torch::Tensor& output, const LikelihoodParams& /*params*/,
                        at::Generator& generator) const override {
     const torch::Tensor l = output.to(torch::kFloat64);
     const torch::Tensor v = at::rand(l.sizes(), generator, l.options());

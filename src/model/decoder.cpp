@@ -52,12 +52,12 @@ torch::Tensor DecoderImpl::conditioned(const torch::Tensor& x, const torch::Tens
 
 torch::Tensor DecoderImpl::log_likelihood(const torch::Tensor& x,
                                           const torch::Tensor& output) const {
-  return options_.likelihood()->log_prob(x.view_as(output), conditioned(x, output), log_sigma_);
+  return options_.likelihood()->log_prob(x.view_as(output), conditioned(x, output), params());
 }
 
 torch::Tensor DecoderImpl::log_likelihood_sum(const torch::Tensor& x,
                                               const torch::Tensor& output) const {
-  return options_.likelihood()->log_prob_sum(x.view_as(output), conditioned(x, output), log_sigma_);
+  return options_.likelihood()->log_prob_sum(x.view_as(output), conditioned(x, output), params());
 }
 
 torch::Tensor DecoderImpl::log_likelihood_of_copies(const torch::Tensor& x,
@@ -67,20 +67,25 @@ torch::Tensor DecoderImpl::log_likelihood_of_copies(const torch::Tensor& x,
   const torch::Tensor x_rep = images.repeat_interleave(copies, 0);
   if (context_.is_empty()) return log_likelihood(x_rep, output);
   return options_.likelihood()->log_prob(
-      x_rep, context_->apply(context_->window_terms(images), output), log_sigma_);
+      x_rep, context_->apply(context_->window_terms(images), output), params());
 }
 
 torch::Tensor DecoderImpl::mean(const torch::Tensor& output) const {
   const LikelihoodFamily& family = *options_.likelihood();
-  if (context_.is_empty()) return family.mean(output);
-  return context_->unroll(output, [&family](const torch::Tensor& v) { return family.mean(v); });
+  const double scale = family.mean_scale(params());
+  const auto mean_of = [&family, scale](const torch::Tensor& v) {
+    return scale == 1.0 ? family.mean(v) : family.mean(v) * scale;
+  };
+  if (context_.is_empty()) return mean_of(output);
+  return context_->unroll(output, mean_of);
 }
 
 torch::Tensor DecoderImpl::sample(const torch::Tensor& output, at::Generator& generator) const {
   const LikelihoodFamily& family = *options_.likelihood();
-  const torch::Tensor log_sigma = log_sigma_.defined() ? log_sigma_.cpu() : log_sigma_;
+  const LikelihoodParams cpu(log_sigma_.defined() ? log_sigma_.cpu() : log_sigma_,
+                             options_.trials());
   const auto draw = [&](const torch::Tensor& v) {
-    return family.sample(v.cpu(), log_sigma, generator).to(v.device());
+    return family.sample(v.cpu(), cpu, generator).to(v.device());
   };
   if (context_.is_empty()) return draw(output);
   return context_->unroll(output, draw);

@@ -16,18 +16,18 @@ class Gaussian final : public LikelihoodFamily {
   bool has_scale() const override { return true; }
 
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& output,
-                         const torch::Tensor& log_sigma) const override {
-    return log_density(x, output, log_sigma).flatten(1).sum(1);
+                         const LikelihoodParams& params) const override {
+    return log_density(x, output, params.log_sigma).flatten(1).sum(1);
   }
   torch::Tensor log_prob_sum(const torch::Tensor& x, const torch::Tensor& output,
-                             const torch::Tensor& log_sigma) const override {
-    return log_density(x, output, log_sigma).sum();
+                             const LikelihoodParams& params) const override {
+    return log_density(x, output, params.log_sigma).sum();
   }
   torch::Tensor mean(const torch::Tensor& output) const override { return torch::sigmoid(output); }
-  torch::Tensor sample(const torch::Tensor& output, const torch::Tensor& log_sigma,
+  torch::Tensor sample(const torch::Tensor& output, const LikelihoodParams& params,
                        at::Generator& generator) const override {
     const torch::Tensor means = mean(output);
-    return means + log_sigma.exp() * at::randn(means.sizes(), generator, means.options());
+    return means + params.log_sigma.exp() * at::randn(means.sizes(), generator, means.options());
   }
   std::string script_mean() const override { return "        h = torch.sigmoid(h)\n"; }
 

@@ -5,7 +5,8 @@
 
 namespace vae {
 
-#define VAE_LIKELIHOODS(X) X(bernoulli) X(gaussian) X(continuous_bernoulli)
+#define VAE_LIKELIHOODS(X) \
+  X(bernoulli) X(gaussian) X(continuous_bernoulli) X(discretized_logistic) X(poisson) X(binomial)
 
 #define VAE_DECLARE(name) const LikelihoodFamily& name##_likelihood();
 VAE_LIKELIHOODS(VAE_DECLARE)

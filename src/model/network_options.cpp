@@ -58,6 +58,9 @@ void NetworkOptions::validate() const {
   if (likelihood()->has_scale() && !(sigma() > 0.0)) {
     throw Error("--sigma must be positive");
   }
+  if (trials() < 1 || trials() > 255)
+    throw Error("--trials must lie in 1..255 (the counts are stored in 8 bits), not " +
+                std::to_string(trials()));
   if (autoregressive_kernel() != 0) {
     PixelContextOptions(in_channels(), autoregressive_kernel())
         .hidden(autoregressive_hidden())

@@ -157,6 +157,8 @@ std::vector<Binding> model_bindings() {
                "gates)",
                true},
               &N::autoregressive_gates_read_z),
+      network({"trials", K::kInt, "binomial: trials N of every pixel (counts 0..N)", true},
+              &N::trials),
       network({"sigma", K::kDouble, "gaussian: fixed standard deviation (initial value if learned)",
                true},
               &N::sigma),
@@ -500,7 +502,13 @@ void validate(const TrainConfig& c) {
                       "--posterior ") +
               c.network.posterior()->name() + " do not have: train it by the ELBO");
   require(finite(c.network.sigma()), "--sigma must be a positive number");
-  c.network.validate();
+  // The image's shape comes from the data (fit_network_to_data checks the
+  // network against it); until then --image-size, or a shape every
+  // architecture accepts (256 divides by 2 per conv layer).
+  NetworkOptions network = c.network;
+  const auto [height, width] = parse_image_size(c.image_size);
+  network.height(height > 0 ? height : 256).width(width > 0 ? width : 256);
+  network.validate();
   c.kl.validate();
   c.tau.validate();
 }

@@ -65,6 +65,17 @@ void Trainer::prepare_data() {
                 " holds " + shape(train.channels(), train.height(), train.width()));
   }
   fit_network_to_data(config_, train);
+  // A count the likelihood gives no probability (binomial: above --trials).
+  const int64_t most = config_.network.likelihood()->max_value({{}, config_.network.trials()});
+  for (const ImageDataset* set : {&data_.train, &data_.test}) {
+    const int64_t found = set->images.max().item<int64_t>();
+    if (found > most) {
+      throw Error("the " + std::string(set == &data_.train ? "training" : "test") +
+                  " images hold the value " + std::to_string(found) + ", more than --likelihood " +
+                  config_.network.likelihood()->name() + " allows (--trials " +
+                  std::to_string(config_.network.trials()) + ")");
+    }
+  }
   log_ << "data " << data_.dir << " (" << data_.description << "): " << train.size()
        << " training, "
        << (config_.valid_size > 0 ? std::to_string(config_.valid_size) + " validation, " : "")

@@ -163,11 +163,11 @@ class OtherLikelihood final : public LikelihoodFamily {
   const char* name() const override { return "other"; }
   std::string help() const override { return ""; }
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& output,
-                         const torch::Tensor&) const override {
+                         const LikelihoodParams&) const override {
     return -(x - output).pow(2).flatten(1).sum(1);
   }
   torch::Tensor mean(const torch::Tensor& output) const override { return output; }
-  torch::Tensor sample(const torch::Tensor& output, const torch::Tensor&,
+  torch::Tensor sample(const torch::Tensor& output, const LikelihoodParams&,
                        at::Generator&) const override {
     return output;
   }

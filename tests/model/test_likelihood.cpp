@@ -49,7 +49,7 @@ TEST(Likelihood, GaussianIsTheNormalDensityOfTheSigmoidMean) {
 TEST(Likelihood, ParsesNames) {
   EXPECT_EQ(parse_likelihood("gaussian"), parse_likelihood("gaussian"));
   EXPECT_EQ(to_string(parse_likelihood("bernoulli")), "bernoulli");
-  EXPECT_THROW(parse_likelihood("poisson"), Error);
+  EXPECT_THROW(parse_likelihood("gamma"), Error);
 }
 
 }  // namespace

@@ -36,12 +36,16 @@ struct InputItem {
 std::vector<InputItem> expand_inputs(const std::vector<std::string>& inputs, int64_t height,
                                      int64_t width);
 
-// Reads a picture as grayscale, resizes it to height x width (area
-// interpolation) and inverts it as `invert` says: uint8 [height, width].
-// Throws vae::Error naming the file when OpenCV cannot read it.
-torch::Tensor read_picture(const std::string& path, int64_t height, int64_t width, Invert invert);
+// Reads a picture as grey (channels 1) or RGB (channels 3), resizes it to
+// height x width (area interpolation) and inverts it as `invert` says (auto:
+// by the mean over all channels): uint8 [height, width], or [3, height,
+// width]. Throws vae::Error naming the file when OpenCV cannot read it.
+torch::Tensor read_picture(const std::string& path, int64_t height, int64_t width, Invert invert,
+                           int64_t channels = 1);
 
-// The uint8 [H, W] image of an item (IDX entries are used as stored).
-torch::Tensor load_item(const InputItem& item, int64_t height, int64_t width, Invert invert);
+// The uint8 [H, W] (or [3, H, W]) image of an item; IDX entries are used as
+// stored, grey, repeated in three planes for a colour model.
+torch::Tensor load_item(const InputItem& item, int64_t height, int64_t width, Invert invert,
+                        int64_t channels = 1);
 
 }  // namespace vae

@@ -36,14 +36,15 @@ struct EncodeOptions {
   int64_t samples = 100;  // draws per image where the family estimates its columns (flows)
   Invert invert = Invert::kAuto;
   OutputFormat format = OutputFormat::kCsv;
-  int64_t keep = 0;  // keep the first `keep` images and posterior means
+  int64_t keep = 0;      // keep the first `keep` images and posterior means
+  int64_t channels = 1;  // the encoder's image channels (3: pictures are read as RGB)
 };
 
 struct EncodeResult {
   int64_t images = 0;
   double seconds = 0.0;          // everything: reading, encoding, writing
   double encoder_seconds = 0.0;  // the encoder's forward passes alone
-  torch::Tensor kept_images;     // uint8 [keep, H, W]
+  torch::Tensor kept_images;     // uint8 [keep, H, W] (colour: [keep, 3, H, W])
   torch::Tensor kept_mu;         // [keep, D]
 };
 

@@ -49,6 +49,8 @@ class DecoderImpl : public torch::nn::Module {
   // Families with a scale: log sigma ([C, H, W] learned, or a scalar);
   // else undefined.
   const torch::Tensor& log_sigma() const { return log_sigma_; }
+  // What the likelihood family reads besides the output.
+  LikelihoodParams params() const { return {log_sigma_, options_.trials()}; }
   // The autoregressive part, or an empty holder.
   const PixelContext& context() const { return context_; }
 

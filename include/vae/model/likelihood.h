@@ -8,10 +8,22 @@
 #include <torch/types.h>
 
 #include <string>
+#include <utility>
 
 #include "vae/runtime/name_table.h"
 
 namespace vae {
+
+// What a family reads besides the decoder output: the per-pixel log scale
+// of the families with one (has_scale), and the number of trials of count
+// families (binomial). From a tensor alone: that log scale.
+struct LikelihoodParams {
+  LikelihoodParams() = default;
+  LikelihoodParams(torch::Tensor log_sigma, int64_t trials = 1)  // NOLINT: implicit on purpose
+      : log_sigma(std::move(log_sigma)), trials(trials) {}
+  torch::Tensor log_sigma;  // a scalar or [C, H, W]; undefined unless has_scale()
+  int64_t trials = 1;
+};
 
 class LikelihoodFamily {
  public:
@@ -27,19 +39,27 @@ class LikelihoodFamily {
   // binarizes the test set.
   virtual bool binary_data() const { return false; }
 
+  // True for families of counts (x = k / 255 for k = 0, 1, ...), whose
+  // log-likelihood is of the counts k.
+  virtual bool counts() const { return false; }
+  // The largest pixel value (0..255) the family can give probability: N for
+  // binomial counts out of N trials.
+  virtual int64_t max_value(const LikelihoodParams& /*params*/) const { return 255; }
+
   // log p(x | output) summed over the pixels of each image: [N].
-  // `log_sigma`: a scalar or [C, H, W]; undefined unless has_scale().
   virtual torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& output,
-                                 const torch::Tensor& log_sigma) const = 0;
+                                 const LikelihoodParams& params) const = 0;
   // The same summed over the batch (a scalar), for the training step.
   virtual torch::Tensor log_prob_sum(const torch::Tensor& x, const torch::Tensor& output,
-                                     const torch::Tensor& log_sigma) const {
-    return log_prob(x, output, log_sigma).sum();
+                                     const LikelihoodParams& params) const {
+    return log_prob(x, output, params).sum();
   }
-  // The mean image E[x | output], in [0, 1].
+  // The mean image E[x | output] = mean(output) * mean_scale(params), in
+  // the input's units (x in [0, 1]; counts k as k / 255).
   virtual torch::Tensor mean(const torch::Tensor& output) const = 0;
+  virtual double mean_scale(const LikelihoodParams& /*params*/) const { return 1.0; }
   // One draw x ~ p(x | output) from `generator` (CPU tensors).
-  virtual torch::Tensor sample(const torch::Tensor& output, const torch::Tensor& log_sigma,
+  virtual torch::Tensor sample(const torch::Tensor& output, const LikelihoodParams& params,
                                at::Generator& generator) const = 0;
   // TorchScript statements that turn the decoder output `h` into the mean
   // image `h` (the exported decoder's last lines, 8 spaces indented).

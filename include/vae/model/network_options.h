@@ -52,6 +52,8 @@ struct NetworkOptions {
   TORCH_ARG(PosteriorRef, posterior) = parse_posterior("diagonal-gaussian");
   TORCH_ARG(PriorRef, prior) = parse_prior("standard-normal");
   TORCH_ARG(LikelihoodRef, likelihood) = parse_likelihood("bernoulli");
+  // binomial: the number of trials N of every pixel (counts 0..N).
+  TORCH_ARG(int64_t, trials) = 1;
   // The decoder's autoregressive window (model/pixel_context.h): odd K >= 3,
   // or 0 for a factorised decoder.
   TORCH_ARG(int64_t, autoregressive_kernel) = 0;
