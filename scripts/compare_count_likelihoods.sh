@@ -13,7 +13,11 @@ epochs=${2:-300}
 vae=${VAE_BIN:-build/vae}
 out=runs/counts
 mkdir -p "$out"
-[ -d "$digits" ] || /usr/bin/python3 scripts/get_digits.py "$digits"
+if [ ! -d "$digits" ]; then
+  # scikit-learn ships the digits; installed for this script alone.
+  /usr/bin/python3 -c "import sklearn" 2>/dev/null || VAE_SETUP_EXTRA=python3-sklearn bash scripts/setup.sh
+  /usr/bin/python3 scripts/get_digits.py "$digits"
+fi
 flags=(--data-dir "$digits" --epochs "$epochs" --hidden 128 --latent-dim 8 --batch-size 64
        --seed 1 --samples 64 --overwrite)
 echo "| likelihood | test −ELBO | −log p(x) (L_1000) | bits/dim | active units |"

@@ -4,7 +4,8 @@
 usage: /usr/bin/python3 scripts/get_digits.py OUT_DIR
 
 Writes the 1,797 images of sklearn.datasets.load_digits() (Debian's
-python3-sklearn ships them: apt-get install python3-sklearn) as 8-bit grey PNG
+python3-sklearn ships them: VAE_SETUP_EXTRA=python3-sklearn bash
+scripts/setup.sh installs it) as 8-bit grey PNG
 files OUT_DIR/<digit>/NNNN.png whose pixel values are the counts 0..16 as
 they are (not scaled to 0..255): the data of a Poisson or binomial likelihood,
   vae train --data-dir OUT_DIR --likelihood poisson
@@ -23,7 +24,7 @@ def main(argv):
         from sklearn.datasets import load_digits
     except ImportError:
         print("get_digits: scikit-learn is missing; install it with "
-              "apt-get install python3-sklearn", file=sys.stderr)
+              "VAE_SETUP_EXTRA=python3-sklearn bash scripts/setup.sh", file=sys.stderr)
         return 1
     from PIL import Image
 
