@@ -45,6 +45,10 @@ DataSets load_idx(const DataSource& source) {
   return sets;
 }
 
+bool is_idx_source(const DataSource& source) {
+  return holds_idx_files(source.dir) || !fs::is_directory(source.dir);
+}
+
 // The cache's key: both folders' listings and every option that changes the
 // decoded pixels.
 std::string cache_key(const FolderListing& train, const std::optional<FolderListing>& test,
@@ -164,8 +168,13 @@ bool holds_idx_files(const std::string& dir) {
 DataSets load_data_sets(const DataSource& source) {
   if (!(source.test_fraction > 0.0 && source.test_fraction < 1.0))
     throw Error("--test-fraction must lie strictly between 0 and 1");
-  if (holds_idx_files(source.dir) || !fs::is_directory(source.dir)) return load_idx(source);
-  return load_pictures(source);
+  return is_idx_source(source) ? load_idx(source) : load_pictures(source);
+}
+
+ImageDataset load_test_set(const DataSource& source) {
+  if (is_idx_source(source))
+    return idx_in_colour(load_mnist(source.dir, Split::kTest), source.pictures.color);
+  return load_data_sets(source).test;
 }
 
 }  // namespace vae

@@ -57,6 +57,11 @@ ImageDataset load_mnist(const std::string& dir, Split split) {
   return {images.data, labels.data};
 }
 
+std::string shape_text(int64_t channels, int64_t height, int64_t width) {
+  return std::to_string(height) + "x" + std::to_string(width) +
+         (channels == 1 ? " grey" : " colour");
+}
+
 std::string resolve_data_dir(const std::string& flag) {
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv("MNIST_DIR"); env != nullptr && *env != '\0') return env;

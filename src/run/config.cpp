@@ -459,7 +459,6 @@ void validate(const TrainConfig& c) {
   require(c.patience == 0 || c.valid_size > 0,
           "--patience needs a validation set: give --valid-size N");
   if (!c.time_budget.empty()) parse_duration(c.time_budget, "--time-budget");
-  parse_image_size(c.image_size);
   require(finite(c.test_fraction) && c.test_fraction > 0.0 && c.test_fraction < 1.0,
           "--test-fraction must lie strictly between 0 and 1");
   require(!c.crop || !c.image_size.empty(), "--crop needs --image-size");

@@ -58,16 +58,13 @@ TrainedModel load_trained_model(const std::string& checkpoint_path, const nlohma
 }
 
 ImageDataset load_test_images(const TrainedModel& trained, const std::string& data_dir) {
-  ImageDataset test = load_data_sets(data_source(trained.config, data_dir)).test;
+  ImageDataset test = load_test_set(data_source(trained.config, data_dir));
   const NetworkOptions& o = trained.config.network;
   if (test.channels() != o.in_channels() || test.height() != o.height() ||
       test.width() != o.width()) {
-    const auto shape = [](int64_t c, int64_t h, int64_t w) {
-      return std::to_string(h) + "x" + std::to_string(w) + (c == 1 ? " grey" : " colour");
-    };
-    throw Error("the model was trained on " + shape(o.in_channels(), o.height(), o.width()) +
+    throw Error("the model was trained on " + shape_text(o.in_channels(), o.height(), o.width()) +
                 " images, the test set holds " +
-                shape(test.channels(), test.height(), test.width()));
+                shape_text(test.channels(), test.height(), test.width()));
   }
   if (test_binarization(trained.config.binarize) == Binarize::kStatic) {
     test.images = binarize_once(test.images, kBinarizeSeed);

@@ -55,32 +55,33 @@ void Trainer::prepare_data() {
   data_ = load_run_data(config_, lead_ ? &log_ : nullptr);
   const ImageDataset& train = data_.train;
   const NetworkOptions& o = config_.network;
-  const auto shape = [](int64_t c, int64_t h, int64_t w) {
-    return std::to_string(h) + "x" + std::to_string(w) + (c == 1 ? " grey" : " colour");
-  };
   if (options_.resume && (o.in_channels() != train.channels() || o.height() != train.height() ||
                           o.width() != train.width())) {
     throw Error("--resume: the run was trained on " +
-                shape(o.in_channels(), o.height(), o.width()) + " images, " + data_.dir +
-                " holds " + shape(train.channels(), train.height(), train.width()));
+                shape_text(o.in_channels(), o.height(), o.width()) + " images, " + data_.dir +
+                " holds " + shape_text(train.channels(), train.height(), train.width()));
   }
   fit_network_to_data(config_, train);
-  // A count the likelihood gives no probability (binomial: above --trials).
+  // A count the likelihood gives no probability (binomial: above --trials);
+  // a family that takes every 8-bit value needs no look.
   const int64_t most = config_.network.likelihood()->max_value({{}, config_.network.trials()});
-  for (const ImageDataset* set : {&data_.train, &data_.test}) {
-    const int64_t found = set->images.max().item<int64_t>();
-    if (found > most) {
-      throw Error("the " + std::string(set == &data_.train ? "training" : "test") +
-                  " images hold the value " + std::to_string(found) + ", more than --likelihood " +
-                  config_.network.likelihood()->name() + " allows (--trials " +
-                  std::to_string(config_.network.trials()) + ")");
+  if (most < 255) {
+    for (const auto& [name, set] : {std::pair<const char*, const ImageDataset*>{"training", &train},
+                                    {"validation", &data_.valid},
+                                    {"test", &data_.test}}) {
+      const int64_t found = set->images.defined() ? set->images.max().item<int64_t>() : 0;
+      if (found > most) {
+        throw Error(std::string("the ") + name + " images hold the value " + std::to_string(found) +
+                    ", more than --likelihood " + config_.network.likelihood()->name() +
+                    " allows (--trials " + std::to_string(config_.network.trials()) + ")");
+      }
     }
   }
   log_ << "data " << data_.dir << " (" << data_.description << "): " << train.size()
        << " training, "
        << (config_.valid_size > 0 ? std::to_string(config_.valid_size) + " validation, " : "")
        << data_.test.size() << " test images of "
-       << shape(train.channels(), train.height(), train.width()) << ", binarize "
+       << shape_text(train.channels(), train.height(), train.width()) << ", binarize "
        << to_string(config_.binarize) << '\n';
 }
 

@@ -40,6 +40,12 @@ struct DataSets {
 // picture-only options given with IDX files.
 DataSets load_data_sets(const DataSource& source);
 
+// The test set alone (what vae eval and the other commands score): an IDX
+// directory's t10k files without its training files; a folder's test
+// pictures (a --test-fraction share needs the whole folder decoded, or the
+// cache).
+ImageDataset load_test_set(const DataSource& source);
+
 // Whether `dir` holds MNIST-format IDX files (train-images-idx3-ubyte[.gz]).
 bool holds_idx_files(const std::string& dir);
 

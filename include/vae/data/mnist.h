@@ -29,6 +29,9 @@ ImageDataset load_mnist(const std::string& dir, Split split);
 // "data/mnist".
 std::string resolve_data_dir(const std::string& flag);
 
+// "28x28 grey" or "32x32 colour": an image shape for messages and the log.
+std::string shape_text(int64_t channels, int64_t height, int64_t width);
+
 // The first `n` examples (all of them when n <= 0 or n >= size).
 ImageDataset take_first(const ImageDataset& data, int64_t n);
 
