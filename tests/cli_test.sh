@@ -419,6 +419,69 @@ else
   fail "vae score"
 fi
 
+# Anomaly scores of two sets (issue 22): every method on folders of
+# pictures, a model's ratio against itself is 0, and bad input.
+if "$vae" ood --checkpoint $ck --background $ck --in png --out fashion --k 10 --regret-steps 2 \
+     --regret-limit 10 --reference 50 --report ood >"$work/out" 2>&1 &&
+  /usr/bin/python3 - <<'PY'
+import csv, os
+rows = {r["method"]: r for r in csv.DictReader(open("ood/ood.csv"))}
+assert sorted(rows) == ["complexity", "likelihood", "ratio", "regret", "typicality"], rows
+assert float(rows["likelihood"]["auroc"]) > 0.9, rows["likelihood"]
+assert rows["regret"]["n_in"] == "10" and rows["likelihood"]["n_in"] == "300"
+scores = list(csv.DictReader(open("ood/scores.csv")))
+ratio = [float(r["score"]) for r in scores if r["method"] == "ratio"]
+assert len(ratio) == 400 and all(v == 0.0 for v in ratio), ratio[:5]
+for m in rows:
+    assert os.path.getsize("ood/hist_%s.png" % m) > 1000
+PY
+then
+  pass "vae ood scores both sets with every method; a model against itself has ratio 0"
+else
+  fail "vae ood: $(tail -3 "$work/out")"
+fi
+# A mixed set labelled by a CSV: 300 digits (a_*, in) then 100 Fashion (b_*, out).
+mkdir -p mixed
+for f in png/*.png; do cp "$f" "mixed/a_$(basename "$f")"; done
+for f in fashion/*.png; do cp "$f" "mixed/b_$(basename "$f")"; done
+/usr/bin/python3 -c '
+with open("mixed.csv", "w") as f:
+    f.write("index,label\n" + "".join("%d,%d\n" % (i, i >= 300) for i in range(400)))'
+if "$vae" ood --checkpoint $ck --in mixed --labels-csv mixed.csv --methods likelihood,complexity \
+     --k 10 --report ood-mixed >"$work/out" 2>&1 &&
+  /usr/bin/python3 - <<'PY'
+import csv
+rows = {r["method"]: r for r in csv.DictReader(open("ood-mixed/ood.csv"))}
+assert rows["likelihood"]["n_in"] == "300" and rows["likelihood"]["n_out"] == "100", rows
+assert float(rows["likelihood"]["auroc"]) > 0.9, rows
+PY
+then
+  pass "vae ood splits a mixed set by --labels-csv"
+else
+  fail "vae ood --labels-csv: $(tail -3 "$work/out")"
+fi
+if "$vae" score --checkpoint $ck --k 10 fashion --methods complexity,regret --out scores-methods.csv \
+     2>"$work/out" && head -1 scores-methods.csv | grep -qx "name,neg_elbo,neg_log_px,complexity,regret" &&
+   [ "$(wc -l <scores-methods.csv)" -eq 101 ]; then
+  pass "vae score --methods adds a column per score"
+else
+  fail "vae score --methods: $(tail -3 "$work/out")"
+fi
+expect_error "score: typicality of one image" "typicality scores sets of inputs" \
+  "$vae" score --checkpoint $ck fashion --methods typicality
+expect_error "ood: an unknown method" "--methods must be likelihood, complexity, ratio, regret or typicality, not 'bogus'" \
+  "$vae" ood --checkpoint $ck --in png --out fashion --methods likelihood,bogus
+expect_error "ood: ratio without a background model" "--methods ratio needs --background" \
+  "$vae" ood --checkpoint $ck --in png --out fashion --methods ratio
+/usr/bin/python3 -c '
+import os
+from PIL import Image
+os.makedirs("big", exist_ok=True)
+for i in range(3):
+    Image.new("L", (32, 32), 40 * i).save("big/%d.png" % i)'
+expect_error "ood: a set of another image size" "--out big holds 32x32 grey images; the model reads 28x28 grey" \
+  "$vae" ood --checkpoint $ck --in png --out big
+
 # Calibration (issue 20).
 if "$vae" calibrate --checkpoint $ck --simulations 100 --draws 19 --test-size 20 --out calib \
      >"$work/out" 2>&1 &&
@@ -661,6 +724,14 @@ if "$vae" train --data-dir counts --likelihood poisson --epochs 2 --hidden 16 --
   pass "counts train under poisson and binomial likelihoods, eval reports bits/dim"
 else
   fail "counts: $(tail -3 "$work/out")"
+fi
+# Count pictures are drawn stretched: the largest count white, not 16/255.
+if "$vae" sample --checkpoint run-poisson/checkpoint.pt --n 4 --out counts-samples.png \
+     >"$work/out" 2>&1 &&
+   /usr/bin/python3 -c 'import sys; from PIL import Image; sys.exit(Image.open("counts-samples.png").getextrema()[1] != 255)'; then
+  pass "samples of a count model are stretched to white"
+else
+  fail "count samples not stretched: $(tail -1 "$work/out")"
 fi
 expect_error "a count above --trials" \
   "the training images hold the value 16, more than --likelihood binomial allows (--trials 8)" \

@@ -46,6 +46,8 @@ const std::vector<Subcommand>& subcommands() {
       {"generate", "samples from an exported decoder", cli::generate_command},
       {"eval", "test-set log p(x) by importance sampling, the ELBO and the gap", cli::eval_command},
       {"score", "per-image -ELBO and -log p(x) estimates (anomaly scores)", cli::score_command},
+      {"ood", "how well anomaly scores tell two sets apart (AUROC, AUPR, FPR at 95% TPR)",
+       cli::ood_command},
       {"calibrate", "simulation-based calibration and coverage of the posterior",
        cli::calibrate_command},
       {"bench", "time training, evaluation and encoding; GFLOP/s vs the matmul rate",

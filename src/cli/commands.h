@@ -15,6 +15,7 @@ int encode_command(int argc, char** argv);
 int generate_command(int argc, char** argv);
 int eval_command(int argc, char** argv);
 int score_command(int argc, char** argv);
+int ood_command(int argc, char** argv);
 int calibrate_command(int argc, char** argv);
 int bench_command(int argc, char** argv);
 

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "vae/data/batcher.h"
 #include "vae/data/image_input.h"
+#include "vae/evaluation/anomaly_scores.h"
 #include "vae/evaluation/likelihood_eval.h"
 #include "vae/runtime/atomic_file.h"
 #include "vae/runtime/progress.h"
@@ -38,15 +39,26 @@ void add_eval_options(cxxopts::Options& options) {
       cxxopts::value<std::string>()->default_value(""))("h,help", "show this help");
 }
 
-// name,neg_elbo,neg_log_px per image (nats), as `vae score` writes them.
-std::string per_image_csv(const std::vector<std::string>& names, const LikelihoodEvalResult& r) {
+// name,neg_elbo,neg_log_px per image (nats), as `vae score` writes them,
+// and any further columns of anomaly scores (vae score --methods).
+std::string per_image_csv(
+    const std::vector<std::string>& names, const LikelihoodEvalResult& r,
+    const std::vector<std::pair<std::string, std::vector<double>>>& extra = {}) {
   std::ostringstream csv;
-  csv << "name,neg_elbo,neg_log_px\n";
+  csv << "name,neg_elbo,neg_log_px";
+  for (const auto& [column, values] : extra)
+    csv << ',' << column;
+  csv << '\n';
   for (size_t i = 0; i < names.size(); ++i) {
     char line[96];
-    std::snprintf(line, sizeof(line), ",%.4f,%.4f\n", -r.per_image_elbo[i].item<double>(),
+    std::snprintf(line, sizeof(line), ",%.4f,%.4f", -r.per_image_elbo[i].item<double>(),
                   -r.per_image_log_px[i].item<double>());
     csv << names[i] << line;
+    for (const auto& [column, values] : extra) {
+      std::snprintf(line, sizeof(line), ",%.4f", values[i]);
+      csv << line;
+    }
+    csv << '\n';
   }
   return csv.str();
 }
@@ -146,6 +158,12 @@ int score_command(int argc, char** argv) {
       "batch-size", "images per pass", cxxopts::value<int64_t>()->default_value("100"))(
       "seed", "random seed", cxxopts::value<int64_t>()->default_value("1"))(
       "device", device_choices().choices(), cxxopts::value<std::string>()->default_value("auto"))(
+      "methods",
+      "columns besides -ELBO and -L_k: complexity, ratio (with --background), regret (see vae "
+      "ood; typicality scores sets, not images)",
+      cxxopts::value<std::vector<std::string>>())("background",
+                                                  "checkpoint of the background model (ratio)",
+                                                  cxxopts::value<std::string>()->default_value(""))(
       "inputs", "", cxxopts::value<std::vector<std::string>>())("h,help", "show this help");
   options.parse_positional({"inputs"});
   const auto parsed = parse_command(options, argc, argv);
@@ -153,6 +171,22 @@ int score_command(int argc, char** argv) {
   const cxxopts::ParseResult& result = *parsed;
   require_flag(result, "checkpoint", "vae score needs --checkpoint");
   require_flag(result, "inputs", "vae score needs at least one INPUT");
+  std::vector<OodMethod> methods;
+  if (result.count("methods")) {
+    for (const std::string& name : result["methods"].as<std::vector<std::string>>()) {
+      OodMethod m;
+      try {
+        m = ood_methods().parse(name);
+      } catch (const Error& e) {
+        throw UsageError(e.what());
+      }
+      if (m == OodMethod::kTypicality)
+        throw UsageError("typicality scores sets of inputs, not one image: use vae ood");
+      if (m == OodMethod::kRatio && result["background"].as<std::string>().empty())
+        throw UsageError("--methods ratio needs --background CHECKPOINT");
+      if (m != OodMethod::kLikelihood) methods.push_back(m);
+    }
+  }
   configure_threads(0);
   TrainedModel trained = load_trained_model(result["checkpoint"].as<std::string>(), json::object(),
                                             result["device"].as<std::string>());
@@ -172,7 +206,34 @@ int score_command(int argc, char** argv) {
   std::vector<std::string> names;
   for (const InputItem& item : items)
     names.push_back(item.name);
-  const std::string csv = per_image_csv(names, r);
+  const torch::Tensor stacked = torch::stack(images);
+  const auto neg_log_px = [](const LikelihoodEvalResult& e) {
+    const torch::Tensor v = (-e.per_image_log_px).to(torch::kFloat64).contiguous();
+    return std::vector<double>(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
+  };
+  std::vector<std::pair<std::string, std::vector<double>>> extra;
+  for (OodMethod m : methods) {
+    std::vector<double> column = neg_log_px(r);
+    if (m == OodMethod::kComplexity) {
+      const std::vector<double> length = png_complexity_nats(stacked);
+      for (size_t i = 0; i < column.size(); ++i)
+        column[i] -= length[i];
+    } else if (m == OodMethod::kRatio) {
+      TrainedModel background =
+          load_trained_model(result["background"].as<std::string>(), json::object(), "auto");
+      torch::manual_seed(static_cast<uint64_t>(positive<int64_t>(result, "seed", 0)));
+      const std::vector<double> other =
+          neg_log_px(evaluate_log_likelihood(background.model, stacked, background.device, eval));
+      for (size_t i = 0; i < column.size(); ++i)
+        column[i] -= other[i];
+    } else {
+      RegretOptions regret;
+      regret.seed = static_cast<uint64_t>(positive<int64_t>(result, "seed", 0));
+      column = likelihood_regret(trained.model, stacked, trained.device, regret);
+    }
+    extra.emplace_back(ood_methods().name(m), column);
+  }
+  const std::string csv = per_image_csv(names, r, extra);
   const std::string out = result["out"].as<std::string>();
   if (out.empty()) {
     std::cout << csv;

@@ -12,6 +12,7 @@
 #include "vae/data/batcher.h"
 #include "vae/export/amortized_inference.h"
 #include "vae/export/torchscript_export.h"
+#include "vae/model/likelihood.h"
 #include "vae/runtime/atomic_file.h"
 #include "vae/runtime/runtime.h"
 #include "vae/views/model_views.h"
@@ -95,6 +96,14 @@ torch::jit::Module open_decoder(const cxxopts::ParseResult& result, int64_t late
                 ": they are not one model's pair");
   }
   return decoder;
+}
+
+// Pictures of an exported decoder's count family (its likelihood attribute)
+// are stretched, as the checkpoint's are.
+GridOptions decoder_grid(const torch::jit::Module& decoder, GridOptions grid) {
+  grid.stretch = decoder.hasattr("likelihood") &&
+                 parse_likelihood(decoder.attr("likelihood").toStringRef())->counts();
+  return grid;
 }
 
 void report_encoding(const EncodeResult& encoded) {
@@ -190,6 +199,7 @@ int encode_command(int argc, char** argv) {
     const torch::Tensor decoded = decoder.forward({encoded.kept_mu}).toTensor();
     GridOptions grid;
     grid.columns = 8;
+    grid = decoder_grid(decoder, grid);
     const torch::Tensor originals = to_model_input(encoded.kept_images, torch::kCPU);
     write_png(result["reconstructions"].as<std::string>(),
               stack_vertically({make_grid(originals, grid), make_grid(decoded, grid)}, 6, 255));
@@ -209,7 +219,7 @@ int generate_command(int argc, char** argv) {
   if (!result) return 0;
   require_flag(*result, "decoder", "vae generate needs --decoder decoder.pt");
   torch::jit::Module decoder = load_exported((*result)["decoder"].as<std::string>(), "decoder");
-  const GridOptions grid = grid_options(*result);
+  const GridOptions grid = decoder_grid(decoder, grid_options(*result));
   torch::NoGradGuard no_grad;
   const torch::Tensor images = decoder
                                    .get_method("generate")({positive<int64_t>(*result, "n", 1),

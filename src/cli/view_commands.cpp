@@ -150,12 +150,13 @@ int view_command(const std::string& name, int argc, char** argv) {
   if (!result) return 0;
   require_flag(*result, "checkpoint",
                "vae " + name + " needs --checkpoint runs/NAME/checkpoint.pt");
-  const GridOptions grid = grid_options(*result);
+  GridOptions grid = grid_options(*result);
   const int64_t seed = positive<int64_t>(*result, "seed", 0);
   const std::string out = (*result)["out"].as<std::string>();
   TrainedModel trained =
       load_trained_model((*result)["checkpoint"].as<std::string>(), expected_model(*result),
                          (*result)["device"].as<std::string>());
+  grid.stretch = trained.config.network.likelihood()->counts();
   cv::Mat image;
   if (name == "sample") {
     image = sample_view(

@@ -55,6 +55,21 @@ void Batcher::set_batch_size(int64_t batch_size) {
   batch_size_ = batch_size;
 }
 
+void Batcher::set_mutation_rate(double rate) {
+  if (!(rate >= 0.0 && rate <= 1.0)) throw Error("--mutation-rate must be in [0, 1]");
+  mutation_rate_ = rate;
+}
+
+torch::Tensor Batcher::mutate(const torch::Tensor& x) const {
+  if (mutation_rate_ == 0.0) return x;
+  // Drawn on the CPU, as dynamic binarization's generator state is, so that
+  // a resumed run draws the same; the levels as to_model_input makes them.
+  const torch::Tensor hit = torch::rand(x.sizes()) < mutation_rate_;
+  const torch::Tensor levels =
+      to_model_input(torch::randint(0, 256, x.sizes(), torch::kUInt8), torch::kCPU);
+  return torch::where(hit.to(x.device()), levels.to(x.device()), x);
+}
+
 void Batcher::shuffle() {
   order_ = torch::randperm(size(), torch::kLong).to(images_.device());
 }
@@ -77,8 +92,11 @@ torch::Tensor Batcher::batch(int64_t i, int64_t begin, int64_t count) const {
     throw Error("internal: rows outside batch " + std::to_string(i));
   }
   if (mode_ == Binarize::kDynamic) {
-    return torch::bernoulli(batch_of_rows(i * batch_size_, rows)).narrow(0, begin, count);
+    return torch::bernoulli(mutate(batch_of_rows(i * batch_size_, rows))).narrow(0, begin, count);
   }
+  // Mutations draw for the whole batch too, for the same reason.
+  if (mutation_rate_ > 0.0)
+    return mutate(batch_of_rows(i * batch_size_, rows)).narrow(0, begin, count);
   return batch_of_rows(i * batch_size_ + begin, count);
 }
 

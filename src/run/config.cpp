@@ -209,6 +209,11 @@ std::vector<Binding> run_bindings() {
              &C::cache),
       named({"binarize", K::kString, binarize_modes().choices(), true}, &C::binarize,
             binarize_modes),
+      member({"mutation-rate", K::kDouble,
+              "replace each training pixel with a random grey level with this probability: a "
+              "background model for vae ood's likelihood ratio (Ren et al. 2019; e.g. 0.2)",
+              true},
+             &C::mutation_rate),
       member({"train-size", K::kInt, "use the first N training images (0 = all)", true},
              &C::train_size),
       member({"test-size", K::kInt, "use the first N test images (0 = all)", true}, &C::test_size),
@@ -454,6 +459,8 @@ void validate(const TrainConfig& c) {
   require(c.valid_size >= 0, "--valid-size must be >= 0");
   require(c.patience >= 0, "--patience must be >= 0");
   require(c.eval_every >= 1, "--eval-every must be at least 1");
+  require(finite(c.mutation_rate) && c.mutation_rate >= 0.0 && c.mutation_rate <= 1.0,
+          "--mutation-rate must be in [0, 1] (0 = off)");
   require(finite(c.ema_decay) && c.ema_decay >= 0.0 && c.ema_decay < 1.0,
           "--ema-decay must be in [0, 1) (0 = off)");
   require(c.patience == 0 || c.valid_size > 0,

@@ -60,8 +60,10 @@ VAE make_model(const TrainConfig& config, torch::Device device) {
 Batcher training_batches(const TrainConfig& config, const ImageDataset& train,
                          torch::Device device) {
   // --batch-size auto starts at --batch-min; the trainer grows it.
-  return Batcher(train.images, config.batch_auto ? config.batch_min : config.batch_size,
-                 config.binarize, device);
+  Batcher batches(train.images, config.batch_auto ? config.batch_min : config.batch_size,
+                  config.binarize, device);
+  batches.set_mutation_rate(config.mutation_rate);
+  return batches;
 }
 
 Batcher evaluation_batches(const TrainConfig& config, const ImageDataset& test,

@@ -315,7 +315,9 @@ void Trainer::write_outputs(const EpochMetrics& m) {
     c10::InferenceMode inference;
     z = prior_codes(*model_, kSnapshotSamples, 1.0, kSampleSeed).to(device_);
   }
-  write_png(run_dir_ + name, training_snapshot(model_, z, snapshot_x_, GridOptions{}));
+  GridOptions grid;
+  grid.stretch = config_.network.likelihood()->counts();
+  write_png(run_dir_ + name, training_snapshot(model_, z, snapshot_x_, grid));
   averaged.reset();
   // The model of the best validation bound: this epoch's checkpoint.
   const EpochMetrics* best = best_epoch();
@@ -365,7 +367,9 @@ void Trainer::finish() {
     c10::InferenceMode inference;
     model_->eval();
     const torch::Tensor z = prior_codes(*model_, config_.samples, 1.0, kSampleSeed);
-    write_png(run_dir_ + "/samples.png", make_grid(model_->generate(z.to(device_))));
+    GridOptions grid;
+    grid.stretch = config_.network.likelihood()->counts();
+    write_png(run_dir_ + "/samples.png", make_grid(model_->generate(z.to(device_)), grid));
   }
   if (!state_.history.empty()) {
     const EpochMetrics& last = state_.history.back();

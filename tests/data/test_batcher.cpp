@@ -1,7 +1,9 @@
 #include "vae/data/batcher.h"
 
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
+#include <cmath>
 
 #include "vae/runtime/error.h"
 
@@ -71,6 +73,31 @@ TEST(Batcher, StaticBinarizationIsOneFixedDraw) {
   EXPECT_TRUE(torch::equal(a, second.batch(0)));
   EXPECT_TRUE(torch::logical_or(a.eq(0), a.eq(1)).all().item<bool>());
   EXPECT_NEAR(a.mean().item<double>(), 128.0 / 255.0, 0.05);
+}
+
+TEST(Batcher, MutationReplacesTheRateOfPixelsWithUniformGreyLevels) {
+  // 400 images of 10x10 mid-grey (128): a replaced pixel is a uniform level.
+  const torch::Tensor grey = torch::full({400, 10, 10}, 128, torch::kUInt8);
+  Batcher batcher(grey, 400, Binarize::kNone, torch::kCPU);
+  const torch::Tensor plain = batcher.batch(0);
+  batcher.set_mutation_rate(0.2);
+  torch::manual_seed(11);
+  const torch::Tensor mutated = batcher.batch(0);
+  const double n = 40000.0;
+  // A replacement draws 128 again with probability 1/256.
+  const double changed = (mutated != plain).sum().item<double>() / n;
+  const double expected = 0.2 * 255.0 / 256.0;
+  EXPECT_NEAR(changed, expected, 4.0 * std::sqrt(expected * (1 - expected) / n));
+  // The replaced values are grey levels k / 255 with mean 1/2, sd 0.29.
+  const torch::Tensor levels = mutated.masked_select(mutated != plain);
+  EXPECT_TRUE(torch::allclose(levels * 255.0, (levels * 255.0).round(), 0.0, 1e-4));
+  EXPECT_NEAR(levels.mean().item<double>(), 0.5, 4.0 * 0.29 / std::sqrt(levels.numel()));
+  // The same generator state, the same draw (exact resume); rate 0 draws nothing.
+  torch::manual_seed(11);
+  EXPECT_TRUE(torch::equal(batcher.batch(0), mutated));
+  batcher.set_mutation_rate(0.0);
+  EXPECT_TRUE(torch::equal(batcher.batch(0), plain));
+  EXPECT_THROW(batcher.set_mutation_rate(1.5), Error);
 }
 
 TEST(Batcher, ParsesModeNames) {

@@ -38,6 +38,27 @@ TEST(ImageGrid, PlacesImageKAtRowKDivColumnsAndColumnKModColumns) {
   EXPECT_EQ(grid.at<uint8_t>(6, 15), 7);  // the empty sixth cell
 }
 
+TEST(ImageGrid, StretchDrawsThePicturesLargestValueWhite) {
+  // Counts 0, 4, 8, 16 as the data hold them (k / 255): near black as they
+  // are, 0, 64, 128, 255 stretched by the largest.
+  const torch::Tensor counts = torch::tensor({0.0f, 4.0f, 8.0f, 16.0f}).view({1, 1, 2, 2});
+  GridOptions options;
+  options.columns = 1;
+  options.padding = 0;
+  options.scale = 1;
+  const cv::Mat plain = make_grid(counts / 255.0, options);
+  EXPECT_EQ(plain.at<uint8_t>(1, 1), 16);
+  options.stretch = true;
+  const cv::Mat stretched = make_grid(counts / 255.0, options);
+  EXPECT_EQ(stretched.at<uint8_t>(0, 0), 0);
+  EXPECT_EQ(stretched.at<uint8_t>(0, 1), 64);
+  EXPECT_EQ(stretched.at<uint8_t>(1, 0), 128);
+  EXPECT_EQ(stretched.at<uint8_t>(1, 1), 255);
+  // An all-zero picture stays black (no division by zero).
+  const cv::Mat black = make_grid(torch::zeros({1, 1, 2, 2}), options);
+  EXPECT_EQ(cv::countNonZero(black), 0);
+}
+
 TEST(ImageGrid, ClampsAndWritesA8BitPng) {
   testing::ScratchDir dir;
   const torch::Tensor images = torch::tensor({-1.0f, 0.5f, 2.0f, 1.0f}).view({1, 1, 2, 2});

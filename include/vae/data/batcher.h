@@ -60,6 +60,11 @@ class Batcher {
   int64_t batch_size() const { return batch_size_; }
   // From the next batch(i) on (--batch-size auto grows it between epochs).
   void set_batch_size(int64_t batch_size);
+  // Each pixel of a training batch is replaced, with this probability, by a
+  // uniform draw from the 256 grey levels (before dynamic binarization),
+  // from the default CPU generator: the perturbed inputs on which Ren et al.
+  // (2019) train a background model. 0 (the default) draws nothing.
+  void set_mutation_rate(double rate);
   torch::Device device() const { return images_.device(); }
 
   // Batch `i` of the current order as float [B, C, H, W] in [0, 1] on the
@@ -78,11 +83,14 @@ class Batcher {
  private:
   // Rows start .. start + count - 1 of the current order, as model input.
   torch::Tensor batch_of_rows(int64_t start, int64_t count) const;
+  // x with each pixel replaced by a random grey level at the mutation rate.
+  torch::Tensor mutate(const torch::Tensor& x) const;
 
   torch::Tensor images_;  // uint8 [N, C, H, W] on device
   torch::Tensor order_;   // int64 [N] on device, or undefined for file order
   int64_t batch_size_;
   Binarize mode_;
+  double mutation_rate_ = 0.0;
 };
 
 }  // namespace vae

@@ -40,6 +40,8 @@ struct TrainConfig {
   bool skip_bad = false;
   std::string cache;
   Binarize binarize = Binarize::kNone;
+  // Training pixels replaced by random grey levels (Batcher::set_mutation_rate).
+  double mutation_rate = 0.0;
   int64_t train_size = 0;  // first N training images; 0 = all
   int64_t test_size = 0;   // first N test images; 0 = all
   int64_t valid_size = 0;  // the last N training images held out for validation; 0 = none

@@ -14,6 +14,9 @@ struct GridOptions {
   int64_t padding = 2;  // pixels between tiles (at output scale)
   int64_t scale = 3;    // each image pixel becomes scale x scale pixels
   uint8_t background = 64;
+  // Draw the picture's largest value white: count data (k / 255 for small
+  // counts k, e.g. 0..16) would otherwise be near black.
+  bool stretch = false;
   // Optional text left of each row (e.g. "z3  KL 4.1"), in a margin of
   // label_width pixels.
   std::vector<std::string> row_labels;
@@ -21,10 +24,9 @@ struct GridOptions {
 };
 
 // images: float [N, 1, H, W] (or [N, H, W]) in [0, 1], any device, or
-// [N, 3, H, W] RGB. Image k lands in row k / columns, column k % columns.
-// Returns a CV_8UC1 image (CV_8UC3, BGR, for colour) of
-// rows*(H*scale+padding)+padding by columns*(W*scale+padding)+padding
-// (plus label_width when there are row labels).
+// [N, 3, H, W] RGB (with stretch: any non-negative scale). Image k lands in row k / columns, column
+// k % columns. Returns a CV_8UC1 image (CV_8UC3, BGR, for colour) of rows*(H*scale+padding)+padding
+// by columns*(W*scale+padding)+padding (plus label_width when there are row labels).
 cv::Mat make_grid(const torch::Tensor& images, const GridOptions& options = {});
 
 // Stacks images of equal type vertically (widths padded to the widest),
