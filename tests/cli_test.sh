@@ -460,6 +460,9 @@ then
 else
   fail "vae ood --labels-csv: $(tail -3 "$work/out")"
 fi
+printf 'index,label\n0,1\n1,x\n' >mixed-bad.csv
+expect_error "ood: a bad --labels-csv row" "--labels-csv mixed-bad.csv line 3: expected 'index,label'" \
+  "$vae" ood --checkpoint $ck --in mixed --labels-csv mixed-bad.csv
 if "$vae" score --checkpoint $ck --k 10 fashion --methods complexity,regret --out scores-methods.csv \
      2>"$work/out" && head -1 scores-methods.csv | grep -qx "name,neg_elbo,neg_log_px,complexity,regret" &&
    [ "$(wc -l <scores-methods.csv)" -eq 101 ]; then
