@@ -162,6 +162,23 @@ GridOptions grid_options(const cxxopts::ParseResult& result) {
   return grid;
 }
 
+std::vector<OodMethod> parse_ood_methods(const std::vector<std::string>& names, bool background) {
+  std::vector<OodMethod> methods;
+  for (const std::string& name : names) {
+    try {
+      methods.push_back(ood_methods().parse(name));
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+    if (methods.back() == OodMethod::kRatio && !background) {
+      throw UsageError(
+          "--methods ratio needs --background CHECKPOINT: a model trained on the same data with "
+          "--mutation-rate (e.g. vae train --mutation-rate 0.2 ...)");
+    }
+  }
+  return methods;
+}
+
 int64_t image_index(const cxxopts::ParseResult& result, const std::string& key, int64_t size) {
   const int64_t index = result[key].as<int64_t>();
   if (index < 0 || index >= size) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "vae/evaluation/anomaly_scores.h"
 #include "vae/run/config.h"
 #include "vae/runtime/error.h"
 #include "vae/views/image_grid.h"
@@ -55,6 +56,10 @@ TrainConfig preset_with(const json& given);
 // --scale, --padding, --columns.
 void add_grid_options(cxxopts::Options& options);
 GridOptions grid_options(const cxxopts::ParseResult& result);
+
+// The --methods names of vae ood and vae score (evaluation/anomaly_scores.h);
+// an unknown name, or ratio without a background model, is a usage error.
+std::vector<OodMethod> parse_ood_methods(const std::vector<std::string>& names, bool background);
 
 // result[key] as an index into a test set of `size` images.
 int64_t image_index(const cxxopts::ParseResult& result, const std::string& key, int64_t size);

@@ -171,19 +171,13 @@ int score_command(int argc, char** argv) {
   const cxxopts::ParseResult& result = *parsed;
   require_flag(result, "checkpoint", "vae score needs --checkpoint");
   require_flag(result, "inputs", "vae score needs at least one INPUT");
+  // The likelihood is always written (neg_log_px); the others add a column.
   std::vector<OodMethod> methods;
   if (result.count("methods")) {
-    for (const std::string& name : result["methods"].as<std::vector<std::string>>()) {
-      OodMethod m;
-      try {
-        m = ood_methods().parse(name);
-      } catch (const Error& e) {
-        throw UsageError(e.what());
-      }
+    for (OodMethod m : parse_ood_methods(result["methods"].as<std::vector<std::string>>(),
+                                         !result["background"].as<std::string>().empty())) {
       if (m == OodMethod::kTypicality)
         throw UsageError("typicality scores sets of inputs, not one image: use vae ood");
-      if (m == OodMethod::kRatio && result["background"].as<std::string>().empty())
-        throw UsageError("--methods ratio needs --background CHECKPOINT");
       if (m != OodMethod::kLikelihood) methods.push_back(m);
     }
   }
@@ -197,35 +191,29 @@ int score_command(int argc, char** argv) {
   std::vector<torch::Tensor> images;
   for (const InputItem& item : items)
     images.push_back(load_item(item, h, w, invert, trained.config.network.in_channels()));
+  const torch::Tensor stacked = torch::stack(images);
   torch::manual_seed(static_cast<uint64_t>(positive<int64_t>(result, "seed", 0)));
   LikelihoodEvalOptions eval;
   eval.k = positive<int64_t>(result, "k", 1);
   eval.batch_size = positive<int64_t>(result, "batch-size", 1);
   const LikelihoodEvalResult r =
-      evaluate_log_likelihood(trained.model, torch::stack(images), trained.device, eval);
+      evaluate_log_likelihood(trained.model, stacked, trained.device, eval);
   std::vector<std::string> names;
   for (const InputItem& item : items)
     names.push_back(item.name);
-  const torch::Tensor stacked = torch::stack(images);
-  const auto neg_log_px = [](const LikelihoodEvalResult& e) {
-    const torch::Tensor v = (-e.per_image_log_px).to(torch::kFloat64).contiguous();
-    return std::vector<double>(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
-  };
   std::vector<std::pair<std::string, std::vector<double>>> extra;
   for (OodMethod m : methods) {
-    std::vector<double> column = neg_log_px(r);
+    std::vector<double> column;
     if (m == OodMethod::kComplexity) {
-      const std::vector<double> length = png_complexity_nats(stacked);
-      for (size_t i = 0; i < column.size(); ++i)
-        column[i] -= length[i];
+      column = complexity_scores(r.per_image_neg_log_px(), stacked);
     } else if (m == OodMethod::kRatio) {
       TrainedModel background =
           load_trained_model(result["background"].as<std::string>(), json::object(), "auto");
       torch::manual_seed(static_cast<uint64_t>(positive<int64_t>(result, "seed", 0)));
-      const std::vector<double> other =
-          neg_log_px(evaluate_log_likelihood(background.model, stacked, background.device, eval));
-      for (size_t i = 0; i < column.size(); ++i)
-        column[i] -= other[i];
+      column =
+          ratio_scores(r.per_image_neg_log_px(),
+                       evaluate_log_likelihood(background.model, stacked, background.device, eval)
+                           .per_image_neg_log_px());
     } else {
       RegretOptions regret;
       regret.seed = static_cast<uint64_t>(positive<int64_t>(result, "seed", 0));

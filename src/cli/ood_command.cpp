@@ -3,13 +3,13 @@
 // FPR at 95 % TPR per method, printed and written with a histogram each.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
-#include <map>
 #include <sstream>
 #include <tuple>
 
@@ -34,8 +34,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
+// uint8 [N, C, H, W] as the model is scored on them (a binarized run's one
+// fixed draw).
+torch::Tensor model_images(const ImageDataset& data, const TrainedModel& trained) {
+  const torch::Tensor images = data.images.dim() == 3 ? data.images.unsqueeze(1) : data.images;
+  return as_scored(images, trained.config.binarize).contiguous();
 }
 
 // The images of --in / --out: an IDX directory's test set, or a folder of
@@ -62,11 +65,7 @@ torch::Tensor load_set(const std::string& flag, const std::string& path,
                 shape_text(data.channels(), data.height(), data.width()) +
                 " images; the model reads " + shape_text(o.in_channels(), o.height(), o.width()));
   }
-  data = take_first(data, limit);
-  torch::Tensor images = data.images.dim() == 3 ? data.images.unsqueeze(1) : data.images;
-  if (test_binarization(trained.config.binarize) == Binarize::kStatic)
-    images = binarize_once(images, kBinarizeSeed);
-  return images.contiguous();
+  return model_images(take_first(data, limit), trained);
 }
 
 // A mixed set split by a CSV of "index,label" rows (label 1: out, 0: in;
@@ -100,26 +99,13 @@ std::pair<torch::Tensor, torch::Tensor> split_by_labels(const torch::Tensor& ima
   return {images.index_select(0, torch::tensor(in)), images.index_select(0, torch::tensor(out))};
 }
 
-std::vector<double> to_vector(const torch::Tensor& t) {
-  const torch::Tensor c = t.to(torch::kCPU, torch::kFloat64).contiguous();
-  return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
-}
-
 // -L_k per image [N] of a model.
 std::vector<double> neg_log_px(VAE& model, const torch::Tensor& images, torch::Device device,
                                int64_t k, int64_t batch_size) {
   LikelihoodEvalOptions eval;
   eval.k = k;
   eval.batch_size = batch_size;
-  const LikelihoodEvalResult r = evaluate_log_likelihood(model, images, device, eval);
-  return to_vector(-r.per_image_log_px);
-}
-
-std::vector<double> minus(const std::vector<double>& a, const std::vector<double>& b) {
-  std::vector<double> out(a.size());
-  for (size_t i = 0; i < a.size(); ++i)
-    out[i] = a[i] - b[i];
-  return out;
+  return evaluate_log_likelihood(model, images, device, eval).per_image_neg_log_px();
 }
 
 struct MethodResult {
@@ -129,28 +115,13 @@ struct MethodResult {
   double seconds = 0.0;
 };
 
+// --methods, or every method whose inputs are given (ratio: --background).
 std::vector<OodMethod> chosen_methods(const cxxopts::ParseResult& result, bool background) {
-  std::vector<OodMethod> methods;
-  if (!result.count("methods")) {
-    for (const std::string& name : ood_methods().names()) {
-      const OodMethod m = ood_methods().parse(name);
-      if (m != OodMethod::kRatio || background) methods.push_back(m);
-    }
-    return methods;
-  }
-  for (const std::string& name : result["methods"].as<std::vector<std::string>>()) {
-    try {
-      methods.push_back(ood_methods().parse(name));
-    } catch (const Error& e) {
-      throw UsageError(e.what());
-    }
-    if (methods.back() == OodMethod::kRatio && !background) {
-      throw UsageError(
-          "--methods ratio needs --background CHECKPOINT: a model trained on the same data with "
-          "--mutation-rate (e.g. vae train --mutation-rate 0.2 ...)");
-    }
-  }
-  return methods;
+  if (result.count("methods"))
+    return parse_ood_methods(result["methods"].as<std::vector<std::string>>(), background);
+  std::vector<std::string> names = ood_methods().names();
+  if (!background) names.erase(std::find(names.begin(), names.end(), "ratio"));
+  return parse_ood_methods(names, background);
 }
 
 std::string table_text(const std::vector<MethodResult>& results) {
@@ -266,7 +237,6 @@ int ood_command(int argc, char** argv) {
             << "\n";
 
   std::vector<MethodResult> results;
-  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> per_image;
   const auto run = [&](OodMethod method, const std::function<void(MethodResult&)>& score) {
     MethodResult r;
     r.name = ood_methods().name(method);
@@ -297,17 +267,18 @@ int ood_command(int argc, char** argv) {
       case OodMethod::kComplexity:
         run(method, [&](MethodResult& r) {
           nll();
-          r.in = minus(nll_in, png_complexity_nats(in));
-          r.out = minus(nll_out, png_complexity_nats(out));
+          r.in = complexity_scores(nll_in, in);
+          r.out = complexity_scores(nll_out, out);
         });
         break;
       case OodMethod::kRatio:
         run(method, [&](MethodResult& r) {
           nll();
           torch::manual_seed(seed);
-          r.in = minus(nll_in, neg_log_px(background.model, in, background.device, k, batch_size));
-          r.out =
-              minus(nll_out, neg_log_px(background.model, out, background.device, k, batch_size));
+          r.in = ratio_scores(nll_in,
+                              neg_log_px(background.model, in, background.device, k, batch_size));
+          r.out = ratio_scores(nll_out,
+                               neg_log_px(background.model, out, background.device, k, batch_size));
         });
         break;
       case OodMethod::kRegret:
@@ -330,11 +301,8 @@ int ood_command(int argc, char** argv) {
       case OodMethod::kTypicality:
         run(method, [&](MethodResult& r) {
           nll();
-          ImageDataset train =
-              take_first(load_data_sets(data_source(trained.config)).train, reference);
-          torch::Tensor images = train.images.dim() == 3 ? train.images.unsqueeze(1) : train.images;
-          if (test_binarization(trained.config.binarize) == Binarize::kStatic)
-            images = binarize_once(images, kBinarizeSeed);
+          const torch::Tensor images = model_images(
+              take_first(load_data_sets(data_source(trained.config)).train, reference), trained);
           torch::manual_seed(seed);
           const std::vector<double> ref =
               neg_log_px(trained.model, images, trained.device, k, batch_size);

@@ -32,6 +32,12 @@ Binarize test_binarization(Binarize train_mode) {
   return train_mode == Binarize::kNone ? Binarize::kNone : Binarize::kStatic;
 }
 
+torch::Tensor as_scored(const torch::Tensor& images_u8, Binarize train_mode) {
+  return test_binarization(train_mode) == Binarize::kStatic
+             ? binarize_once(images_u8, kBinarizeSeed)
+             : images_u8;
+}
+
 torch::Tensor binarize_once(const torch::Tensor& images_u8, uint64_t seed) {
   auto generator = at::detail::createCPUGenerator(seed);
   const torch::Tensor probs = images_u8.to(torch::kCPU, torch::kFloat32).div_(255.0);
@@ -91,13 +97,12 @@ torch::Tensor Batcher::batch(int64_t i, int64_t begin, int64_t count) const {
   if (begin < 0 || count < 0 || begin + count > rows) {
     throw Error("internal: rows outside batch " + std::to_string(i));
   }
-  if (mode_ == Binarize::kDynamic) {
-    return torch::bernoulli(mutate(batch_of_rows(i * batch_size_, rows))).narrow(0, begin, count);
-  }
-  // Mutations draw for the whole batch too, for the same reason.
-  if (mutation_rate_ > 0.0)
-    return mutate(batch_of_rows(i * batch_size_, rows)).narrow(0, begin, count);
-  return batch_of_rows(i * batch_size_ + begin, count);
+  if (mode_ != Binarize::kDynamic && mutation_rate_ == 0.0)
+    return batch_of_rows(i * batch_size_ + begin, count);
+  // Random draws are made for the whole batch, whichever rows are kept.
+  torch::Tensor x = mutate(batch_of_rows(i * batch_size_, rows));
+  if (mode_ == Binarize::kDynamic) x = torch::bernoulli(x);
+  return x.narrow(0, begin, count);
 }
 
 torch::Tensor Batcher::batch_of_rows(int64_t start, int64_t count) const {

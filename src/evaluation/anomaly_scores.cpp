@@ -53,6 +53,24 @@ std::vector<double> png_complexity_nats(const torch::Tensor& images_u8) {
   return nats;
 }
 
+std::vector<double> complexity_scores(const std::vector<double>& nll,
+                                      const torch::Tensor& images_u8) {
+  std::vector<double> scores = png_complexity_nats(images_u8);
+  if (scores.size() != nll.size()) throw Error("internal: complexity of another set");
+  for (size_t i = 0; i < scores.size(); ++i)
+    scores[i] = nll[i] - scores[i];
+  return scores;
+}
+
+std::vector<double> ratio_scores(const std::vector<double>& nll,
+                                 const std::vector<double>& background_nll) {
+  if (background_nll.size() != nll.size()) throw Error("internal: ratio of another set");
+  std::vector<double> scores(nll.size());
+  for (size_t i = 0; i < nll.size(); ++i)
+    scores[i] = nll[i] - background_nll[i];
+  return scores;
+}
+
 namespace {
 
 // -ELBO of x [1, C, H, W] averaged over the draws eps [D, noise].

@@ -13,6 +13,11 @@
 
 namespace vae {
 
+std::vector<double> LikelihoodEvalResult::per_image_neg_log_px() const {
+  const torch::Tensor v = (-per_image_log_px).to(torch::kCPU, torch::kFloat64).contiguous();
+  return {v.data_ptr<double>(), v.data_ptr<double>() + v.numel()};
+}
+
 double LikelihoodEvalResult::bits_per_dim(double nats) const {
   return -nats / (static_cast<double>(pixels) * std::log(2.0));
 }

@@ -67,10 +67,6 @@ void name_units(VAEImpl& model, int64_t units, SimulationRanks& out) {
                 std::to_string(out.names.size()));
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 }  // namespace
 
 SimulationRanks simulate_ranks(VAEImpl& model, torch::Device device,

@@ -66,9 +66,7 @@ ImageDataset load_test_images(const TrainedModel& trained, const std::string& da
                 " images, the test set holds " +
                 shape_text(test.channels(), test.height(), test.width()));
   }
-  if (test_binarization(trained.config.binarize) == Binarize::kStatic) {
-    test.images = binarize_once(test.images, kBinarizeSeed);
-  }
+  test.images = as_scored(test.images, trained.config.binarize);
   return test;
 }
 

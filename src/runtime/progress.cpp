@@ -7,6 +7,10 @@
 
 namespace vae {
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 bool is_terminal(int fd) {
   return ::isatty(fd) == 1;
 }

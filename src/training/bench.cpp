@@ -12,6 +12,7 @@
 #include "vae/data/mnist.h"
 #include "vae/evaluation/evaluation.h"
 #include "vae/run/run_setup.h"
+#include "vae/runtime/progress.h"
 #include "vae/runtime/runtime.h"
 #include "vae/training/train_step.h"
 
@@ -123,10 +124,6 @@ int64_t peak_rss_bytes() {
 }
 
 namespace {
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // What the timings share: the trainer's set-up (run_setup.h) for `config`.
 struct BenchRig {

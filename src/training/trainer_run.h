@@ -15,6 +15,7 @@
 #include "vae/run/metrics.h"
 #include "vae/run/run_setup.h"
 #include "vae/runtime/interrupt.h"
+#include "vae/runtime/progress.h"
 #include "vae/training/gradient_reducer.h"
 #include "vae/training/train_step.h"
 #include "vae/training/trainer.h"
@@ -29,10 +30,6 @@ constexpr uint64_t kSampleSeed = 7;
 // images/epoch_NNN.png: 32 prior samples and 8 test reconstructions.
 constexpr int64_t kSnapshotSamples = 32;
 constexpr int64_t kSnapshotImages = 8;
-
-inline double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // --batch-size auto: micro-batches per norm test, and tests per epoch. Four
 // parts estimate the variance with 3 degrees of freedom per coordinate; an

@@ -38,29 +38,23 @@ cv::Mat score_histograms(const std::string& method, const std::vector<double>& i
   const cv::Rect area(kLeft, kTop, kW - kLeft - kRight, kH - kTop - kBottom);
   // BGR: matplotlib's tab10 blue (in) and orange (out), blended where both.
   const cv::Scalar kIn(180, 119, 31), kOut(14, 127, 255), kAxis(80, 80, 80);
-  cv::Mat layer = image.clone();
-  for (int k = 0; k < bins; ++k) {
-    const int x0 = area.x + area.width * k / bins, x1 = area.x + area.width * (k + 1) / bins;
-    const auto bar = [&](double share, const cv::Scalar& colour) {
-      const int h = static_cast<int>(std::lround(share / top * area.height));
+  // Each set's bars on a copy, blended in: in first, out over it.
+  const auto draw_bars = [&](const std::vector<double>& shares, const cv::Scalar& colour,
+                             double alpha, double beta) {
+    cv::Mat layer = image.clone();
+    for (int k = 0; k < bins; ++k) {
+      const int x0 = area.x + area.width * k / bins, x1 = area.x + area.width * (k + 1) / bins;
+      const int h =
+          static_cast<int>(std::lround(shares[static_cast<size_t>(k)] / top * area.height));
       if (h > 0) {
         cv::rectangle(layer, cv::Rect(x0, area.y + area.height - h, std::max(1, x1 - x0), h),
                       colour, cv::FILLED);
       }
-    };
-    bar(a[static_cast<size_t>(k)], kIn);
-  }
-  cv::addWeighted(layer, 0.6, image, 0.4, 0.0, image);
-  layer = image.clone();
-  for (int k = 0; k < bins; ++k) {
-    const int x0 = area.x + area.width * k / bins, x1 = area.x + area.width * (k + 1) / bins;
-    const int h = static_cast<int>(std::lround(b[static_cast<size_t>(k)] / top * area.height));
-    if (h > 0) {
-      cv::rectangle(layer, cv::Rect(x0, area.y + area.height - h, std::max(1, x1 - x0), h), kOut,
-                    cv::FILLED);
     }
-  }
-  cv::addWeighted(layer, 0.55, image, 0.45, 0.0, image);
+    cv::addWeighted(layer, alpha, image, beta, 0.0, image);
+  };
+  draw_bars(a, kIn, 0.6, 0.4);
+  draw_bars(b, kOut, 0.55, 0.45);
   cv::rectangle(image, area, kAxis);
   char text[160];
   std::snprintf(text, sizeof(text), "%s: AUROC %.3f  AUPR %.3f  FPR@95%%TPR %.3f", method.c_str(),

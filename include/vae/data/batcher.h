@@ -35,6 +35,9 @@ constexpr uint64_t kBinarizeSeed = 20080101;
 // runs are scored on one fixed binary draw (kStatic, kBinarizeSeed), the
 // same for every run and epoch; grey-level runs on the grey levels.
 Binarize test_binarization(Binarize train_mode);
+// uint8 images as a run of `train_mode` is scored on them: its one fixed
+// binary draw (kBinarizeSeed) for a binarized run, else as they are.
+torch::Tensor as_scored(const torch::Tensor& images_u8, Binarize train_mode);
 
 // Draws x_b ~ Bernoulli(x) for uint8 images (0..255) with a private generator
 // seeded by `seed`; returns uint8 images holding 0 or 255.

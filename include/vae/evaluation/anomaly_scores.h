@@ -34,6 +34,13 @@ const NameTable<OodMethod>& ood_methods();
 // images: uint8 [N, H, W] or [N, C, H, W].
 std::vector<double> png_complexity_nats(const torch::Tensor& images_u8);
 
+// The complexity score: nll - png_complexity_nats(images), per image.
+std::vector<double> complexity_scores(const std::vector<double>& nll,
+                                      const torch::Tensor& images_u8);
+// The ratio score: the model's nll - the background model's, per image.
+std::vector<double> ratio_scores(const std::vector<double>& nll,
+                                 const std::vector<double>& background_nll);
+
 struct RegretOptions {
   int64_t steps = 20;       // Adam steps on the encoder's weights per image
   double lr = 1e-3;         // their learning rate

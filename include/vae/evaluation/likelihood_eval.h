@@ -39,6 +39,8 @@ struct LikelihoodEvalResult {
   torch::Tensor per_image_log_px;  // [N]
   torch::Tensor per_image_elbo;    // [N]
 
+  // -L_k of each image, nats: the anomaly score `likelihood`.
+  std::vector<double> per_image_neg_log_px() const;
   // -log p(x) / (pixels ln 2)
   double bits_per_dim(double nats) const;
   nlohmann::json to_json() const;

@@ -37,6 +37,9 @@ class Progress {
   bool drawn_ = false;
 };
 
+// Seconds of the steady clock since `start`.
+double seconds_since(std::chrono::steady_clock::time_point start);
+
 // True when the file descriptor is a terminal.
 bool is_terminal(int fd);
 
