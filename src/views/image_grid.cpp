@@ -29,7 +29,10 @@ cv::Mat make_grid(const torch::Tensor& images, const GridOptions& options) {
   cv::Mat grid(static_cast<int>(rows * (tile_h + options.padding) + options.padding),
                static_cast<int>(margin + columns * (tile_w + options.padding) + options.padding),
                type, cv::Scalar::all(options.background));
-  if (options.stretch && n > 0) pixels = pixels / pixels.max().clamp_min(1.0 / 255.0);
+  // The 99th percentile, not the maximum: one outlying count (a sample's
+  // extreme rate) would otherwise darken every other tile.
+  if (options.stretch && n > 0)
+    pixels = pixels / pixels.flatten().quantile(0.99).clamp_min(1.0 / 255.0);
   const torch::Tensor bytes =
       pixels.clamp(0.0, 1.0).mul(255.0).round().to(torch::kUInt8).contiguous();
   for (int64_t k = 0; k < n; ++k) {

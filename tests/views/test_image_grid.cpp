@@ -38,22 +38,31 @@ TEST(ImageGrid, PlacesImageKAtRowKDivColumnsAndColumnKModColumns) {
   EXPECT_EQ(grid.at<uint8_t>(6, 15), 7);  // the empty sixth cell
 }
 
-TEST(ImageGrid, StretchDrawsThePicturesLargestValueWhite) {
-  // Counts 0, 4, 8, 16 as the data hold them (k / 255): near black as they
-  // are, 0, 64, 128, 255 stretched by the largest.
-  const torch::Tensor counts = torch::tensor({0.0f, 4.0f, 8.0f, 16.0f}).view({1, 1, 2, 2});
+TEST(ImageGrid, StretchDrawsThe99thPercentileWhite) {
+  // Counts 0, 4, 8, 16 as the data hold them (k / 255), five rows each of
+  // a 20x20 picture: near black as they are; stretched, 0, 64, 128, 255.
+  const torch::Tensor counts =
+      torch::tensor({0.0f, 4.0f, 8.0f, 16.0f}).repeat_interleave(100).view({1, 1, 20, 20});
   GridOptions options;
   options.columns = 1;
   options.padding = 0;
   options.scale = 1;
   const cv::Mat plain = make_grid(counts / 255.0, options);
-  EXPECT_EQ(plain.at<uint8_t>(1, 1), 16);
+  EXPECT_EQ(plain.at<uint8_t>(19, 19), 16);
   options.stretch = true;
   const cv::Mat stretched = make_grid(counts / 255.0, options);
   EXPECT_EQ(stretched.at<uint8_t>(0, 0), 0);
-  EXPECT_EQ(stretched.at<uint8_t>(0, 1), 64);
-  EXPECT_EQ(stretched.at<uint8_t>(1, 0), 128);
-  EXPECT_EQ(stretched.at<uint8_t>(1, 1), 255);
+  EXPECT_EQ(stretched.at<uint8_t>(7, 3), 64);
+  EXPECT_EQ(stretched.at<uint8_t>(12, 0), 128);
+  EXPECT_EQ(stretched.at<uint8_t>(19, 19), 255);
+  // One outlying count (100) saturates instead of darkening the rest: the
+  // 16s stay white (by the maximum they would be 41).
+  torch::Tensor outlier = counts.clone();
+  outlier.view({-1})[0] = 100.0f;
+  const cv::Mat robust = make_grid(outlier / 255.0, options);
+  EXPECT_EQ(robust.at<uint8_t>(0, 0), 255);
+  EXPECT_EQ(robust.at<uint8_t>(19, 19), 255);
+  EXPECT_EQ(robust.at<uint8_t>(12, 0), 128);
   // An all-zero picture stays black (no division by zero).
   const cv::Mat black = make_grid(torch::zeros({1, 1, 2, 2}), options);
   EXPECT_EQ(cv::countNonZero(black), 0);

@@ -14,8 +14,9 @@ struct GridOptions {
   int64_t padding = 2;  // pixels between tiles (at output scale)
   int64_t scale = 3;    // each image pixel becomes scale x scale pixels
   uint8_t background = 64;
-  // Draw the picture's largest value white: count data (k / 255 for small
-  // counts k, e.g. 0..16) would otherwise be near black.
+  // Draw the 99th percentile of the picture's values white (brighter ones
+  // saturate): count data (k / 255 for small counts k, e.g. 0..16) would
+  // otherwise be near black.
   bool stretch = false;
   // Optional text left of each row (e.g. "z3  KL 4.1"), in a margin of
   // label_width pixels.
