@@ -68,6 +68,63 @@ TEST(ImageGrid, StretchDrawsThe99thPercentileWhite) {
   EXPECT_EQ(cv::countNonZero(black), 0);
 }
 
+// The stretch's 99th percentile is torch::quantile's, byte for byte, on
+// pictures small enough for quantile (counts k / 255 put many pixels on the
+// .5 boundaries where a last-bit difference would change the rounding).
+TEST(ImageGrid, StretchAgreesWithTorchQuantileByteForByte) {
+  torch::manual_seed(3);
+  GridOptions options;
+  options.padding = 0;
+  options.scale = 1;
+  options.stretch = true;
+  for (const int64_t n : {1, 2, 3, 7, 100, 1001}) {
+    for (const double rate : {0.3, 4.0, 40.0}) {
+      const torch::Tensor counts = torch::poisson(torch::full({n, 1, 9, 11}, rate)) / 255.0;
+      options.columns = n;
+      const cv::Mat grid = make_grid(counts, options);
+      const torch::Tensor scale = counts.flatten().quantile(0.99).clamp_min(1.0 / 255.0);
+      // [9, n * 11]: the tiles side by side, as the grid holds them.
+      const torch::Tensor expected = (counts / scale)
+                                         .clamp(0.0, 1.0)
+                                         .mul(255.0)
+                                         .round()
+                                         .to(torch::kUInt8)
+                                         .view({n, 9, 11})
+                                         .permute({1, 0, 2})
+                                         .reshape({9, n * 11})
+                                         .contiguous();
+      ASSERT_EQ(grid.rows, 9);
+      ASSERT_EQ(grid.cols, n * 11);
+      const torch::Tensor drawn = torch::from_blob(grid.data, {9, n * 11}, torch::kUInt8).clone();
+      EXPECT_TRUE(drawn.equal(expected)) << n << " tiles at rate " << rate;
+    }
+  }
+}
+
+// quantile refuses more than 2^24 values; a picture of 21,400 28x28 tiles
+// has more, and is stretched all the same.
+TEST(ImageGrid, StretchesPicturesOfMoreThan2To24Values) {
+  const int64_t side = 4097;  // 4097^2 > 2^24
+  // 2 % of the pixels are 0.5 (the top 1 % lies in them), one is 1.0, one
+  // 0.25, the rest 0: the 99th percentile is 0.5.
+  torch::Tensor values = torch::zeros({side * side});
+  values.index_put_({torch::indexing::Slice(0, side * side / 50)}, 0.5);
+  values[side * side - 1] = 1.0;
+  values[side * side - 2] = 0.25;
+  values = values.view({1, side, side});
+  GridOptions options;
+  options.columns = 1;
+  options.padding = 0;
+  options.scale = 1;
+  options.stretch = true;
+  const cv::Mat grid = make_grid(values, options);
+  ASSERT_EQ(grid.rows, side);
+  EXPECT_EQ(grid.at<uint8_t>(0, 0), 255);                // 0.5: white
+  EXPECT_EQ(grid.at<uint8_t>(side - 1, side - 1), 255);  // 1.0: saturated
+  EXPECT_EQ(grid.at<uint8_t>(side - 1, side - 2), 128);  // 0.25: half
+  EXPECT_EQ(grid.at<uint8_t>(side / 2, 0), 0);
+}
+
 TEST(ImageGrid, ClampsAndWritesA8BitPng) {
   testing::ScratchDir dir;
   const torch::Tensor images = torch::tensor({-1.0f, 0.5f, 2.0f, 1.0f}).view({1, 1, 2, 2});
