@@ -7,10 +7,11 @@
 # (batch 128, dynamic binarization, THREADS threads); the figure compared is
 # the median training time of an epoch (vae's metrics.csv `seconds`, which
 # excludes the test evaluation).
-#   bash scripts/bench_hierarchy.sh [ROUNDS] [EPOCHS] [THREADS] [KERNEL] [HIDDEN] [READ_Z]
+#   bash scripts/bench_hierarchy.sh [ROUNDS] [EPOCHS] [THREADS] [KERNEL] [HIDDEN] [READ_Z] [FEATURES]
 # Defaults: 2 rounds, 2 epochs, 2 threads, no autoregressive decoder (KERNEL,
 # HIDDEN: --autoregressive-kernel and --autoregressive-hidden of both, 7 and 8
-# in models/nll.json; READ_Z 1: --autoregressive-gates-read-z). Needs a built tree and
+# in models/nll.json; READ_Z 1: --autoregressive-gates-read-z; FEATURES:
+# --autoregressive-features, with K' 5). Needs a built tree and
 # python3-torch (scripts/setup.sh installs both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,7 @@ kernel=${4:-0}
 hidden=${5:-0}
 read_z=()
 if [ "${6:-0}" = 1 ]; then read_z=(--autoregressive-gates-read-z); fi
+features=(--autoregressive-features "${7:-0}")
 vae=${VAE_BIN:-build/vae}
 data=${MNIST_DIR:-../shared/data/mnist}
 out=${BENCH_OUT:-bench-results/hierarchy}
@@ -34,10 +36,12 @@ for inference in bottom-up ladder; do
       --samples 0 --test-size 1000 --threads "$threads" --hidden 200,200 --latent-layers 2 \
       --latent-dims 100,50 --layer-hidden 100,100 --inference "$inference" --overwrite \
       --autoregressive-kernel "$kernel" --autoregressive-hidden "$hidden" "${read_z[@]}" \
+      "${features[@]}" \
       --out "$out/vae-$inference-$round" >"$out/vae-$inference-$round.log" 2>&1
     /usr/bin/python3 scripts/peers/pytorch_hierarchical_vae.py --data-dir "$data" \
       --epochs "$epochs" --threads "$threads" --seed "$round" --inference "$inference" \
       --autoregressive-kernel "$kernel" --autoregressive-hidden "$hidden" "${read_z[@]}" \
+      "${features[@]}" \
       --json "$out/python-$inference-$round.json" >"$out/python-$inference-$round.log"
   done
 done

@@ -264,10 +264,18 @@ expect_error "gated units without a window" \
 expect_error "conditional gates without gates" \
   "--autoregressive-gates-read-z needs --autoregressive-hidden H (the gates)" \
   "$vae" train "${small[@]}" --autoregressive-kernel 3 --autoregressive-gates-read-z --out ar-bad
-# Gated units that read x alone, then gates that also read z.
-for gates in x z; do
+expect_error "a first layer without gates" \
+  "--autoregressive-features needs --autoregressive-hidden H (the gates that read them)" \
+  "$vae" train "${small[@]}" --autoregressive-kernel 3 --autoregressive-features 2 --out ar-bad
+expect_error "an even window onto the first layer" \
+  "--autoregressive-feature-kernel must be odd and at least 1, not 2" \
+  "$vae" train "${small[@]}" --autoregressive-kernel 3 --autoregressive-hidden 2 \
+  --autoregressive-features 2 --autoregressive-feature-kernel 2 --out ar-bad
+# Gated units that read x alone, then gates that also read z, then those on a two-layer stack.
+for gates in x z z2; do
   flags=(--autoregressive-kernel 5 --autoregressive-hidden 2)
-  if [ "$gates" = z ]; then flags+=(--autoregressive-gates-read-z); fi
+  if [ "$gates" != x ]; then flags+=(--autoregressive-gates-read-z); fi
+  if [ "$gates" = z2 ]; then flags+=(--autoregressive-features 2); fi
   if "$vae" train "${small[@]}" --epochs 1 "${flags[@]}" --out "run-ar-$gates" >/dev/null 2>&1 &&
      "$vae" eval --checkpoint "run-ar-$gates/checkpoint.pt" -k 20 --test-size 50 \
        --out "ar-eval-$gates.json" >/dev/null 2>&1 &&

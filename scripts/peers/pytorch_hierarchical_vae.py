@@ -8,7 +8,9 @@ Adam 1e-3, written in plain PyTorch the way a PyTorch user would write it;
 --autoregressive-kernel K adds vae's autoregressive decoder term (a causal
 K x K convolution of x added to the logits), --autoregressive-hidden H its
 H gated units on the same window, --autoregressive-gates-read-z gates that
-also read the pixel's logit.
+also read the pixel's logit, --autoregressive-features F a first masked layer
+of F gated feature maps that those gates also read through a causal K' x K'
+window (PixelCNN's mask B, --autoregressive-feature-kernel K').
 Prints the training seconds of each epoch and the median; --json writes them
 for scripts/bench_hierarchy.sh.
 
@@ -41,7 +43,7 @@ def log_normal(z, mu, lv):  # per element
 
 
 class TwoLayerVAE(nn.Module):
-    def __init__(self, ladder, kernel=0, hidden=0, read_z=False):
+    def __init__(self, ladder, kernel=0, hidden=0, read_z=False, features=0, feature_kernel=5):
         super().__init__()
         self.ladder = ladder
         self.kernel = kernel
@@ -59,6 +61,17 @@ class TwoLayerVAE(nn.Module):
         self.read_z = read_z
         if read_z:  # --autoregressive-gates-read-z: the gates also read the logit
             self.logit = nn.Parameter(torch.zeros(1, 2 * hidden, 1, 1))
+        self.features = features
+        if features:  # --autoregressive-features: a first gated layer under the gates
+            bound = 1.0 / kernel
+            self.feature = nn.Parameter(
+                torch.empty(2 * features, 1, kernel, kernel).uniform_(-bound, bound))
+            self.feature_gate = nn.Parameter(
+                torch.zeros(2 * hidden, features, feature_kernel, feature_kernel))
+            mask_b = torch.zeros(1, 1, feature_kernel, feature_kernel)
+            mask_b[:, :, :feature_kernel // 2] = 1
+            mask_b[:, :, feature_kernel // 2, :feature_kernel // 2 + 1] = 1
+            self.register_buffer("mask_b", mask_b)
         self.encoder = mlp([784, 200, 200, 200], nn.ReLU)     # -> (mu1, logvar1)
         self.decoder = mlp([100, 200, 200, 784], nn.ReLU)     # z1 -> logits
         self.up = mlp([200 if ladder else 100, 100, 100, 100], nn.Tanh)   # -> layer 2's q
@@ -89,6 +102,12 @@ class TwoLayerVAE(nn.Module):
                                        padding=self.kernel // 2).view(-1, 784)
         if self.hidden:
             ab = F.conv2d(image, self.gate * self.mask, padding=self.kernel // 2)
+            if self.features:
+                fa, fb = F.conv2d(image, self.feature * self.mask,
+                                  padding=self.kernel // 2).chunk(2, 1)
+                ab = ab + F.conv2d(torch.tanh(fa) * torch.sigmoid(fb),
+                                   self.feature_gate * self.mask_b,
+                                   padding=self.feature_gate.size(-1) // 2)
             if self.read_z:
                 ab = ab + self.logit * logits.view(-1, 1, 28, 28)
             a, b = ab.chunk(2, 1)
@@ -114,13 +133,16 @@ def main():
     parser.add_argument("--autoregressive-kernel", type=int, default=0)
     parser.add_argument("--autoregressive-hidden", type=int, default=0)
     parser.add_argument("--autoregressive-gates-read-z", action="store_true")
+    parser.add_argument("--autoregressive-features", type=int, default=0)
+    parser.add_argument("--autoregressive-feature-kernel", type=int, default=5)
     parser.add_argument("--json", default="")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     images = read_images(os.path.join(args.data_dir, "train-images-idx3-ubyte.gz")).float() / 255
     model = TwoLayerVAE(args.inference == "ladder", args.autoregressive_kernel,
-                        args.autoregressive_hidden, args.autoregressive_gates_read_z)
+                        args.autoregressive_hidden, args.autoregressive_gates_read_z,
+                        args.autoregressive_features, args.autoregressive_feature_kernel)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     epochs = []
     for epoch in range(1, args.epochs + 1):
@@ -145,7 +167,10 @@ def main():
                        "threads": args.threads, "inference": args.inference,
                        "autoregressive_kernel": args.autoregressive_kernel,
                        "autoregressive_hidden": args.autoregressive_hidden,
-                       "autoregressive_gates_read_z": args.autoregressive_gates_read_z}, out, indent=2)
+                       "autoregressive_gates_read_z": args.autoregressive_gates_read_z,
+                       "autoregressive_features": args.autoregressive_features,
+                       "autoregressive_feature_kernel": args.autoregressive_feature_kernel},
+                      out, indent=2)
 
 
 if __name__ == "__main__":

@@ -122,6 +122,12 @@ torch::jit::Module export_decoder(const VAE& model) {
       module.register_parameter("context_logit_weight", context->logit_weight().detach().clone(),
                                 false);
     }
+    if (context->features() > 0) {
+      module.register_parameter("context_feature_weight",
+                                context->masked_feature_weight().detach().clone(), false);
+      module.register_parameter("context_feature_gate_weight",
+                                context->masked_feature_gate_weight().detach().clone(), false);
+    }
     mean_image = R"(
     def mean(self, h):
 )" + script_mean +
@@ -234,6 +240,10 @@ ExportedFiles export_model(const VAE& model, const nlohmann::json& run_config,
       metadata["architecture"]["autoregressive_hidden"] = o.autoregressive_hidden();
     if (o.autoregressive_gates_read_z())
       metadata["architecture"]["autoregressive_gates_read_z"] = true;
+    if (o.autoregressive_features() > 0) {
+      metadata["architecture"]["autoregressive_features"] = o.autoregressive_features();
+      metadata["architecture"]["autoregressive_feature_kernel"] = o.autoregressive_feature_kernel();
+    }
     nlohmann::json& decoder = metadata["decoder"];
     decoder["forward"] =
         "z [N, D] -> the mean-field image [N, C, H, W] in [0, 1] (pixel by pixel, each "

@@ -37,7 +37,9 @@ DecoderImpl::DecoderImpl(DecoderOptions options) : options_(std::move(options)) 
         "context",
         PixelContext(PixelContextOptions(options_.in_channels(), options_.autoregressive_kernel())
                          .hidden(options_.autoregressive_hidden())
-                         .gates_read_z(options_.autoregressive_gates_read_z())));
+                         .gates_read_z(options_.autoregressive_gates_read_z())
+                         .features(options_.autoregressive_features())
+                         .feature_kernel(options_.autoregressive_feature_kernel())));
   }
 }
 

@@ -65,15 +65,19 @@ void NetworkOptions::validate() const {
     PixelContextOptions(in_channels(), autoregressive_kernel())
         .hidden(autoregressive_hidden())
         .gates_read_z(autoregressive_gates_read_z())
+        .features(autoregressive_features())
+        .feature_kernel(autoregressive_feature_kernel())
         .validate();
     // Drawing pixel by pixel reads the family one pixel at a time, which a
     // per-pixel scale would have to follow; not built.
     if (likelihood()->has_scale())
       throw Error(std::string("--autoregressive-kernel needs a likelihood without a scale, not ") +
                   likelihood()->name());
-  } else if (autoregressive_hidden() != 0 || autoregressive_gates_read_z()) {
-    throw Error(std::string(autoregressive_hidden() != 0 ? "--autoregressive-hidden"
-                                                         : "--autoregressive-gates-read-z") +
+  } else if (autoregressive_hidden() != 0 || autoregressive_gates_read_z() ||
+             autoregressive_features() != 0) {
+    throw Error(std::string(autoregressive_hidden() != 0    ? "--autoregressive-hidden"
+                            : autoregressive_gates_read_z() ? "--autoregressive-gates-read-z"
+                                                            : "--autoregressive-features") +
                 " needs --autoregressive-kernel K (the window it reads)");
   }
 }

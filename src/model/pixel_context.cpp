@@ -45,6 +45,15 @@ void PixelContextOptions::validate() const {
     throw Error("--autoregressive-hidden must be 0 to 1024, not " + std::to_string(hidden()));
   if (gates_read_z() && hidden() == 0)
     throw Error("--autoregressive-gates-read-z needs --autoregressive-hidden H (the gates)");
+  if (features() < 0 || features() > 1024)
+    throw Error("--autoregressive-features must be 0 to 1024, not " + std::to_string(features()));
+  if (features() > 0 && hidden() == 0)
+    throw Error(
+        "--autoregressive-features needs --autoregressive-hidden H (the gates that read them)");
+  if (feature_kernel() < 1 || feature_kernel() % 2 == 0) {
+    throw Error("--autoregressive-feature-kernel must be odd and at least 1, not " +
+                std::to_string(feature_kernel()));
+  }
 }
 
 PixelContextImpl::PixelContextImpl(PixelContextOptions options) : options_(std::move(options)) {
@@ -69,6 +78,20 @@ PixelContextImpl::PixelContextImpl(PixelContextOptions options) : options_(std::
   }
   if (options_.gates_read_z())
     logit_weight_ = register_parameter("logit_weight", torch::zeros({channels, 2, hidden}));
+  if (const int64_t features = options_.features(); features > 0) {
+    const double bound = 1.0 / static_cast<double>(kernel);
+    feature_weight_ = register_parameter(
+        "feature_weight",
+        torch::rand({channels * 2 * features, 1, kernel, kernel}) * (2 * bound) - bound);
+    const int64_t size = options_.feature_kernel(), middle = size / 2;
+    feature_gate_weight_ = register_parameter(
+        "feature_gate_weight", torch::zeros({channels * 2 * hidden, features, size, size}));
+    // Mask B: mask A's pixels and the centre, whose feature reads only x_<i.
+    torch::Tensor mask_b = torch::zeros({1, 1, size, size});
+    mask_b.narrow(2, 0, middle).fill_(1.0);
+    mask_b.select(2, middle).narrow(2, 0, middle + 1).fill_(1.0);
+    feature_mask_ = register_buffer("feature_mask", mask_b);
+  }
 }
 
 torch::Tensor PixelContextImpl::forward(const torch::Tensor& x, const torch::Tensor& output) const {
@@ -79,9 +102,10 @@ PixelContextImpl::WindowTerms PixelContextImpl::window_terms(const torch::Tensor
   const int64_t channels = options_.channels(), pad = kernel() / 2;
   const torch::Tensor linear = torch::conv2d(x, masked_weight(), {}, 1, pad, 1, channels);
   if (hidden() == 0) return {linear, {}};
+  torch::Tensor gates = torch::conv2d(x, masked_gate_weight(), {}, 1, pad, 1, channels);
+  if (features() > 0) gates = gates + feature_terms(x);
   // [N, C * 2H', H, W] -> [N, C, 2, H', H, W] (group c's a units, then its b).
-  const torch::Tensor gates = torch::conv2d(x, masked_gate_weight(), {}, 1, pad, 1, channels)
-                                  .view({x.size(0), channels, 2, hidden(), x.size(2), x.size(3)});
+  gates = gates.view({x.size(0), channels, 2, hidden(), x.size(2), x.size(3)});
   if (!gates_read_z()) return {linear + gated(gates), {}};
   return {linear, gates};
 }
@@ -106,6 +130,18 @@ torch::Tensor PixelContextImpl::apply(const WindowTerms& terms, const torch::Ten
   return v + gated(gates + read);
 }
 
+torch::Tensor PixelContextImpl::feature_terms(const torch::Tensor& x) const {
+  const int64_t n = x.size(0), channels = options_.channels(), height = x.size(2),
+                width = x.size(3), pad = kernel() / 2;
+  // f [N, C * F, H, W] from the first layer's terms [N, C, 2, F, H, W].
+  const torch::Tensor terms = torch::conv2d(x, masked_feature_weight(), {}, 1, pad, 1, channels)
+                                  .view({n, channels, 2, features(), height, width});
+  const torch::Tensor f = (torch::tanh(terms.select(2, 0)) * torch::sigmoid(terms.select(2, 1)))
+                              .reshape({n, channels * features(), height, width});
+  return torch::conv2d(f, masked_feature_gate_weight(), {}, 1, options_.feature_kernel() / 2, 1,
+                       channels);
+}
+
 torch::Tensor PixelContextImpl::gated(const torch::Tensor& gates) const {
   const int64_t n = gates.size(0), channels = options_.channels(), height = gates.size(4),
                 width = gates.size(5);
@@ -121,7 +157,8 @@ torch::Tensor PixelContextImpl::unroll(
   const torch::NoGradGuard no_grad;
   const int64_t n = output.size(0), height = output.size(2), width = output.size(3);
   const int64_t channels = options_.channels(), size = kernel(), units = hidden();
-  const int64_t pad = size / 2;
+  const int64_t pad = size / 2, maps = features(), fsize = options_.feature_kernel(),
+                fpad = fsize / 2;
   // [C, K, K]: one window per channel, broadcast over the images.
   const torch::Tensor w = masked_weight().squeeze(1).to(output.options());
   // The gated units: filters [C, K K, 2H'], output weights [1, C, H'] and
@@ -135,6 +172,22 @@ torch::Tensor PixelContextImpl::unroll(
                .to(output.options());
     out = out_weight_.view({1, channels, units}).to(output.options());
   }
+  // The first layer: filters [C, K K, 2F], the gates' weights on the
+  // features [C, F K' K', 2H'], and the features so far [N, C, F, H, W],
+  // zero-padded by K' / 2.
+  torch::Tensor feature_filter, feature_gate, feats;
+  if (maps > 0) {
+    feature_filter = masked_feature_weight()
+                         .view({channels, 2 * maps, size * size})
+                         .transpose(1, 2)
+                         .to(output.options());
+    feature_gate = masked_feature_gate_weight()
+                       .view({channels, 2 * units, maps * fsize * fsize})
+                       .transpose(1, 2)
+                       .to(output.options());
+    feats =
+        torch::zeros({n, channels, maps, height + 2 * fpad, width + 2 * fpad}, output.options());
+  }
   // The chosen values, zero-padded so every pixel's window is a plain slice.
   torch::Tensor values =
       torch::zeros({n, channels, height + 2 * pad, width + 2 * pad}, output.options());
@@ -144,8 +197,21 @@ torch::Tensor PixelContextImpl::unroll(
       torch::Tensor v = output.select(3, c).select(2, r) + (window * w).sum({2, 3});
       if (units > 0) {
         // [N, C, 1, K K] x [C, K K, 2H'] -> [N, C, 2H']
-        torch::Tensor ab =
-            torch::matmul(window.reshape({n, channels, 1, size * size}), gate).squeeze(2);
+        const torch::Tensor flat = window.reshape({n, channels, 1, size * size});
+        torch::Tensor ab = torch::matmul(flat, gate).squeeze(2);
+        if (maps > 0) {
+          // This pixel's features (they read x_<i), then the gates' view of
+          // the features so far.
+          const torch::Tensor terms = torch::matmul(flat, feature_filter).squeeze(2);
+          feats.select(4, c + fpad)
+              .select(3, r + fpad)
+              .copy_(torch::tanh(terms.narrow(2, 0, maps)) *
+                     torch::sigmoid(terms.narrow(2, maps, maps)));
+          const torch::Tensor seen = feats.narrow(3, r, fsize)
+                                         .narrow(4, c, fsize)
+                                         .reshape({n, channels, 1, maps * fsize * fsize});
+          ab = ab + torch::matmul(seen, feature_gate).squeeze(2);
+        }
         if (logit.defined()) ab = ab + logit * v.unsqueeze(2);
         v = v +
             (torch::tanh(ab.narrow(2, 0, units)) * torch::sigmoid(ab.narrow(2, units, units)) * out)
@@ -181,12 +247,28 @@ std::string PixelContextImpl::script() const {
                             R"(, ab.size(4), ab.size(5))
         return v + torch.conv2d(g, self.context_out_weight, None, [1, 1], [0, 0], [1, 1], )" +
                             c + ")\n";
-  const std::string window_terms = R"(
+  const int64_t maps = features(), fsize = options_.feature_kernel();
+  const std::string f = std::to_string(maps), fk = std::to_string(fsize),
+                    fp = std::to_string(fsize / 2), fkk = std::to_string(maps * fsize * fsize);
+  std::string window_terms = R"(
         x = x.float()
         ab = torch.conv2d(x, self.context_gate_weight)" +
-                                   conv + R"(
+                             conv;
+  if (maps > 0) {
+    window_terms += R"(
+        fab = torch.conv2d(x, self.context_feature_weight)" +
+                    conv + R"(
+        fab = fab.view(x.size(0), )" +
+                    c + ", 2, " + f + R"(, x.size(2), x.size(3))
+        f = torch.tanh(fab[:, :, 0]) * torch.sigmoid(fab[:, :, 1])
+        f = f.reshape(x.size(0), )" +
+                    std::to_string(channels * maps) + R"(, x.size(2), x.size(3))
+        ab = ab + torch.conv2d(f, self.context_feature_gate_weight, None, [1, 1], [)" +
+                    fp + ", " + fp + "], [1, 1], " + c + ")";
+  }
+  window_terms += R"(
         ab = ab.view(x.size(0), )" +
-                                   c + ", 2, " + hd + R"(, x.size(2), x.size(3)))";
+                  c + ", 2, " + hd + R"(, x.size(2), x.size(3)))";
   std::string methods;
   if (!gates_read_z()) {
     methods = R"(
@@ -213,6 +295,22 @@ std::string PixelContextImpl::script() const {
   std::string step = "                window = values[:, :, r:r + " + k + ", c:c + " + k +
                      "].reshape(h.size(0), " + c + ", 1, " + kk +
                      ")\n                ab = torch.matmul(window, gate).squeeze(2)\n";
+  if (maps > 0) {
+    setup += "        feature_filter = self.context_feature_weight.view(" + c + ", " +
+             std::to_string(2 * maps) + ", " + kk +
+             ").transpose(1, 2)\n        feature_gate = self.context_feature_gate_weight.view(" +
+             c + ", " + std::to_string(2 * units) + ", " + fkk +
+             ").transpose(1, 2)\n        feats = torch.zeros([h.size(0), " + c + ", " + f +
+             ", height + " + std::to_string(2 * (fsize / 2)) + ", width + " +
+             std::to_string(2 * (fsize / 2)) + "], dtype=h.dtype)\n";
+    step +=
+        "                fab = torch.matmul(window, feature_filter).squeeze(2)\n"
+        "                feats[:, :, :, r + " +
+        fp + ", c + " + fp + "] = torch.tanh(fab[:, :, :" + f + "]) * torch.sigmoid(fab[:, :, " +
+        f + ":])\n                seen = feats[:, :, :, r:r + " + fk + ", c:c + " + fk +
+        "].reshape(h.size(0), " + c + ", 1, " + fkk +
+        ")\n                ab = ab + torch.matmul(seen, feature_gate).squeeze(2)\n";
+  }
   if (gates_read_z()) {
     setup += "        logit = self.context_logit_weight.view(1, " + c + ", " +
              std::to_string(2 * units) + ")\n";

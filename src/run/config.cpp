@@ -157,6 +157,15 @@ std::vector<Binding> model_bindings() {
                "gates)",
                true},
               &N::autoregressive_gates_read_z),
+      network({"autoregressive-features", K::kInt,
+               "decoder: a first masked layer of F gated feature maps per channel on the window, "
+               "which those gates also read (a two-layer causal stack; 0 = none)",
+               true},
+              &N::autoregressive_features),
+      network(
+          {"autoregressive-feature-kernel", K::kInt,
+           "decoder: the causal window, odd, through which the gates read those features", true},
+          &N::autoregressive_feature_kernel),
       network({"trials", K::kInt, "binomial: trials N of every pixel (counts 0..N)", true},
               &N::trials),
       network({"sigma", K::kDouble, "gaussian: fixed standard deviation (initial value if learned)",

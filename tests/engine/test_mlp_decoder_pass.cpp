@@ -36,6 +36,11 @@ std::vector<PassCase> pass_cases() {
                               .autoregressive_kernel(5)
                               .autoregressive_hidden(3)
                               .autoregressive_gates_read_z(true)},
+      {"gates-reading-z-two-layers", NetworkOptions(small)
+                                         .autoregressive_kernel(5)
+                                         .autoregressive_hidden(3)
+                                         .autoregressive_gates_read_z(true)
+                                         .autoregressive_features(2)},
       {"gates-reading-z-two-channels", NetworkOptions(small)
                                            .in_channels(2)
                                            .autoregressive_kernel(3)

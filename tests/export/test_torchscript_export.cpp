@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -193,9 +194,10 @@ TEST(ExportFiles, LearnedPriorsExportTheirMixture) {
 // likelihood's input (output(z) + context(x) when the offsets read x alone),
 // forward(z) the in-process mean-field image.
 TEST(ExportFiles, AutoregressiveDecoderExportsItsContext) {
-  for (const auto& [hidden, read_z] :
-       std::vector<std::pair<int64_t, bool>>{{0, false}, {3, false}, {3, true}}) {
-    SCOPED_TRACE("hidden " + std::to_string(hidden) + (read_z ? ", gates read z" : ""));
+  for (const auto& [hidden, read_z, features] : std::vector<std::tuple<int64_t, bool, int64_t>>{
+           {0, false, 0}, {3, false, 0}, {3, true, 0}, {3, false, 2}, {3, true, 2}}) {
+    SCOPED_TRACE("hidden " + std::to_string(hidden) + (read_z ? ", gates read z" : "") +
+                 ", features " + std::to_string(features));
     testing::ScratchDir dir;
     torch::manual_seed(4);
     VAE model(NetworkOptions()
@@ -203,7 +205,9 @@ TEST(ExportFiles, AutoregressiveDecoderExportsItsContext) {
                   .latent_dim(3)
                   .autoregressive_kernel(5)
                   .autoregressive_hidden(hidden)
-                  .autoregressive_gates_read_z(read_z));
+                  .autoregressive_gates_read_z(read_z)
+                  .autoregressive_features(features)
+                  .autoregressive_feature_kernel(3));
     {
       torch::NoGradGuard no_grad;
       for (auto& p : model->decoder->context()->named_parameters())
@@ -233,6 +237,8 @@ TEST(ExportFiles, AutoregressiveDecoderExportsItsContext) {
     EXPECT_EQ(metadata["architecture"]["autoregressive_kernel"], 5);
     EXPECT_EQ(metadata["architecture"].value("autoregressive_hidden", 0), hidden);
     EXPECT_EQ(metadata["architecture"].value("autoregressive_gates_read_z", false), read_z);
+    EXPECT_EQ(metadata["architecture"].value("autoregressive_features", 0), features);
+    EXPECT_EQ(metadata["architecture"].contains("autoregressive_feature_kernel"), features > 0);
     EXPECT_EQ(metadata["decoder"].contains("context"), !read_z);
     EXPECT_TRUE(metadata["decoder"].contains("conditioned"));
   }

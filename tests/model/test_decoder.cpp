@@ -56,17 +56,20 @@ TEST(Decoder, LogLikelihoodOfCopiesIsThatOfTheRepeatedImages) {
     int64_t kernel, hidden;
     bool read_z;
     torch::Dtype dtype;
+    int64_t features = 0;
   };
   for (const Case& c : {Case{0, 0, false, torch::kFloat32}, Case{3, 0, false, torch::kFloat32},
                         Case{5, 4, false, torch::kFloat32}, Case{5, 4, true, torch::kFloat32},
-                        Case{5, 4, true, torch::kFloat64}}) {
+                        Case{5, 4, true, torch::kFloat64}, Case{5, 4, true, torch::kFloat32, 3},
+                        Case{5, 4, false, torch::kFloat64, 3}}) {
     torch::manual_seed(1);
     Decoder decoder(DecoderOptions()
                         .latent_dim(3)
                         .hidden({16})
                         .autoregressive_kernel(c.kernel)
                         .autoregressive_hidden(c.hidden)
-                        .autoregressive_gates_read_z(c.read_z));
+                        .autoregressive_gates_read_z(c.read_z)
+                        .autoregressive_features(c.features));
     {
       torch::NoGradGuard no_grad;
       for (auto& p : decoder->parameters())

@@ -14,10 +14,14 @@ namespace {
 
 // A context whose weights are away from their zero start.
 PixelContext random_context(int64_t channels, int64_t kernel, uint64_t seed, int64_t hidden = 0,
-                            bool gates_read_z = false) {
+                            bool gates_read_z = false, int64_t features = 0,
+                            int64_t feature_kernel = 3) {
   torch::manual_seed(seed);
-  PixelContext context(
-      PixelContextOptions(channels, kernel).hidden(hidden).gates_read_z(gates_read_z));
+  PixelContext context(PixelContextOptions(channels, kernel)
+                           .hidden(hidden)
+                           .gates_read_z(gates_read_z)
+                           .features(features)
+                           .feature_kernel(feature_kernel));
   torch::NoGradGuard no_grad;
   for (auto& p : context->named_parameters())
     p.value().normal_(0.0, 1.0);
@@ -115,6 +119,91 @@ TEST_P(GatedUnits, AddTheirFormulaToTheWindowSum) {
   }
 }
 
+TEST_P(GatedUnits, ReadTheFirstLayersFeaturesThroughMaskB) {
+  // The gates' terms gain sum_f sum_{j <= i in the K' x K' window} e[h, f,
+  // j] f_j, f_j = tanh(c_f . window_j) sigmoid(d_f . window_j) (mask A on
+  // the filters c, d, mask B on e). By hand: the first layer's features of
+  // every pixel from the padded image, then the gates as in the test above.
+  const bool read_z = GetParam();
+  const int64_t kernel = 3, p = 1, fk = 3, fp = 1, channels = 2, hidden = 2, maps = 3, h = 4, w = 5;
+  PixelContext context = random_context(channels, kernel, 9, hidden, read_z, maps, fk);
+  context->to(torch::kFloat64);
+  PixelContext one_layer = random_context(channels, kernel, 9, hidden, read_z);
+  one_layer->to(torch::kFloat64);
+  {
+    torch::NoGradGuard no_grad;
+    auto to = one_layer->named_parameters();
+    for (const auto& q : context->named_parameters())
+      if (to.contains(q.key())) to[q.key()].copy_(q.value());
+  }
+  const torch::Tensor x = torch::rand({2, channels, h, w}, torch::kFloat64);
+  const torch::Tensor output = torch::randn({2, channels, h, w}, torch::kFloat64);
+  const torch::Tensor got = context->forward(x, output).detach();
+  // l, the logit the gates read: the linear window alone.
+  PixelContext linear(channels, kernel);
+  linear->to(torch::kFloat64);
+  {
+    torch::NoGradGuard no_grad;
+    linear->named_parameters()["weight"].copy_(context->named_parameters()["weight"]);
+  }
+  const torch::Tensor l = linear->forward(x, output).detach();
+  const torch::Tensor padded = torch::constant_pad_nd(x, {p, p, p, p});
+  auto params = context->named_parameters();
+  const torch::Tensor mask_a =
+      torch::tensor({1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0}, torch::kFloat64)
+          .view({kernel, kernel});
+  const torch::Tensor mask_b =
+      torch::tensor({1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0}, torch::kFloat64).view({fk, fk});
+  const torch::Tensor gate =
+      params["gate_weight"].detach().view({channels, 2, hidden, kernel, kernel});
+  const torch::Tensor filter =
+      params["feature_weight"].detach().view({channels, 2, maps, kernel, kernel});
+  const torch::Tensor e =
+      params["feature_gate_weight"].detach().view({channels, 2, hidden, maps, fk, fk});
+  const torch::Tensor out = params["out_weight"].detach().view({channels, hidden});
+  const torch::Tensor logit = read_z ? params["logit_weight"].detach()
+                                     : torch::zeros({channels, 2, hidden}, torch::kFloat64);
+  // f [2, C, F, H + 2 fp, W + 2 fp], zero outside the image.
+  torch::Tensor f = torch::zeros({2, channels, maps, h + 2 * fp, w + 2 * fp}, torch::kFloat64);
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t r = 0; r < h; ++r)
+        for (int64_t q = 0; q < w; ++q) {
+          const torch::Tensor window = padded[n][c].narrow(0, r, kernel).narrow(1, q, kernel);
+          for (int64_t m = 0; m < maps; ++m) {
+            const double a = (filter[c][0][m] * mask_a * window).sum().item<double>();
+            const double b = (filter[c][1][m] * mask_a * window).sum().item<double>();
+            f[n][c][m][r + fp][q + fp] = std::tanh(a) / (1.0 + std::exp(-b));
+          }
+        }
+  double largest = 0.0;
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t r = 0; r < h; ++r)
+        for (int64_t q = 0; q < w; ++q) {
+          const torch::Tensor window = padded[n][c].narrow(0, r, kernel).narrow(1, q, kernel);
+          const torch::Tensor seen = f[n][c].narrow(1, r, fk).narrow(2, q, fk);  // [F, K', K']
+          const double li = l[n][c][r][q].item<double>();
+          double expected = li, one_layer_expected = li;
+          for (int64_t u = 0; u < hidden; ++u) {
+            double a = (gate[c][0][u] * mask_a * window).sum().item<double>() +
+                       logit[c][0][u].item<double>() * li;
+            double b = (gate[c][1][u] * mask_a * window).sum().item<double>() +
+                       logit[c][1][u].item<double>() * li;
+            one_layer_expected += out[c][u].item<double>() * std::tanh(a) / (1.0 + std::exp(-b));
+            a += (e[c][0][u] * mask_b * seen).sum().item<double>();
+            b += (e[c][1][u] * mask_b * seen).sum().item<double>();
+            expected += out[c][u].item<double>() * std::tanh(a) / (1.0 + std::exp(-b));
+          }
+          largest = std::max(largest, std::abs(expected - one_layer_expected));
+          ASSERT_NEAR(got[n][c][r][q].item<double>(), expected, 1e-12)
+              << n << " " << c << " " << r << " " << q;
+        }
+  EXPECT_GT(largest, 0.1);  // the features do add something
+  // and without them the one-layer context's values.
+  EXPECT_GT((got - one_layer->forward(x, output)).abs().max().item<double>(), 0.1);
+}
+
 TEST_P(GatedUnits, WindowTermsThenApplyIsForward) {
   // What vae eval computes once per image, finished for each code.
   PixelContext context = random_context(1, 5, 6, 4, GetParam());
@@ -123,6 +212,8 @@ TEST_P(GatedUnits, WindowTermsThenApplyIsForward) {
   const PixelContextImpl::WindowTerms terms = context->window_terms(x);
   EXPECT_EQ(terms.gates.defined(), GetParam());
   EXPECT_TRUE(context->apply(terms, output).equal(context->forward(x, output)));
+  PixelContext stacked = random_context(1, 5, 6, 4, GetParam(), 3, 5);
+  EXPECT_TRUE(stacked->apply(stacked->window_terms(x), output).equal(stacked->forward(x, output)));
 }
 
 TEST_P(GatedUnits, StartSilent) {
@@ -132,14 +223,21 @@ TEST_P(GatedUnits, StartSilent) {
   const torch::Tensor output = torch::randn({2, 1, 6, 6});
   EXPECT_TRUE(context->forward(x, output).equal(output));
   EXPECT_GT(context->named_parameters()["gate_weight"].abs().max().item<double>(), 0.0);
+  // With a first layer: its filters random, the gates' weights on it zero,
+  // so a context adds nothing either.
+  const PixelContext stacked(
+      PixelContextOptions(1, 5).hidden(4).gates_read_z(GetParam()).features(3));
+  EXPECT_TRUE(stacked->forward(x, output).equal(output));
+  EXPECT_GT(stacked->named_parameters()["feature_weight"].abs().max().item<double>(), 0.0);
+  EXPECT_EQ(stacked->named_parameters()["feature_gate_weight"].abs().max().item<double>(), 0.0);
 }
 
-void expect_causal(int64_t hidden, bool read_z) {
+void expect_causal(int64_t hidden, bool read_z, int64_t features = 0) {
   // The Jacobian d v / d x, by autograd, is strictly lower triangular in
   // raster order (channel-major), and not zero below the diagonal; d v / d
   // output is diagonal: pixel i reads the code through output_i alone.
   const int64_t channels = 2, h = 5, w = 4, pixels = channels * h * w;
-  PixelContext context = random_context(channels, 3, 2, hidden, read_z);
+  PixelContext context = random_context(channels, 3, 2, hidden, read_z, features, 3);
   const torch::Tensor x = torch::rand({1, channels, h, w}, torch::requires_grad());
   const torch::Tensor output = torch::randn({1, channels, h, w}, torch::requires_grad());
   const torch::Tensor v = context->forward(x, output).reshape({pixels});
@@ -171,6 +269,9 @@ TEST(PixelContext, EachOffsetReadsOnlyEarlierPixelsOfItsChannel) {
 TEST_P(GatedUnits, ReadOnlyEarlierPixelsOfTheirChannel) {
   expect_causal(3, GetParam());
 }
+TEST_P(GatedUnits, ReadOnlyEarlierPixelsThroughTheFirstLayer) {
+  expect_causal(3, GetParam(), 2);
+}
 
 // A 3 x 3 Bernoulli decoder with an autoregressive part: its 512 images.
 struct TinyDecoder {
@@ -180,7 +281,7 @@ struct TinyDecoder {
   torch::Tensor log_p;   // log p(x|z) of each [512], float64
 };
 
-TinyDecoder tiny_decoder(int64_t hidden, bool read_z) {
+TinyDecoder tiny_decoder(int64_t hidden, bool read_z, int64_t features) {
   torch::manual_seed(3);
   Decoder decoder(DecoderOptions()
                       .height(3)
@@ -189,7 +290,9 @@ TinyDecoder tiny_decoder(int64_t hidden, bool read_z) {
                       .latent_dim(2)
                       .autoregressive_kernel(3)
                       .autoregressive_hidden(hidden)
-                      .autoregressive_gates_read_z(read_z));
+                      .autoregressive_gates_read_z(read_z)
+                      .autoregressive_features(features)
+                      .autoregressive_feature_kernel(3));
   decoder->to(torch::kFloat64);
   {
     torch::NoGradGuard no_grad;
@@ -209,16 +312,19 @@ TinyDecoder tiny_decoder(int64_t hidden, bool read_z) {
   return {decoder, output, images, log_p};
 }
 
-// (hidden units, whether their gates read z)
-class TinyDecoders : public ::testing::TestWithParam<std::tuple<int64_t, bool>> {
+// (hidden units, whether their gates read z, the first layer's features)
+class TinyDecoders : public ::testing::TestWithParam<std::tuple<int64_t, bool, int64_t>> {
  protected:
   TinyDecoder make() const {
-    return tiny_decoder(std::get<0>(GetParam()), std::get<1>(GetParam()));
+    return tiny_decoder(std::get<0>(GetParam()), std::get<1>(GetParam()), std::get<2>(GetParam()));
   }
 };
 INSTANTIATE_TEST_SUITE_P(LinearAndGated, TinyDecoders,
-                         ::testing::Values(std::make_tuple(0, false), std::make_tuple(3, false),
-                                           std::make_tuple(3, true)));
+                         ::testing::Values(std::make_tuple(0, false, 0),
+                                           std::make_tuple(3, false, 0),
+                                           std::make_tuple(3, true, 0),
+                                           std::make_tuple(3, false, 2),
+                                           std::make_tuple(3, true, 2)));
 
 TEST_P(TinyDecoders, TheDecodersDensitySumsToOne) {
   const TinyDecoder t = make();
@@ -231,7 +337,9 @@ TEST_P(TinyDecoders, TheDecodersDensitySumsToOne) {
 
 TEST_P(TinyDecoders, DrawsFollowTheDensity) {
   // 40,000 draws of the 9 pixels, pixel by pixel: each image's frequency
-  // within 5 standard errors of its probability.
+  // within 5 standard errors of its probability. Images expected fewer than
+  // 5 times are pooled into one cell (the normal approximation fails for
+  // them: one draw of an image of probability 4e-7 is 8 "standard errors").
   const TinyDecoder t = make();
   const int64_t n = 40000;
   auto generator = at::detail::createCPUGenerator(7);
@@ -240,9 +348,15 @@ TEST_P(TinyDecoders, DrawsFollowTheDensity) {
   const torch::Tensor index = (draws.view({n, 9}).to(torch::kLong) * torch::pow(2, bits)).sum(1);
   const torch::Tensor counts = torch::bincount(index, {}, 512).to(torch::kFloat64);
   const torch::Tensor p = t.log_p.exp();
-  const torch::Tensor se = (p * (1 - p) / n).sqrt();
-  const torch::Tensor z = (counts / n - p).abs() / se.clamp_min(1e-12);
+  const torch::Tensor rare = p * n < 5.0;
+  const torch::Tensor cell_p =
+      torch::cat({p.masked_select(rare.logical_not()), p.masked_select(rare).sum().view({1})});
+  const torch::Tensor cell_counts = torch::cat(
+      {counts.masked_select(rare.logical_not()), counts.masked_select(rare).sum().view({1})});
+  const torch::Tensor se = (cell_p * (1 - cell_p) / n).sqrt();
+  const torch::Tensor z = (cell_counts / n - cell_p).abs() / se.clamp_min(1e-12);
   EXPECT_LT(z.max().item<double>(), 5.0);
+  EXPECT_GT(cell_p.size(0), 100);  // most images are tested one by one
 }
 
 TEST_P(TinyDecoders, MeanFieldImageFeedsMeansForward) {
@@ -269,6 +383,14 @@ TEST(PixelContext, RejectsEvenOrTinyWindows) {
   EXPECT_THROW(PixelContext(1, 3, -1), std::exception);
   EXPECT_THROW(PixelContext(1, 3, 1025), std::exception);
   EXPECT_THROW(PixelContext(PixelContextOptions(1, 3).gates_read_z(true)), std::exception);
+  EXPECT_THROW(PixelContext(PixelContextOptions(1, 3).features(2)), std::exception);
+  EXPECT_THROW(PixelContext(PixelContextOptions(1, 3).hidden(2).features(-1)), std::exception);
+  EXPECT_THROW(PixelContext(PixelContextOptions(1, 3).hidden(2).features(1025)), std::exception);
+  EXPECT_THROW(PixelContext(PixelContextOptions(1, 3).hidden(2).features(2).feature_kernel(4)),
+               std::exception);
+  EXPECT_THROW(PixelContext(PixelContextOptions(1, 3).hidden(2).features(2).feature_kernel(-1)),
+               std::exception);
+  EXPECT_NO_THROW(PixelContext(PixelContextOptions(1, 3).hidden(2).features(2).feature_kernel(1)));
 }
 
 }  // namespace

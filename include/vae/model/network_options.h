@@ -61,6 +61,11 @@ struct NetworkOptions {
   // their gates also read the pixel's logit.
   TORCH_ARG(int64_t, autoregressive_hidden) = 0;
   TORCH_ARG(bool, autoregressive_gates_read_z) = false;
+  // A first masked layer of gated feature maps per channel that those gates
+  // also read, through a causal window of autoregressive_feature_kernel
+  // (0: none).
+  TORCH_ARG(int64_t, autoregressive_features) = 0;
+  TORCH_ARG(int64_t, autoregressive_feature_kernel) = 5;
   // Flow posteriors (planar, iaf): the number of steps K; iaf: the hidden
   // units of each step's network and the width of the context h(x).
   TORCH_ARG(int64_t, flow_steps) = 4;

@@ -28,6 +28,17 @@
 // (v_i still reads only x_<i and z). The window's parts are still computed
 // once per image (window_terms); each code then costs 2H gate evaluations
 // per pixel.
+//
+// With `features` F > 0 (--autoregressive-features) the gates also read a
+// first masked layer, F gated feature maps per channel on the same window,
+//   f_i = tanh(c_f . window_i(x)) sigmoid(d_f . window_i(x)),
+// through a causal window of size K' (--autoregressive-feature-kernel) that
+// includes the pixel itself (PixelCNN's mask B: f_i reads only x_<i):
+//   a_h . window_i(x) + sum_{j <= i, j in window'(i)} sum_f e_{h,f,i-j} f_j,
+// and the same for b_h with its own weights: a two-layer causal stack whose
+// view reaches further up and sideways than one window. The features read
+// x alone, so they too are computed once per image; e starts at zero (the
+// one-layer model), c and d at random.
 #pragma once
 
 #include <torch/arg.h>
@@ -50,6 +61,10 @@ struct PixelContextOptions {
   TORCH_ARG(int64_t, hidden) = 0;
   // Whether the gates also read the pixel's logit (needs hidden > 0).
   TORCH_ARG(bool, gates_read_z) = false;
+  // The first layer's feature maps per channel, 0 to 1024 (needs hidden >
+  // 0), and the window the gates read them through: odd, >= 1.
+  TORCH_ARG(int64_t, features) = 0;
+  TORCH_ARG(int64_t, feature_kernel) = 5;
 };
 
 class PixelContextImpl : public torch::nn::Module {
@@ -93,11 +108,17 @@ class PixelContextImpl : public torch::nn::Module {
   // and the output weights [C, H, 1, 1]; undefined when hidden is 0. The
   // gates' logit weights [C, 2, H] (g, then g'); undefined unless they read z.
   torch::Tensor masked_gate_weight() const { return gate_weight_ * mask_; }
+  // The first layer's filters, masked [C * 2F, 1, K, K] (channel c's tanh
+  // then sigmoid filters), and the gates' weights on its features, masked
+  // [C * 2H, F, K', K']; undefined when features is 0.
+  torch::Tensor masked_feature_weight() const { return feature_weight_ * mask_; }
+  torch::Tensor masked_feature_gate_weight() const { return feature_gate_weight_ * feature_mask_; }
   const torch::Tensor& out_weight() const { return out_weight_; }
   const torch::Tensor& logit_weight() const { return logit_weight_; }
   const PixelContextOptions& options() const { return options_; }
   int64_t kernel() const { return options_.kernel(); }
   int64_t hidden() const { return options_.hidden(); }
+  int64_t features() const { return options_.features(); }
   bool gates_read_z() const { return options_.gates_read_z(); }
 
   // The exported decoder's methods `conditioned(x, h)` (forward()), for
@@ -106,19 +127,26 @@ class PixelContextImpl : public torch::nn::Module {
   // `self.output(z)`, `self.mean(h)` and `self.context_weight`, which holds
   // masked_weight() (with hidden units also `self.context_gate_weight` and
   // `self.context_out_weight`: masked_gate_weight() and out_weight(); with
-  // gates that read z `self.context_logit_weight`: logit_weight()).
+  // gates that read z `self.context_logit_weight`: logit_weight(); with
+  // features `self.context_feature_weight` and
+  // `self.context_feature_gate_weight`: their masked weights).
   std::string script() const;
 
  private:
   // The gates' contribution [N, C, H, W] from their terms [N, C, 2, H', H, W].
   torch::Tensor gated(const torch::Tensor& gates) const;
+  // The first layer's features' part of the gates' terms, [N, C * 2H', H, W].
+  torch::Tensor feature_terms(const torch::Tensor& x) const;
 
   PixelContextOptions options_;
-  torch::Tensor weight_;        // [C, 1, K, K]
-  torch::Tensor mask_;          // [1, 1, K, K]: 1 above the centre row and left of the centre
-  torch::Tensor gate_weight_;   // [C * 2H, 1, K, K]
-  torch::Tensor out_weight_;    // [C, H, 1, 1]
-  torch::Tensor logit_weight_;  // [C, 2, H]
+  torch::Tensor weight_;          // [C, 1, K, K]
+  torch::Tensor mask_;            // [1, 1, K, K]: 1 above the centre row and left of the centre
+  torch::Tensor gate_weight_;     // [C * 2H, 1, K, K]
+  torch::Tensor out_weight_;      // [C, H, 1, 1]
+  torch::Tensor logit_weight_;    // [C, 2, H]
+  torch::Tensor feature_weight_;  // [C * 2F, 1, K, K]
+  torch::Tensor feature_gate_weight_;  // [C * 2H, F, K', K']
+  torch::Tensor feature_mask_;         // [1, 1, K', K']: mask B, the centre included
 };
 TORCH_MODULE(PixelContext);
 
