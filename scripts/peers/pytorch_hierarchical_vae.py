@@ -38,6 +38,15 @@ def mlp(sizes, activation):
     return nn.Sequential(*layers[:-1])  # no activation after the last
 
 
+def causal_mask(size, centre):
+    """PixelCNN's mask A (rows above, centre row left of the centre), with
+    `centre` mask B (the centre too), [1, 1, size, size]."""
+    mask = torch.zeros(1, 1, size, size)
+    mask[:, :, :size // 2] = 1
+    mask[:, :, size // 2, :size // 2 + (1 if centre else 0)] = 1
+    return mask
+
+
 def log_normal(z, mu, lv):  # per element
     return -0.5 * ((z - mu).pow(2) * torch.exp(-lv) + lv + LOG_2PI)
 
@@ -50,10 +59,7 @@ class TwoLayerVAE(nn.Module):
         self.hidden = hidden
         if kernel:  # vae's --autoregressive-kernel: a causal conv of x, PixelCNN's mask A
             self.context = nn.Parameter(torch.zeros(1, 1, kernel, kernel))
-            mask = torch.zeros(1, 1, kernel, kernel)
-            mask[:, :, :kernel // 2] = 1
-            mask[:, :, kernel // 2, :kernel // 2] = 1
-            self.register_buffer("mask", mask)
+            self.register_buffer("mask", causal_mask(kernel, False))
         if hidden:  # --autoregressive-hidden: gated units on the same window, no biases
             bound = 1.0 / kernel
             self.gate = nn.Parameter(torch.empty(2 * hidden, 1, kernel, kernel).uniform_(-bound, bound))
@@ -68,10 +74,7 @@ class TwoLayerVAE(nn.Module):
                 torch.empty(2 * features, 1, kernel, kernel).uniform_(-bound, bound))
             self.feature_gate = nn.Parameter(
                 torch.zeros(2 * hidden, features, feature_kernel, feature_kernel))
-            mask_b = torch.zeros(1, 1, feature_kernel, feature_kernel)
-            mask_b[:, :, :feature_kernel // 2] = 1
-            mask_b[:, :, feature_kernel // 2, :feature_kernel // 2 + 1] = 1
-            self.register_buffer("mask_b", mask_b)
+            self.register_buffer("mask_b", causal_mask(feature_kernel, True))
         self.encoder = mlp([784, 200, 200, 200], nn.ReLU)     # -> (mu1, logvar1)
         self.decoder = mlp([100, 200, 200, 784], nn.ReLU)     # z1 -> logits
         self.up = mlp([200 if ladder else 100, 100, 100, 100], nn.Tanh)   # -> layer 2's q

@@ -9,6 +9,23 @@ namespace vae {
 
 namespace {
 
+// PixelCNN's causal masks [1, 1, K, K] (van den Oord et al. 2016): 1 on the
+// rows above the centre and on the centre row left of it (mask A), and with
+// `centre` on the centre itself too (mask B).
+torch::Tensor causal_mask(int64_t size, bool centre) {
+  torch::Tensor mask = torch::zeros({1, 1, size, size});
+  const int64_t middle = size / 2;
+  mask.narrow(2, 0, middle).fill_(1.0);
+  mask.select(2, middle).narrow(2, 0, centre ? middle + 1 : middle).fill_(1.0);
+  return mask;
+}
+
+// The gated activation tanh(a) sigmoid(b) of terms [..., 2, ...] holding a,
+// then b, along dimension 2.
+torch::Tensor gate_pairs(const torch::Tensor& terms) {
+  return torch::tanh(terms.select(2, 0)) * torch::sigmoid(terms.select(2, 1));
+}
+
 // The unrolled forward(z): pixel by pixel, v = the output + the window sum
 // (+ `step`, the gated units, after `setup`), its mean fed forward.
 std::string unrolled_script(const std::string& c, const std::string& k, const std::string& p,
@@ -61,12 +78,7 @@ PixelContextImpl::PixelContextImpl(PixelContextOptions options) : options_(std::
   const int64_t channels = options_.channels(), kernel = options_.kernel(),
                 hidden = options_.hidden();
   weight_ = register_parameter("weight", torch::zeros({channels, 1, kernel, kernel}));
-  // Mask A: the rows above the centre, and the centre row left of it.
-  torch::Tensor mask = torch::zeros({1, 1, kernel, kernel});
-  const int64_t centre = kernel / 2;
-  mask.narrow(2, 0, centre).fill_(1.0);
-  mask.select(2, centre).narrow(2, 0, centre).fill_(1.0);
-  mask_ = register_buffer("mask", mask);
+  mask_ = register_buffer("mask", causal_mask(kernel, false));
   if (hidden > 0) {
     // nn.Conv2d's default bound, 1/sqrt(fan in); the output weights start
     // at zero, so the model starts as the factorised one.
@@ -83,14 +95,11 @@ PixelContextImpl::PixelContextImpl(PixelContextOptions options) : options_(std::
     feature_weight_ = register_parameter(
         "feature_weight",
         torch::rand({channels * 2 * features, 1, kernel, kernel}) * (2 * bound) - bound);
-    const int64_t size = options_.feature_kernel(), middle = size / 2;
+    const int64_t size = options_.feature_kernel();
     feature_gate_weight_ = register_parameter(
         "feature_gate_weight", torch::zeros({channels * 2 * hidden, features, size, size}));
-    // Mask B: mask A's pixels and the centre, whose feature reads only x_<i.
-    torch::Tensor mask_b = torch::zeros({1, 1, size, size});
-    mask_b.narrow(2, 0, middle).fill_(1.0);
-    mask_b.select(2, middle).narrow(2, 0, middle + 1).fill_(1.0);
-    feature_mask_ = register_buffer("feature_mask", mask_b);
+    // Mask B: the centre too, whose feature reads only x_<i.
+    feature_mask_ = register_buffer("feature_mask", causal_mask(size, true));
   }
 }
 
@@ -136,8 +145,7 @@ torch::Tensor PixelContextImpl::feature_terms(const torch::Tensor& x) const {
   // f [N, C * F, H, W] from the first layer's terms [N, C, 2, F, H, W].
   const torch::Tensor terms = torch::conv2d(x, masked_feature_weight(), {}, 1, pad, 1, channels)
                                   .view({n, channels, 2, features(), height, width});
-  const torch::Tensor f = (torch::tanh(terms.select(2, 0)) * torch::sigmoid(terms.select(2, 1)))
-                              .reshape({n, channels * features(), height, width});
+  const torch::Tensor f = gate_pairs(terms).reshape({n, channels * features(), height, width});
   return torch::conv2d(f, masked_feature_gate_weight(), {}, 1, options_.feature_kernel() / 2, 1,
                        channels);
 }
@@ -145,7 +153,7 @@ torch::Tensor PixelContextImpl::feature_terms(const torch::Tensor& x) const {
 torch::Tensor PixelContextImpl::gated(const torch::Tensor& gates) const {
   const int64_t n = gates.size(0), channels = options_.channels(), height = gates.size(4),
                 width = gates.size(5);
-  const torch::Tensor g = torch::tanh(gates.select(2, 0)) * torch::sigmoid(gates.select(2, 1));
+  const torch::Tensor g = gate_pairs(gates);
   const int64_t no_pad = 0;  // a literal 0 would also convert to the padding mode's string
   return torch::conv2d(g.reshape({n, channels * hidden(), height, width}), out_weight_, {}, 1,
                        no_pad, 1, channels);
@@ -249,7 +257,8 @@ std::string PixelContextImpl::script() const {
                             c + ")\n";
   const int64_t maps = features(), fsize = options_.feature_kernel();
   const std::string f = std::to_string(maps), fk = std::to_string(fsize),
-                    fp = std::to_string(fsize / 2), fkk = std::to_string(maps * fsize * fsize);
+                    fp = std::to_string(fsize / 2), fpadded = std::to_string(2 * (fsize / 2)),
+                    fkk = std::to_string(maps * fsize * fsize);
   std::string window_terms = R"(
         x = x.float()
         ab = torch.conv2d(x, self.context_gate_weight)" +
@@ -301,8 +310,7 @@ std::string PixelContextImpl::script() const {
              ").transpose(1, 2)\n        feature_gate = self.context_feature_gate_weight.view(" +
              c + ", " + std::to_string(2 * units) + ", " + fkk +
              ").transpose(1, 2)\n        feats = torch.zeros([h.size(0), " + c + ", " + f +
-             ", height + " + std::to_string(2 * (fsize / 2)) + ", width + " +
-             std::to_string(2 * (fsize / 2)) + "], dtype=h.dtype)\n";
+             ", height + " + fpadded + ", width + " + fpadded + "], dtype=h.dtype)\n";
     step +=
         "                fab = torch.matmul(window, feature_filter).squeeze(2)\n"
         "                feats[:, :, :, r + " +

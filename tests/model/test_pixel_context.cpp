@@ -62,51 +62,71 @@ TEST(PixelContext, OffsetsAreTheCausalWindowSum) {
 class GatedUnits : public ::testing::TestWithParam<bool> {};  // whether the gates read z
 INSTANTIATE_TEST_SUITE_P(OfXAndOfXAndZ, GatedUnits, ::testing::Bool());
 
+// The gated units of a float64 context with a 3 x 3 window, by hand: l =
+// output + the linear window sum (a context with the same linear weights
+// alone), the image zero-padded by 1, mask A written out, and the units'
+// weights (g = g' = 0 when the gates read x alone).
+struct HandGates {
+  torch::Tensor l, padded, mask, gate, out, logit;
+
+  HandGates(PixelContext& context, const torch::Tensor& x, const torch::Tensor& output,
+            int64_t hidden, bool read_z) {
+    const int64_t channels = x.size(1), kernel = 3;
+    PixelContext linear(channels, kernel);
+    linear->to(torch::kFloat64);
+    {
+      torch::NoGradGuard no_grad;
+      linear->named_parameters()["weight"].copy_(context->named_parameters()["weight"]);
+    }
+    l = linear->forward(x, output).detach();
+    padded = torch::constant_pad_nd(x, {1, 1, 1, 1});
+    auto params = context->named_parameters();
+    mask = torch::tensor({1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0}, torch::kFloat64)
+               .view({kernel, kernel});
+    gate = params["gate_weight"].detach().view({channels, 2, hidden, kernel, kernel});
+    out = params["out_weight"].detach().view({channels, hidden});
+    logit = read_z ? params["logit_weight"].detach()
+                   : torch::zeros({channels, 2, hidden}, torch::kFloat64);
+  }
+  // Pixel (n, c, r, q)'s 3 x 3 window of the padded image.
+  torch::Tensor window(int64_t n, int64_t c, int64_t r, int64_t q) const {
+    return padded[n][c].narrow(0, r, 3).narrow(1, q, 3);
+  }
+  // Unit u's term a (side 0) or b (side 1) at that pixel: filter . window + g l.
+  double term(int64_t side, int64_t n, int64_t c, int64_t r, int64_t q, int64_t u) const {
+    return (gate[c][side][u] * mask * window(n, c, r, q)).sum().item<double>() +
+           logit[c][side][u].item<double>() * l[n][c][r][q].item<double>();
+  }
+  // Unit u's output weight times tanh(a) sigmoid(b).
+  double unit(int64_t c, int64_t u, double a, double b) const {
+    return out[c][u].item<double>() * std::tanh(a) / (1.0 + std::exp(-b));
+  }
+};
+
 TEST_P(GatedUnits, AddTheirFormulaToTheWindowSum) {
   // v = l + sum_u out[c, u] tanh(a_u . window + g_u l) sigmoid(b_u . window
   // + g'_u l), l = output + the linear window sum (g = g' = 0 when the
   // gates read x alone), by hand with the window cut out of the padded
   // image and the mask applied to the filters.
   const bool read_z = GetParam();
-  const int64_t kernel = 3, p = 1, channels = 2, hidden = 3, h = 4, w = 5;
+  const int64_t kernel = 3, channels = 2, hidden = 3, h = 4, w = 5;
   PixelContext context = random_context(channels, kernel, 4, hidden, read_z);
   context->to(torch::kFloat64);
-  PixelContext linear(channels, kernel);
-  linear->to(torch::kFloat64);
-  {
-    torch::NoGradGuard no_grad;
-    linear->named_parameters()["weight"].copy_(context->named_parameters()["weight"]);
-  }
   const torch::Tensor x = torch::rand({2, channels, h, w}, torch::kFloat64);
   const torch::Tensor output = torch::randn({2, channels, h, w}, torch::kFloat64);
   const torch::Tensor got = context->forward(x, output).detach();
-  const torch::Tensor base = linear->forward(x, output).detach();  // l
-  const torch::Tensor padded = torch::constant_pad_nd(x, {p, p, p, p});
-  auto params = context->named_parameters();
-  const torch::Tensor mask =
-      torch::tensor({1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0}, torch::kFloat64)
-          .view({kernel, kernel});
-  const torch::Tensor gate =
-      params["gate_weight"].detach().view({channels, 2, hidden, kernel, kernel});
-  const torch::Tensor out = params["out_weight"].detach().view({channels, hidden});
-  const torch::Tensor logit = read_z ? params["logit_weight"].detach()
-                                     : torch::zeros({channels, 2, hidden}, torch::kFloat64);
-  EXPECT_EQ(params.contains("logit_weight"), read_z);
+  const HandGates by_hand(context, x, output, hidden, read_z);
+  EXPECT_EQ(context->named_parameters().contains("logit_weight"), read_z);
   double largest = 0.0;
   for (int64_t n = 0; n < 2; ++n)
     for (int64_t c = 0; c < channels; ++c)
       for (int64_t r = 0; r < h; ++r)
         for (int64_t q = 0; q < w; ++q) {
-          const torch::Tensor window = padded[n][c].narrow(0, r, kernel).narrow(1, q, kernel);
-          const double l = base[n][c][r][q].item<double>();
+          const double l = by_hand.l[n][c][r][q].item<double>();
           double expected = l;
-          for (int64_t u = 0; u < hidden; ++u) {
-            const double a = (gate[c][0][u] * mask * window).sum().item<double>() +
-                             logit[c][0][u].item<double>() * l;
-            const double b = (gate[c][1][u] * mask * window).sum().item<double>() +
-                             logit[c][1][u].item<double>() * l;
-            expected += out[c][u].item<double>() * std::tanh(a) / (1.0 + std::exp(-b));
-          }
+          for (int64_t u = 0; u < hidden; ++u)
+            expected +=
+                by_hand.unit(c, u, by_hand.term(0, n, c, r, q, u), by_hand.term(1, n, c, r, q, u));
           largest = std::max(largest, std::abs(expected - l));
           ASSERT_NEAR(got[n][c][r][q].item<double>(), expected, 1e-12)
               << n << " " << c << " " << r << " " << q;
@@ -125,7 +145,7 @@ TEST_P(GatedUnits, ReadTheFirstLayersFeaturesThroughMaskB) {
   // the filters c, d, mask B on e). By hand: the first layer's features of
   // every pixel from the padded image, then the gates as in the test above.
   const bool read_z = GetParam();
-  const int64_t kernel = 3, p = 1, fk = 3, fp = 1, channels = 2, hidden = 2, maps = 3, h = 4, w = 5;
+  const int64_t kernel = 3, fk = 3, fp = 1, channels = 2, hidden = 2, maps = 3, h = 4, w = 5;
   PixelContext context = random_context(channels, kernel, 9, hidden, read_z, maps, fk);
   context->to(torch::kFloat64);
   PixelContext one_layer = random_context(channels, kernel, 9, hidden, read_z);
@@ -139,40 +159,24 @@ TEST_P(GatedUnits, ReadTheFirstLayersFeaturesThroughMaskB) {
   const torch::Tensor x = torch::rand({2, channels, h, w}, torch::kFloat64);
   const torch::Tensor output = torch::randn({2, channels, h, w}, torch::kFloat64);
   const torch::Tensor got = context->forward(x, output).detach();
-  // l, the logit the gates read: the linear window alone.
-  PixelContext linear(channels, kernel);
-  linear->to(torch::kFloat64);
-  {
-    torch::NoGradGuard no_grad;
-    linear->named_parameters()["weight"].copy_(context->named_parameters()["weight"]);
-  }
-  const torch::Tensor l = linear->forward(x, output).detach();
-  const torch::Tensor padded = torch::constant_pad_nd(x, {p, p, p, p});
+  const HandGates by_hand(context, x, output, hidden, read_z);
   auto params = context->named_parameters();
-  const torch::Tensor mask_a =
-      torch::tensor({1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0}, torch::kFloat64)
-          .view({kernel, kernel});
   const torch::Tensor mask_b =
       torch::tensor({1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0}, torch::kFloat64).view({fk, fk});
-  const torch::Tensor gate =
-      params["gate_weight"].detach().view({channels, 2, hidden, kernel, kernel});
   const torch::Tensor filter =
       params["feature_weight"].detach().view({channels, 2, maps, kernel, kernel});
   const torch::Tensor e =
       params["feature_gate_weight"].detach().view({channels, 2, hidden, maps, fk, fk});
-  const torch::Tensor out = params["out_weight"].detach().view({channels, hidden});
-  const torch::Tensor logit = read_z ? params["logit_weight"].detach()
-                                     : torch::zeros({channels, 2, hidden}, torch::kFloat64);
   // f [2, C, F, H + 2 fp, W + 2 fp], zero outside the image.
   torch::Tensor f = torch::zeros({2, channels, maps, h + 2 * fp, w + 2 * fp}, torch::kFloat64);
   for (int64_t n = 0; n < 2; ++n)
     for (int64_t c = 0; c < channels; ++c)
       for (int64_t r = 0; r < h; ++r)
         for (int64_t q = 0; q < w; ++q) {
-          const torch::Tensor window = padded[n][c].narrow(0, r, kernel).narrow(1, q, kernel);
+          const torch::Tensor window = by_hand.window(n, c, r, q);
           for (int64_t m = 0; m < maps; ++m) {
-            const double a = (filter[c][0][m] * mask_a * window).sum().item<double>();
-            const double b = (filter[c][1][m] * mask_a * window).sum().item<double>();
+            const double a = (filter[c][0][m] * by_hand.mask * window).sum().item<double>();
+            const double b = (filter[c][1][m] * by_hand.mask * window).sum().item<double>();
             f[n][c][m][r + fp][q + fp] = std::tanh(a) / (1.0 + std::exp(-b));
           }
         }
@@ -181,19 +185,15 @@ TEST_P(GatedUnits, ReadTheFirstLayersFeaturesThroughMaskB) {
     for (int64_t c = 0; c < channels; ++c)
       for (int64_t r = 0; r < h; ++r)
         for (int64_t q = 0; q < w; ++q) {
-          const torch::Tensor window = padded[n][c].narrow(0, r, kernel).narrow(1, q, kernel);
           const torch::Tensor seen = f[n][c].narrow(1, r, fk).narrow(2, q, fk);  // [F, K', K']
-          const double li = l[n][c][r][q].item<double>();
-          double expected = li, one_layer_expected = li;
+          const double l = by_hand.l[n][c][r][q].item<double>();
+          double expected = l, one_layer_expected = l;
           for (int64_t u = 0; u < hidden; ++u) {
-            double a = (gate[c][0][u] * mask_a * window).sum().item<double>() +
-                       logit[c][0][u].item<double>() * li;
-            double b = (gate[c][1][u] * mask_a * window).sum().item<double>() +
-                       logit[c][1][u].item<double>() * li;
-            one_layer_expected += out[c][u].item<double>() * std::tanh(a) / (1.0 + std::exp(-b));
+            double a = by_hand.term(0, n, c, r, q, u), b = by_hand.term(1, n, c, r, q, u);
+            one_layer_expected += by_hand.unit(c, u, a, b);
             a += (e[c][0][u] * mask_b * seen).sum().item<double>();
             b += (e[c][1][u] * mask_b * seen).sum().item<double>();
-            expected += out[c][u].item<double>() * std::tanh(a) / (1.0 + std::exp(-b));
+            expected += by_hand.unit(c, u, a, b);
           }
           largest = std::max(largest, std::abs(expected - one_layer_expected));
           ASSERT_NEAR(got[n][c][r][q].item<double>(), expected, 1e-12)
