@@ -40,6 +40,21 @@ Operand operand(const torch::Tensor& t, const char* name) {
 }
 
 #ifdef VAE_WITH_ONEDNN
+void onednn_sgemm(char trans_a, char trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* out,
+                  int64_t ldc) {
+  // Its kernel moves the stack pointer into the heap: signals must not
+  // push their frames there (interrupt.h).
+  use_alternate_signal_stack();
+  const dnnl_status_t status =
+      dnnl_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, out, ldc);
+  if (status != dnnl_success) {
+    throw Error("oneDNN sgemm failed (status " + std::to_string(status) + ") for " +
+                std::to_string(m) + "x" + std::to_string(k) + " times " + std::to_string(k) + "x" +
+                std::to_string(n));
+  }
+}
+
 std::string isa_name(dnnl_cpu_isa_t isa) {
   // Names that oneDNN 2.x and 3.x both define.
   if (isa == dnnl_cpu_isa_avx512_core_amx) return "avx512_core_amx";
@@ -130,17 +145,8 @@ void gemm_out(GemmBackend backend, const torch::Tensor& out, const torch::Tensor
   if (m == 0 || n == 0) return;
 #ifdef VAE_WITH_ONEDNN
   if (backend == GemmBackend::kOneDnn) {
-    // Its kernel moves the stack pointer into the heap: signals must not
-    // push their frames there (interrupt.h).
-    use_alternate_signal_stack();
-    const int64_t k = a.size(1);
-    const dnnl_status_t status = dnnl_sgemm(pa.trans, pb.trans, m, n, k, alpha, pa.data, pa.ld,
-                                            pb.data, pb.ld, beta, const_cast<float*>(c.data), c.ld);
-    if (status != dnnl_success) {
-      throw Error("oneDNN sgemm failed (status " + std::to_string(status) + ") for " +
-                  std::to_string(m) + "x" + std::to_string(k) + " times " + std::to_string(k) +
-                  "x" + std::to_string(n));
-    }
+    onednn_sgemm(pa.trans, pb.trans, m, n, a.size(1), alpha, pa.data, pa.ld, pb.data, pb.ld, beta,
+                 const_cast<float*>(c.data), c.ld);
     return;
   }
 #endif
@@ -150,6 +156,28 @@ void gemm_out(GemmBackend backend, const torch::Tensor& out, const torch::Tensor
   const torch::NoGradGuard no_grad;
   torch::Tensor result = out;  // addmm_out takes a non-const reference
   torch::addmm_out(result, out, a, b, beta, alpha);
+}
+
+void gemm_raw(GemmBackend backend, char trans_a, char trans_b, int64_t m, int64_t n, int64_t k,
+              float alpha, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+              float* out, int64_t ldc) {
+  if ((trans_a != 'N' && trans_a != 'T') || (trans_b != 'N' && trans_b != 'T'))
+    throw Error("internal: gemm_raw: transposition flags are 'N' or 'T'");
+  if (m == 0 || n == 0) return;
+#ifdef VAE_WITH_ONEDNN
+  if (backend == GemmBackend::kOneDnn) {
+    onednn_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, out, ldc);
+    return;
+  }
+#endif
+  // LibTorch's path through gemm_out, on views of the storage.
+  const auto view = [](const float* data, char trans, int64_t rows, int64_t cols, int64_t ld) {
+    float* p = const_cast<float*>(data);  // from_blob wants a mutable pointer; only read
+    return trans == 'N' ? torch::from_blob(p, {rows, cols}, {ld, 1})
+                        : torch::from_blob(p, {cols, rows}, {ld, 1}).t();
+  };
+  gemm_out(backend, torch::from_blob(out, {m, n}, {ldc, 1}), view(a, trans_a, m, k, lda),
+           view(b, trans_b, k, n, ldb), alpha, beta);
 }
 
 }  // namespace vae

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "vae/model/causal_stack.h"
 #include "vae/model/pixel_gates.h"
 #include "vae/runtime/error.h"
 
@@ -109,10 +110,20 @@ torch::Tensor PixelContextImpl::forward(const torch::Tensor& x, const torch::Ten
 
 PixelContextImpl::WindowTerms PixelContextImpl::window_terms(const torch::Tensor& x) const {
   const int64_t channels = options_.channels(), pad = kernel() / 2;
-  const torch::Tensor linear = torch::conv2d(x, masked_weight(), {}, 1, pad, 1, channels);
-  if (hidden() == 0) return {linear, {}};
-  torch::Tensor gates = torch::conv2d(x, masked_gate_weight(), {}, 1, pad, 1, channels);
-  if (features() > 0) gates = gates + feature_terms(x);
+  torch::Tensor linear, gates;
+  if (features() > 0 && causal_stack_covers(x)) {
+    // The stack's convolutions as one fused pass over the masks' taps.
+    CausalStackTerms terms =
+        causal_stack_terms(x, masked_weight(), masked_gate_weight(), masked_feature_weight(),
+                           masked_feature_gate_weight());
+    linear = std::move(terms.linear);
+    gates = std::move(terms.gates);
+  } else {
+    linear = torch::conv2d(x, masked_weight(), {}, 1, pad, 1, channels);
+    if (hidden() == 0) return {linear, {}};
+    gates = torch::conv2d(x, masked_gate_weight(), {}, 1, pad, 1, channels);
+    if (features() > 0) gates = gates + feature_terms(x);
+  }
   // [N, C * 2H', H, W] -> [N, C, 2, H', H, W] (group c's a units, then its b).
   gates = gates.view({x.size(0), channels, 2, hidden(), x.size(2), x.size(3)});
   if (!gates_read_z()) return {linear + gated(gates), {}};

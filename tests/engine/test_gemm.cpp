@@ -70,6 +70,42 @@ TEST(Gemm, AlphaScalesAndBetaAccumulates) {
   }
 }
 
+TEST(Gemm, RawStorageInEveryTranspositionAndLeadingDimension) {
+  // Operands stored with row strides wider than their rows (padding after
+  // each row), read as they are or transposed; the output a block of a
+  // wider buffer whose other columns keep their values.
+  torch::manual_seed(5);
+  const int64_t m = 7, n = 9, k = 11, pad = 3;
+  const torch::Tensor a = torch::randn({m, k}), b = torch::randn({k, n}), c = torch::randn({m, n});
+  // The storage of x (trans 'N') or of x^T ('T'), with `pad` columns more.
+  const auto stored = [&](const torch::Tensor& x, char trans) {
+    const torch::Tensor body = trans == 'N' ? x : x.t();
+    torch::Tensor buffer = torch::full({body.size(0), body.size(1) + pad}, 99.0f);
+    buffer.narrow(1, 0, body.size(1)).copy_(body);
+    return buffer;
+  };
+  for (GemmBackend backend : testing::gemm_backends()) {
+    for (char ta : {'N', 'T'}) {
+      for (char tb : {'N', 'T'}) {
+        SCOPED_TRACE(to_string(backend) + ": " + ta + tb);
+        const torch::Tensor sa = stored(a, ta), sb = stored(b, tb);
+        torch::Tensor out = torch::full({m, n + pad}, 7.0f);
+        out.narrow(1, 0, n).copy_(c);
+        gemm_raw(backend, ta, tb, m, n, k, 0.5f, sa.data_ptr<float>(), sa.size(1),
+                 sb.data_ptr<float>(), sb.size(1), 2.0f, out.data_ptr<float>(), out.size(1));
+        EXPECT_LT(testing::relative_diff(out.narrow(1, 0, n), 0.5 * reference(a, b) + 2.0 * c),
+                  1e-5);
+        EXPECT_TRUE(torch::equal(out.narrow(1, n, pad), torch::full({m, pad}, 7.0f)));
+      }
+    }
+    EXPECT_NE(testing::error_of([&] {
+                float x = 0.0f;
+                gemm_raw(backend, 'C', 'N', 1, 1, 1, 1.0f, &x, 1, &x, 1, 0.0f, &x, 1);
+              }).find("'N' or 'T'"),
+              std::string::npos);
+  }
+}
+
 TEST(Gemm, WritesOnlyTheOutputView) {
   // A block of columns of a wider buffer: the columns beside it keep their values.
   torch::manual_seed(3);

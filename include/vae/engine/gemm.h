@@ -55,4 +55,14 @@ std::string describe_gemm(GemmBackend backend);
 void gemm_out(GemmBackend backend, const torch::Tensor& out, const torch::Tensor& a,
               const torch::Tensor& b, float alpha = 1.0f, float beta = 0.0f);
 
+// The same product on raw row-major storage, for inner loops where a tensor
+// per operand would cost more than a small product: out [M, N] (row stride
+// ldc) = alpha op(a) op(b) + beta out, op(a) [M, K] being a (row stride
+// lda) for trans_a 'N' or the transpose of a [K, M] for 'T'; op(b) [K, N]
+// alike. No checks beyond the transposition flags: the caller owns the
+// shapes.
+void gemm_raw(GemmBackend backend, char trans_a, char trans_b, int64_t m, int64_t n, int64_t k,
+              float alpha, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+              float* out, int64_t ldc);
+
 }  // namespace vae

@@ -87,7 +87,8 @@ class PixelContextImpl : public torch::nn::Module {
   // terms, and is defined only when they read z. apply() finishes v for
   // the output rows of those images: N rows, or N * copies rows holding
   // image i's codes in rows i * copies .. i * copies + copies - 1. Gates that
-  // read z run as one fused loop on the CPU (model/pixel_gates.h).
+  // read z run as one fused loop on the CPU (model/pixel_gates.h), and a
+  // first layer's stack as one fused pass (model/causal_stack.h).
   struct WindowTerms {
     torch::Tensor offset;
     torch::Tensor gates;

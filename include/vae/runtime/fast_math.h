@@ -62,6 +62,20 @@ inline float log1p_unit(float e) {
   return 2.0f * t * s;
 }
 
+// x where c, else y, chosen by bit masks: GCC turns a ?: between two
+// exp-based terms into a branch when it compiles for AVX2 or AVX-512 (a
+// target_clones loop), and a loop with a branch stays scalar.
+inline float select(bool c, float x, float y) {
+  uint32_t bx, by;
+  std::memcpy(&bx, &x, sizeof(bx));
+  std::memcpy(&by, &y, sizeof(by));
+  const uint32_t mask = 0u - static_cast<uint32_t>(c);
+  const uint32_t bits = (bx & mask) | (by & ~mask);
+  float out;
+  std::memcpy(&out, &bits, sizeof(out));
+  return out;
+}
+
 // tanh(a) for any a, as Cephes' tanhf: an odd polynomial below |a| = 0.625,
 // 1 - 2 / (e^{2|a|} + 1) above, the sign put back. Both branches are
 // computed and one selected, so a loop over it vectorizes.
@@ -76,7 +90,7 @@ inline float tanh(float a) {
   const float small = p * a2 * m + m;
   const float e2 = exp_minus(2.0f * m);
   const float large = (1.0f - e2) / (1.0f + e2);
-  return std::copysign(m < 0.625f ? small : large, a);
+  return std::copysign(select(m < 0.625f, small, large), a);
 }
 
 // sigmoid(b) = 1 / (1 + e^{-b}) for any b, from e^{-|b|}.
